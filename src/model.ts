@@ -1,0 +1,91 @@
+// The one result model (DESIGN.md "Data flow"). Every stage, writer and verdict
+// reads and writes these shapes; nothing else carries results between stages.
+
+/** KCIDB's statuses plus kgate's own detail. */
+export const STATUSES = ['FAIL', 'ERROR', 'MISS', 'PASS', 'DONE', 'SKIP', 'XFAIL', 'TIMEOUT', 'CRASH'] as const;
+export type Status = (typeof STATUSES)[number];
+
+/**
+ * Order used to summarise a group: the group takes the worst status of its members.
+ * KCIDB's FAIL > ERROR > MISS > PASS > DONE > SKIP; CRASH and TIMEOUT are failures
+ * of their own kind (ranked with FAIL), XFAIL summarises like PASS.
+ */
+const RANK: Record<Status, number> = {
+  CRASH: 9, FAIL: 8, TIMEOUT: 7, ERROR: 6, MISS: 5, PASS: 4, XFAIL: 4, DONE: 3, SKIP: 2,
+};
+export function worstStatus(statuses: Iterable<Status>): Status {
+  let worst: Status | undefined;
+  for (const s of statuses) if (worst === undefined || RANK[s] > RANK[worst]) worst = s;
+  return worst ?? 'SKIP';
+}
+/** Statuses that make a run exit 1. */
+export function isFailure(s: Status): boolean {
+  return s === 'FAIL' || s === 'CRASH' || s === 'TIMEOUT' || s === 'ERROR' || s === 'MISS';
+}
+
+export interface KernelIdentity {
+  release: string;           // uname -r of the kernel that ran the case
+  version?: string;          // uname -v
+  configHash?: string;       // sha256 of the .config, where known
+  commit?: string;           // git commit of a tree build, where known
+  source?: string;           // what --kernel said: "debian:6.12", "local", a path
+}
+
+export interface CaseResult {
+  id: string;                // catalog id, e.g. "U03.dir"
+  family: string;
+  api?: string;              // API generation of the case: upstream, a1, a2, r8
+  status: Status;
+  reason?: string;           // SKIP/XFAIL/TIMEOUT/CRASH/FAIL reason, one line
+  expected?: string;         // expected outcome token, e.g. "EISDIR"
+  observed?: string;         // observed outcome token
+  details?: Record<string, string>; // request counts, bytes, etc. (key=value diagnostics)
+  durationMs?: number;
+  kernel?: KernelIdentity;
+  tap: string[];             // the KTAP lines of this case (diagnostics + result line)
+  console?: string[];        // console lines captured while it ran (guest targets)
+}
+
+export interface RunSummary {
+  total: number;
+  counts: Partial<Record<Status, number>>;
+  status: Status;            // worstStatus over all cases
+}
+
+export interface RunResult {
+  runId: string;
+  startedAt: string;         // ISO time
+  finishedAt?: string;
+  target: string;            // "local", "qemu", "ssh://..."
+  kernel?: KernelIdentity;
+  accel?: string;
+  cases: CaseResult[];
+  problems: string[];        // parser problems, infra notes; never thrown away
+  summary: RunSummary;
+  /** Set when the run could not finish: an infra fault (exit 125) or interruption. */
+  abort?: { family: FailureFamily; reason: string };
+}
+
+/** Every failure keeps its reason and its family; exit codes are mapped in one place. */
+export type FailureFamily = 'user' | 'infra' | 'test' | 'bug' | 'interrupt';
+export class KgateError extends Error {
+  constructor(public family: FailureFamily, message: string, public detail?: string) {
+    super(message);
+  }
+}
+export const EXIT = { ok: 0, fail: 1, usage: 2, untestable: 125, interrupted: 130 } as const;
+export function exitCodeFor(family: FailureFamily): number {
+  switch (family) {
+    case 'user': return EXIT.usage;
+    case 'infra': return EXIT.untestable;
+    case 'test': return EXIT.fail;
+    case 'interrupt': return EXIT.interrupted;
+    case 'bug': return EXIT.untestable; // never 126/127/128+: those abort git bisect run
+  }
+}
+
+export function summarise(cases: CaseResult[]): RunSummary {
+  const counts: Partial<Record<Status, number>> = {};
+  for (const c of cases) counts[c.status] = (counts[c.status] ?? 0) + 1;
+  return { total: cases.length, counts, status: worstStatus(cases.map((c) => c.status)) };
+}
