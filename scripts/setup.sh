@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine for kgate: host packages (apt-get), npm
+# dependencies and the TypeScript build. Idempotent: a second run installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# qemu + the guest's parts (busybox, dropbear, sftp-server), the static C toolchain,
+# and the unpackers for Debian's kernel packages and compressed modules.
+pkgs=(qemu-system-x86 busybox-static dropbear-bin openssh-sftp-server cpio kmod
+      gcc libc6-dev zstd xz-utils)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+# kgate fetches kernel packages with apt-get download: it needs current package lists.
+if [ ${#missing[@]} -gt 0 ] || ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+  $sudo apt-get update -q
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run -s build
+echo "setup: ready ($(node --version), $(qemu-system-x86_64 --version | head -1))"

@@ -1,0 +1,144 @@
+// kgate's one entry. Each subcommand calls one stage (gen, build, parse) or
+// composes them (run); errors are mapped to exit codes here and only here.
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { EXIT, KgateError, exitCodeFor } from './model.js';
+import { makeProgress, plainProgress } from './progress.js';
+import { projectRoot } from './paths.js';
+
+const root = projectRoot();
+const caseFilterOptions = (cmd: Command) =>
+  cmd
+    .option('--case <ids>', 'case ids or rows, comma-separated (U03, U03.dir)', collect, [])
+    .option('--family <names>', 'case families, comma-separated', collect, [])
+    .option('--api <gens>', 'API generations: upstream, a1, a2, r8', collect, []);
+
+function collect(v: string, prev: string[]): string[] {
+  return prev.concat(v.split(',').map((s) => s.trim()).filter(Boolean));
+}
+
+interface FilterOpts { case: string[]; family: string[]; api: string[] }
+const filterOf = (o: FilterOpts) => ({ cases: o.case, families: o.family, apis: o.api });
+
+const RunOpts = z.object({
+  target: z.string().regex(/^(local|qemu|ssh:\/\/[^@\s]+@[^:\s]+(:\d+)?)$/, {
+    message: "--target must be local, qemu or ssh://user@host[:port]",
+  }),
+  kernel: z.string().min(1),
+  modules: z.string().optional(),
+  accel: z.enum(['auto', 'kvm', 'tcg'], { message: '--accel must be auto, kvm or tcg' }),
+  jobs: z.coerce.number({ message: '--jobs must be a number' }).int().min(1, { message: '--jobs must be 1 or more' }).max(16, { message: '--jobs must be 16 or less' }),
+  mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
+  results: z.string(),
+  identity: z.string().optional(),
+  showCommand: z.boolean().optional(),
+});
+
+function parseOpts<T>(schema: z.ZodType<T>, raw: unknown): T {
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new KgateError('user', r.error.issues.map((i) => i.message).join('; '));
+  return r.data;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command('kgate')
+    .description('FUSE passthrough test suite: generate, build, run in QEMU guests, judge')
+    .exitOverride()
+    .configureOutput({
+      // Commander's own errors become one line and exit 2 (see catch below).
+      writeErr: () => {},
+    })
+    .showHelpAfterError(false);
+  let exitCode: number = EXIT.ok;
+
+  caseFilterOptions(program.command('list').description('list the cases of the catalog')).action(async (o: FilterOpts) => {
+    const { selectCases } = await import('./catalog/index.js');
+    for (const c of selectCases(filterOf(o))) {
+      process.stdout.write(`${c.id.padEnd(22)} ${c.family.padEnd(14)} ${c.api.padEnd(9)} ${c.expected.padEnd(10)} ${c.setup}\n`);
+    }
+  });
+
+  caseFilterOptions(program.command('gen').description('render the catalog to C sources'))
+    .option('--out <dir>', 'build directory', resolve(root, 'build'))
+    .action(async (o: FilterOpts & { out: string }) => {
+      const { generate } = await import('./gen/index.js');
+      const r = await generate({ filter: filterOf(o), buildDir: o.out });
+      process.stdout.write(`${r.summary}\n`);
+    });
+
+  caseFilterOptions(program.command('build').description('render and compile the suite into static binaries'))
+    .option('--out <dir>', 'build directory', resolve(root, 'build'))
+    .action(async (o: FilterOpts & { out: string }) => {
+      const { generateAndBuild } = await import('./gen/index.js');
+      const r = await generateAndBuild({ filter: filterOf(o), buildDir: o.out });
+      process.stdout.write(`${r.summary}\n`);
+    });
+
+  caseFilterOptions(program.command('run').description('build the suite, run it on a target, report and judge'))
+    .addOption(new Option('--target <target>', 'local | qemu | ssh://user@host:port').default('qemu'))
+    .option('--kernel <spec>', 'debian:6.12, debian:6.12.107, debian:6.1, or a bzImage path', 'debian:6.12')
+    .option('--modules <dir>', 'modules tree for a --kernel bzImage (lib/modules/<release>)')
+    .option('--accel <accel>', 'auto | kvm | tcg (auto falls back to TCG when KVM fails)', 'auto')
+    .option('--jobs <n>', 'guests to shard the suite over', '1')
+    .option('--mem <mib>', 'guest memory', '1024')
+    .option('--identity <file>', 'SSH private key for --target ssh://')
+    .option('--results <dir>', 'results root', resolve(root, 'results'))
+    .option('--build-dir <dir>', 'build directory', resolve(root, 'build'))
+    .option('--show-command', 'print the QEMU command line and exit')
+    .action(async (raw: FilterOpts & Record<string, unknown>) => {
+      const o = parseOpts(RunOpts, raw);
+      const { runFromCli } = await import('./run-cli.js');
+      exitCode = await runFromCli({ ...o, filter: filterOf(raw), buildDir: String(raw.buildDir), argv });
+    });
+
+  program.command('parse').description('parse a KTAP/TAP log (kselftest, KUnit, kgate) and print the summary')
+    .argument('<file>', 'log file, or - for stdin')
+    .option('--json', 'print the parsed cases as JSON')
+    .action(async (file: string, o: { json?: boolean }) => {
+      const { parseLog, formatParseSummary } = await import('./tap/index.js');
+      let text: string;
+      try {
+        text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new KgateError('user', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      }
+      const parsed = parseLog(text);
+      process.stdout.write(o.json ? JSON.stringify(parsed, null, 2) + '\n' : formatParseSummary(parsed) + '\n');
+      exitCode = parsed.cases.length === 0 ? EXIT.usage
+        : parsed.cases.some((c) => ['FAIL', 'CRASH', 'TIMEOUT', 'ERROR', 'MISS'].includes(c.status)) ? EXIT.fail : EXIT.ok;
+    });
+
+  await program.parseAsync(argv, { from: 'user' });
+  return exitCode;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/^error: /, '').split('\n')[0].trim();
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+        process.exitCode = EXIT.ok;
+        return;
+      }
+      process.stderr.write(`kgate: ${oneLine(e.message)} (see kgate --help)\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    if (e instanceof KgateError) {
+      process.stderr.write(`kgate: ${e.message}\n`);
+      process.exitCode = exitCodeFor(e.family);
+      return;
+    }
+    // A bug in kgate: say so on one line, keep the stack for whoever reports it.
+    process.stderr.write(`kgate: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (process.env.KGATE_DEBUG) process.stderr.write(`${e instanceof Error ? e.stack : ''}\n`);
+    process.exitCode = EXIT.untestable;
+  },
+);
+export { plainProgress, makeProgress };

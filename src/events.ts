@@ -1,0 +1,11 @@
+// Typed events every stage emits; the CLI renders them (listr2 on a terminal,
+// plain lines in CI) and tests assert on them. Stages never print themselves.
+import type { CaseResult } from './model.js';
+
+export type KgateEvent =
+  | { type: 'stage'; stage: string; state: 'start' | 'done' | 'fail' | 'note'; detail?: string; ms?: number }
+  | { type: 'family'; family: string; shard: string; state: 'start' | 'done'; total: number; detail?: string }
+  | { type: 'case'; shard: string; result: CaseResult };
+
+export type Emit = (e: KgateEvent) => void;
+export const silent: Emit = () => {};

@@ -1,0 +1,86 @@
+// The CLI face of `kgate run`: progress, Ctrl-C, the summary, the exit code.
+import { EXIT, KgateError } from './model.js';
+import { makeProgress } from './progress.js';
+import type { Emit } from './events.js';
+import { newRunId, runCommand, type TargetSpec } from './run.js';
+import type { WorkItem } from './runner/execute.js';
+import type { BuildManifest } from './gen/manifest.js';
+import { formatSummaryTable } from './report/index.js';
+import { selectCases, type CaseFilter } from './catalog/index.js';
+import { generateAndBuild } from './gen/index.js';
+
+export interface RunCliOptions {
+  target: string; kernel: string; modules?: string; accel: 'auto' | 'kvm' | 'tcg';
+  jobs: number; mem: number; results: string; identity?: string; showCommand?: boolean;
+  filter: CaseFilter; buildDir: string; argv: string[];
+}
+
+export function targetSpecOf(o: RunCliOptions): TargetSpec {
+  if (o.target === 'local') return { kind: 'local' };
+  const m = /^ssh:\/\/([^@]+)@([^:]+)(?::(\d+))?$/.exec(o.target);
+  if (m) return { kind: 'ssh', user: m[1], host: m[2], port: m[3] ? Number(m[3]) : 22, identity: o.identity };
+  return { kind: 'qemu', kernel: o.kernel, modules: o.modules, accel: o.accel, memMB: o.mem, smp: 1, jobs: o.jobs };
+}
+
+/** The manifest's binaries, each with the selected case ids in catalog order. */
+export function selectionOf(manifest: BuildManifest, filter: CaseFilter): WorkItem[] {
+  const wanted = new Set(selectCases(filter).map((c) => c.id));
+  return manifest.binaries
+    .map((binary) => ({ binary, caseIds: binary.cases.map((c) => c.id).filter((id) => wanted.has(id)) }))
+    .filter((i) => i.caseIds.length > 0);
+}
+
+export async function runFromCli(o: RunCliOptions): Promise<number> {
+  const spec = targetSpecOf(o);
+  if (o.showCommand) {
+    if (spec.kind !== 'qemu') throw new KgateError('user', '--show-command needs --target qemu');
+    const { showGuestCommand } = await import('./runner/guest-target.js');
+    process.stdout.write((await showGuestCommand(spec)) + '\n');
+    return EXIT.ok;
+  }
+  // Validate the selection before anything slow happens.
+  selectCases(o.filter);
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(EXIT.interrupted); // second Ctrl-C: give up on cleanup
+    process.stderr.write('\nkgate: interrupted, stopping guests (Ctrl-C again to force)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  const progress = makeProgress([
+    { key: 'build', title: 'Build suite' },
+    { key: 'target', title: spec.kind === 'qemu' ? `Boot ${o.kernel} guest${o.jobs > 1 ? `s (${o.jobs})` : ''}` : `Connect ${o.target}` },
+    { key: 'suite', title: 'Run suite' },
+  ]);
+  const emit: Emit = progress.emit;
+  try {
+    const tb = Date.now();
+    emit({ type: 'stage', stage: 'build', state: 'start' });
+    const built = await generateAndBuild({ filter: {}, buildDir: o.buildDir, all: true });
+    emit({ type: 'stage', stage: 'build', state: 'done', ms: Date.now() - tb, detail: built.summary });
+    const selection = selectionOf(built.manifest, o.filter);
+    emit({ type: 'stage', stage: 'suite', state: 'start' });
+    const out = await runCommand({
+      target: spec, manifest: built.manifest, selection, resultsRoot: o.results, runId: newRunId(),
+      argv: o.argv, signal: controller.signal, emit,
+    });
+    emit({ type: 'stage', stage: 'suite', state: out.run.abort ? 'fail' : 'done', detail: out.run.abort?.reason });
+    await progress.done();
+    process.stdout.write(formatSummaryTable(out.run) + '\n');
+    process.stdout.write(`results: ${out.dir}\n`);
+    if (out.run.abort) {
+      process.stderr.write(`kgate: ${out.run.abort.reason.split('\n')[0]}\n`);
+      const tail = out.run.problems.filter((p) => p.includes('\n')).at(-1);
+      if (tail) process.stderr.write(tail.split('\n').slice(-15).map((l) => `  | ${l}`).join('\n') + '\n');
+    }
+    return out.exitCode;
+  } finally {
+    await progress.done();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}

@@ -1,0 +1,129 @@
+// `kgate run`: build the suite, bring up the targets, run, write, judge.
+// Each stage is a function of its own (gen, build, startGuest, runSuite,
+// writers); this file only composes them and decides the exit code.
+import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CaseResult, RunResult } from './model.js';
+import { EXIT, KgateError, isFailure, summarise } from './model.js';
+import type { Emit } from './events.js';
+import type { BuildManifest } from './gen/manifest.js';
+import type { SuiteTarget } from './runner/target.js';
+import { runSuite, type WorkItem } from './runner/execute.js';
+import { RunSink } from './runner/sink.js';
+import { localTarget } from './runner/local.js';
+import { writeJUnit, writeResultsJson } from './report/index.js';
+
+export type TargetSpec =
+  | { kind: 'local' }
+  | { kind: 'qemu'; kernel: string; modules?: string; accel: 'auto' | 'kvm' | 'tcg'; memMB: number; smp: number; jobs: number }
+  | { kind: 'ssh'; user: string; host: string; port: number; identity?: string };
+
+export interface RunRequest {
+  target: TargetSpec;
+  manifest: BuildManifest;
+  /** Case ids to run, per binary name, in order; from the catalog filter. */
+  selection: WorkItem[];
+  resultsRoot: string;
+  runId: string;
+  argv: string[];             // the reproducer: what was typed
+  signal: AbortSignal;
+  emit: Emit;
+  env?: Record<string, string>;
+}
+
+export interface RunOutcome { run: RunResult; dir: string; exitCode: number }
+
+export function newRunId(now = new Date()): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+async function startTargets(spec: TargetSpec, dir: string, req: RunRequest): Promise<SuiteTarget[]> {
+  if (spec.kind === 'local') return [localTarget()];
+  if (spec.kind === 'ssh') {
+    const { sshTarget } = await import('./runner/remote-target.js');
+    return [await sshTarget(spec, req.signal, req.emit)];
+  }
+  const { startGuestTargets } = await import('./runner/guest-target.js');
+  return startGuestTargets(spec, dir, req.signal, req.emit);
+}
+
+export function exitCodeOf(run: RunResult): number {
+  if (run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT')) return EXIT.fail;
+  if (run.abort?.family === 'interrupt') return EXIT.interrupted;
+  if (run.abort) return run.abort.family === 'user' ? EXIT.usage : EXIT.untestable;
+  return run.cases.some((c) => isFailure(c.status)) ? EXIT.fail : EXIT.ok;
+}
+
+export async function runCommand(req: RunRequest): Promise<RunOutcome> {
+  const dir = join(req.resultsRoot, req.runId);
+  mkdirSync(dir, { recursive: true });
+  const t0 = Date.now();
+  const run: RunResult = {
+    runId: req.runId,
+    startedAt: new Date(t0).toISOString(),
+    target: req.target.kind === 'ssh' ? `ssh://${req.target.user}@${req.target.host}:${req.target.port}` : req.target.kind,
+    cases: [],
+    problems: [],
+    summary: summarise([]),
+  };
+  const sink = new RunSink(dir, run);
+  const timings: Record<string, number> = {};
+  let targets: SuiteTarget[] = [];
+  try {
+    const tTargets = Date.now();
+    req.emit({ type: 'stage', stage: 'target', state: 'start', detail: run.target });
+    targets = await startTargets(req.target, dir, req);
+    timings.targetMs = Date.now() - tTargets;
+    run.kernel = targets[0].kernel;
+    run.accel = targets[0].accel;
+    req.emit({ type: 'stage', stage: 'target', state: 'done', ms: timings.targetMs,
+      detail: `${run.kernel.release}${run.accel ? ` (${run.accel})` : ''}` });
+    sink.flush();
+    const tRun = Date.now();
+    const r = await runSuite({ targets, items: req.selection, sink, emit: req.emit, signal: req.signal, env: req.env });
+    timings.runMs = Date.now() - tRun;
+    if (r.abort) run.abort = r.abort;
+    if (req.signal.aborted && !run.abort) run.abort = { family: 'interrupt', reason: 'interrupted' };
+  } catch (e) {
+    run.abort = req.signal.aborted ? { family: 'interrupt', reason: 'interrupted' }
+      : e instanceof KgateError ? { family: e.family, reason: e.message }
+      : { family: 'bug', reason: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+    if (e instanceof KgateError && e.detail) run.problems.push(e.detail);
+  } finally {
+    await Promise.allSettled(targets.map((t) => t.stop()));
+  }
+  // Every case asked for shows up, even those a dead target never reached.
+  const seen = new Set(run.cases.map((c) => c.id));
+  for (const item of req.selection) {
+    for (const id of item.caseIds) {
+      if (seen.has(id)) continue;
+      const miss: CaseResult = { id, family: item.binary.family, api: item.binary.api, status: 'MISS', tap: [],
+        reason: run.abort ? `not run: ${run.abort.reason.split('\n')[0]}` : 'never reported' };
+      run.cases.push(miss);
+      req.emit({ type: 'case', shard: '-', result: miss });
+    }
+  }
+  run.finishedAt = new Date().toISOString();
+  run.summary = summarise(run.cases);
+  writeResultsJson(dir, run);
+  writeJUnit(dir, run);
+  timings.totalMs = Date.now() - t0;
+  writeMetadata(dir, { run, timings, argv: req.argv, manifest: req.manifest });
+  return { run, dir, exitCode: exitCodeOf(run) };
+}
+
+function writeMetadata(dir: string, m: { run: RunResult; timings: Record<string, number>; argv: string[]; manifest: BuildManifest }) {
+  const meta = {
+    runId: m.run.runId,
+    kernel: m.run.kernel,
+    accel: m.run.accel,
+    target: m.run.target,
+    cc: m.manifest.cc,
+    timings: m.timings,
+    reproducer: ['kgate', ...m.argv].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '),
+    summary: m.run.summary,
+  };
+  const tmp = join(dir, '.metadata.json.tmp');
+  writeFileSync(tmp, JSON.stringify(meta, null, 2) + '\n');
+  renameSync(tmp, join(dir, 'metadata.json'));
+}

@@ -1,0 +1,38 @@
+// Where results go while a run is under way: results.json is rewritten
+// atomically as each case finishes, the KTAP log is appended line by line, so a
+// run killed at any point leaves everything it had.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CaseResult, RunResult } from '../model.js';
+import { summarise } from '../model.js';
+import { writeResultsJson } from '../report/index.js';
+import type { ResultSink } from './execute.js';
+
+export class RunSink implements ResultSink {
+  private shards = new Map<string, string>();
+  constructor(readonly dir: string, readonly run: RunResult) {
+    mkdirSync(dir, { recursive: true });
+    this.flush();
+  }
+  add(result: CaseResult): void {
+    this.run.cases.push(result);
+    this.flush();
+  }
+  /** One KTAP log per shard (ktap.log, ktap-2.log, ...), so each stays parseable by `kgate parse`. */
+  ktap(shard: string, line: string): void {
+    let path = this.shards.get(shard);
+    if (!path) {
+      path = join(this.dir, this.shards.size === 0 ? 'ktap.log' : `ktap-${this.shards.size + 1}.log`);
+      this.shards.set(shard, path);
+    }
+    appendFileSync(path, line + '\n');
+  }
+  problem(message: string): void {
+    this.run.problems.push(message);
+    this.flush();
+  }
+  flush(): void {
+    this.run.summary = summarise(this.run.cases);
+    writeResultsJson(this.dir, this.run);
+  }
+}

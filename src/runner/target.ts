@@ -1,0 +1,46 @@
+// What the suite runner needs from a place to run binaries: the host itself,
+// a QEMU guest kgate booted, or a machine already up over SSH.
+import type { KernelIdentity } from '../model.js';
+import type { BuiltBinary } from '../gen/manifest.js';
+
+export interface ExecOutcome {
+  code: number | null;
+  signal?: string | null;
+  /** Set when the command did not finish by itself: its deadline passed or the caller aborted. */
+  killed?: 'timeout' | 'abort';
+}
+
+export interface ExecRequest {
+  binary: BuiltBinary;
+  caseIds: string[];
+  onLine: (line: string) => void;
+  signal: AbortSignal;
+  timeoutMs: number;
+  env?: Record<string, string>;
+}
+
+/** A console problem seen while the suite ran (guest targets only). */
+export interface ConsoleEvent {
+  kind: string;        // oops, warning, kasan, panic, ...
+  line: string;
+  excerpt: string[];
+  at: number;          // Date.now() when seen
+}
+
+export interface SuiteTarget {
+  readonly name: string;            // "local", "qemu#1", "ssh://root@box:22"
+  kernel: KernelIdentity;
+  accel?: string;
+  /** Put the binaries where exec can run them (upload, chmod). */
+  prepare(binaries: BuiltBinary[], signal: AbortSignal): Promise<void>;
+  exec(req: ExecRequest): Promise<ExecOutcome>;
+  /** Console events since the given time (guest targets); [] elsewhere. */
+  consoleEventsSince(t: number): ConsoleEvent[];
+  /** Console lines since the given time, for a crash excerpt. */
+  consoleLinesSince(t: number): string[];
+  /** Whether the target can still run something (a guest that panicked cannot). */
+  alive(): boolean;
+  /** Bring up a fresh instance after a crash or a hang; prepare() is redone by the runner. */
+  restart?(signal: AbortSignal): Promise<void>;
+  stop(): Promise<void>;
+}
