@@ -1,5 +1,7 @@
 // The CLI face of `kgate run`: progress, Ctrl-C, the summary, the exit code.
+import { existsSync } from 'node:fs';
 import { EXIT, KgateError } from './model.js';
+import { parseKernelSpec } from './kernel/spec.js';
 import { makeProgress } from './progress.js';
 import type { Emit } from './events.js';
 import { newRunId, runCommand, type TargetSpec } from './run.js';
@@ -38,8 +40,13 @@ export async function runFromCli(o: RunCliOptions): Promise<number> {
     process.stdout.write((await showGuestCommand(spec)) + '\n');
     return EXIT.ok;
   }
-  // Validate the selection before anything slow happens.
+  // Validate what can be validated before anything slow happens.
   selectCases(o.filter);
+  if (spec.kind === 'qemu') {
+    const k = parseKernelSpec(spec.kernel);
+    if (k.kind === 'path' && !existsSync(k.bzImage)) throw new KgateError('user', `kernel image ${k.bzImage} does not exist`);
+    if (spec.modules && !existsSync(spec.modules)) throw new KgateError('user', `modules directory ${spec.modules} does not exist`);
+  }
 
   const controller = new AbortController();
   let interrupts = 0;

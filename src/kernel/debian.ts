@@ -1,0 +1,108 @@
+// resolveKernel: a --kernel spec -> a bzImage (+ modules) on disk. Debian kernels
+// come from the apt archive the host already trusts (apt-get download, signed
+// lists), are unpacked once under vm-images/kernels/ and reused from there.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { KgateError } from '../model.js';
+import { runTool } from './host.js';
+import { choosePackage, isCloudKernelPackage, parseKernelSpec, parseMadison, bzImageRelease } from './spec.js';
+
+export interface KernelArtifact {
+  bzImage: string;
+  /** lib/modules/<release> of this kernel; absent for a monolithic bzImage given by path. */
+  modulesDir?: string;
+  release: string;
+  /** What identifies it: "debian:linux-image-6.12.117+deb12-cloud-amd64-unsigned=6.12.117-1~deb12u1", or the path. */
+  source: string;
+}
+
+export interface ResolveOptions {
+  /** vm-images/ of the checkout; kernels go in <cacheDir>/kernels. */
+  cacheDir: string;
+  /** For the path form: lib/modules/<release>, or a root that holds lib/modules/<release>. */
+  modulesDir?: string;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export async function resolveKernel(specText: string, opts: ResolveOptions): Promise<KernelArtifact> {
+  const spec = parseKernelSpec(specText);
+  if (spec.kind === 'path') return resolvePath(spec.bzImage, opts.modulesDir);
+
+  await ensureAptLists(opts);
+  const names = (await runTool('apt-cache', ['pkgnames', 'linux-image-'], { signal: opts.signal })).stdout
+    .split('\n').map((s) => s.trim()).filter(isCloudKernelPackage);
+  const madison = names.length ? (await runTool('apt-cache', ['madison', ...names], { signal: opts.signal })).stdout : '';
+  const pkg = choosePackage(spec, parseMadison(madison));
+
+  const kernelsDir = path.join(opts.cacheDir, 'kernels');
+  const dest = path.join(kernelsDir, `${pkg.name}_${pkg.version}`.replace(/[^A-Za-z0-9._+-]/g, '_'));
+  const done = path.join(dest, '.kgate-complete');
+  if (!existsSync(done)) {
+    opts.log?.(`fetching ${pkg.name} ${pkg.version}`);
+    await mkdir(kernelsDir, { recursive: true });
+    const tmp = `${dest}.partial-${process.pid}`;
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
+    try {
+      // apt-get download writes into its cwd; running as root it warns that _apt
+      // cannot write there, which is harmless.
+      await runTool('apt-get', ['download', '-q', `${pkg.name}=${pkg.version}`], { cwd: tmp, signal: opts.signal });
+      const deb = (await readdir(tmp)).find((f) => f.endsWith('.deb'));
+      if (!deb) throw new KgateError('infra', `apt-get download ${pkg.name} left no .deb`);
+      await runTool('dpkg-deb', ['-x', path.join(tmp, deb), tmp], { signal: opts.signal });
+      await rm(path.join(tmp, deb));
+      const release = releaseFromTree(tmp);
+      // The package ships no modules.dep (its postinst runs depmod): make it here
+      // so the image builder finds virtio_net's and overlay's dependencies.
+      await runTool('depmod', ['-b', tmp, release], { signal: opts.signal });
+      await writeFile(path.join(tmp, '.kgate-complete'), `${pkg.name}=${pkg.version}\n`);
+      await rm(dest, { recursive: true, force: true });
+      await rename(tmp, dest);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+  const release = releaseFromTree(dest);
+  return {
+    bzImage: path.join(dest, 'boot', `vmlinuz-${release}`),
+    modulesDir: path.join(dest, 'lib', 'modules', release),
+    release,
+    source: `debian:${pkg.name}=${pkg.version}`,
+  };
+}
+
+function releaseFromTree(root: string): string {
+  const boot = path.join(root, 'boot');
+  const v = existsSync(boot) ? readdirSync(boot).find((f) => f.startsWith('vmlinuz-')) : undefined;
+  if (!v) throw new KgateError('infra', `no boot/vmlinuz-* in the kernel package unpacked at ${root}`);
+  return v.slice('vmlinuz-'.length);
+}
+
+/** apt-cache knows nothing until the lists exist; update only then, never on every run. */
+async function ensureAptLists(opts: ResolveOptions): Promise<void> {
+  const dir = '/var/lib/apt/lists';
+  const have = existsSync(dir) && readdirSync(dir).some((f) => /_Packages(\.\w+)?$/.test(f) && statSync(path.join(dir, f)).size > 0);
+  if (have) return;
+  opts.log?.('apt package lists missing: running apt-get update');
+  await runTool('apt-get', ['update', '-q'], { signal: opts.signal });
+}
+
+async function resolvePath(bzImage: string, modulesArg: string | undefined): Promise<KernelArtifact> {
+  const abs = path.resolve(bzImage);
+  if (!existsSync(abs) || !statSync(abs).isFile()) throw new KgateError('user', `kernel image ${bzImage} does not exist or is not a file`);
+  const fh = await open(abs, 'r');
+  const head = Buffer.alloc(64 * 1024);
+  try { await fh.read(head, 0, head.length, 0); } finally { await fh.close(); }
+  const release = bzImageRelease(head);
+  if (!release) throw new KgateError('user', `${bzImage} is not an x86 bzImage (no HdrS setup header)`);
+  let modulesDir: string | undefined;
+  if (modulesArg !== undefined) {
+    const m = path.resolve(modulesArg);
+    const candidates = [m, path.join(m, 'lib', 'modules', release), path.join(m, release)];
+    modulesDir = candidates.find((c) => existsSync(path.join(c, 'modules.order')) || existsSync(path.join(c, 'modules.dep')) || existsSync(path.join(c, 'kernel')));
+    if (!modulesDir) throw new KgateError('user', `modules directory ${modulesArg} has no modules for ${release} (looked for modules.dep or kernel/ in ${candidates.join(', ')})`);
+  }
+  return { bzImage: abs, modulesDir, release, source: abs };
+}

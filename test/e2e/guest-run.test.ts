@@ -1,0 +1,108 @@
+// `kgate run` end to end: real QEMU guests (TCG here), real Debian kernels, the
+// real suite over SSH. These are the runs a user makes; each asserts what the
+// user would check: the exit code, and the statuses in results.json.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { kgate, statusOf, hasQemu, isRoot } from './helpers.js';
+import { selectCases } from '../../src/catalog/index.js';
+import { qemuPids } from './procs.js';
+
+const skip = !hasQemu() ? 'qemu-system-x86_64 is not installed' : false;
+const ACCEPTABLE = new Set(['PASS', 'XFAIL', 'SKIP']);
+
+function assertNoGuestLeft(before: Set<number>) {
+  const left = [...qemuPids()].filter((p) => !before.has(p));
+  assert.deepEqual(left, [], 'every qemu the run started is gone');
+}
+
+test('debian:6.12: every upstream case PASS, XFAIL or SKIP with a reason; exit 0', { skip }, async () => {
+  const before = qemuPids();
+  const r = await kgate(['run', '--kernel', 'debian:6.12', '--api', 'upstream']);
+  assert.ok(r.run, `results.json written; stderr: ${r.stderr}`);
+  const upstream = selectCases({ apis: ['upstream'] }).map((c) => c.id);
+  for (const id of upstream) {
+    const c = r.run!.cases.find((x) => x.id === id);
+    assert.ok(c, `${id} reported`);
+    assert.ok(ACCEPTABLE.has(c!.status), `${id}: ${c!.status} ${c!.reason ?? ''}`);
+    if (c!.status !== 'PASS') assert.ok(c!.reason && c!.reason.length > 3, `${id} ${c!.status} has a reason`);
+  }
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.run!.kernel?.release ?? '', /^6\.12\./);
+  // The happy path really went through the backing file, not the server.
+  assert.equal(statusOf(r.run, 'H1.read'), 'PASS');
+  assert.ok(existsSync(join(r.resultsDir, 'console.log')), 'console captured');
+  assert.ok(existsSync(join(r.resultsDir, 'junit.xml')), 'junit written');
+  assertNoGuestLeft(before);
+});
+
+test('debian:6.1 (no passthrough): every case SKIP with that reason; exit 0', { skip }, async () => {
+  const r = await kgate(['run', '--kernel', 'debian:6.1', '--api', 'upstream']);
+  assert.ok(r.run, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.run!.kernel?.release ?? '', /^6\.1\./);
+  const needing = r.run!.cases;
+  assert.ok(needing.length >= 40);
+  for (const c of needing) {
+    assert.ok(c.status === 'SKIP' || c.status === 'PASS', `${c.id}: ${c.status} ${c.reason ?? ''}`);
+    if (c.status === 'SKIP') assert.match(c.reason ?? '', /passthrough/i, `${c.id} says why`);
+  }
+  assert.ok(needing.filter((c) => c.status === 'SKIP').length >= needing.length - 5, 'nearly everything skips');
+});
+
+test('a kernel panic during a case: that case CRASH, the rest still reported; exit 1', { skip }, async () => {
+  const before = qemuPids();
+  const r = await kgate(['run', '--kernel', 'debian:6.12', '--case', 'K2.panic,K3.pass,U01'], { KGATE_ALLOW_PANIC: '1' });
+  assert.ok(r.run, r.stderr);
+  assert.equal(statusOf(r.run, 'K2.panic'), 'CRASH');
+  const crash = r.run!.cases.find((c) => c.id === 'K2.panic')!;
+  assert.match(crash.reason ?? '', /panic/i);
+  assert.ok((crash.console ?? []).some((l) => /Kernel panic/.test(l)), 'console excerpt kept');
+  assert.equal(statusOf(r.run, 'K3.pass'), 'PASS', 'the case after the crash ran on a fresh guest');
+  for (const c of r.run!.cases.filter((c) => c.id.startsWith('U01'))) assert.equal(c.status, 'PASS', c.id);
+  assert.equal(r.code, 1);
+  assertNoGuestLeft(before);
+});
+
+test('a case that hangs: TIMEOUT, the rest still run; exit 1', { skip }, async () => {
+  const r = await kgate(['run', '--kernel', 'debian:6.12', '--case', 'K1.hang,K3.pass']);
+  assert.ok(r.run, r.stderr);
+  assert.equal(statusOf(r.run, 'K1.hang'), 'TIMEOUT');
+  assert.equal(statusOf(r.run, 'K3.pass'), 'PASS');
+  assert.equal(r.code, 1);
+});
+
+test('a kernel that cannot boot: exit 125 with one line and the console tail', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kgate-badkernel-'));
+  const good = (await import('../../src/kernel/debian.js')).cachedKernelImage?.('6.12');
+  // Half a real bzImage: QEMU loads it, the decompressor fails, nothing ever answers.
+  const src = good && existsSync(good) ? readFileSync(good) : Buffer.alloc(4 << 20, 0x90);
+  const bad = join(dir, 'bzImage');
+  writeFileSync(bad, src.subarray(0, Math.floor(src.length / 2)));
+  const before = qemuPids();
+  const r = await kgate(['run', '--kernel', bad, '--case', 'K3.pass', '--boot-timeout', '30']);
+  assert.equal(r.code, 125, r.stderr);
+  assert.match(r.stderr, /kgate: .*(boot|qemu)/i);
+  assertNoGuestLeft(before);
+});
+
+test('--jobs 2: the suite sharded over two guests gives the same verdict', { skip }, async () => {
+  const r = await kgate(['run', '--kernel', 'debian:6.12', '--jobs', '2', '--family', 'ioctl-open,ioctl-close']);
+  assert.ok(r.run, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.run!.cases.length > 5);
+  for (const c of r.run!.cases) assert.ok(ACCEPTABLE.has(c.status), `${c.id}: ${c.status}`);
+});
+
+test('--target local: the suite on this machine\'s kernel', { skip: !isRoot() || !existsSync('/dev/fuse') ? 'needs root and /dev/fuse' : false }, async () => {
+  const r = await kgate(['run', '--target', 'local', '--api', 'upstream']);
+  assert.ok(r.run, r.stderr);
+  for (const c of r.run!.cases) {
+    assert.ok(ACCEPTABLE.has(c.status), `${c.id}: ${c.status} ${c.reason ?? ''}`);
+  }
+  assert.equal(r.code, 0, r.stderr);
+  const mounts = readFileSync('/proc/self/mounts', 'utf8');
+  assert.doesNotMatch(mounts, /kgate/, 'no mount left behind');
+});

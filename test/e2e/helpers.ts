@@ -1,0 +1,37 @@
+// Shared by the end-to-end tests: run the real CLI, read what it wrote.
+import { execa } from 'execa';
+import { readFileSync, readdirSync, existsSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { projectRoot } from '../../src/paths.js';
+import type { RunResult } from '../../src/model.js';
+
+export const root = projectRoot();
+export const kgateBin = join(root, 'bin', 'kgate.js');
+
+export interface CliRun { code: number; stdout: string; stderr: string; resultsDir: string; run?: RunResult }
+
+/** Runs `kgate ARGS` with its own results root; returns exit code, output and the run's results.json. */
+export async function kgate(args: string[], env: Record<string, string> = {}, timeoutMs = 20 * 60_000): Promise<CliRun> {
+  const resultsRoot = mkdtempSync(join(tmpdir(), 'kgate-e2e-'));
+  const withResults = args[0] === 'run' ? [...args, '--results', resultsRoot] : args;
+  const r = await execa('node', [kgateBin, ...withResults], {
+    reject: false, env: { ...env, CI: '1' }, timeout: timeoutMs, cwd: root, stdin: 'ignore',
+  });
+  const runs = existsSync(resultsRoot) ? readdirSync(resultsRoot) : [];
+  const resultsDir = runs.length ? join(resultsRoot, runs[0]) : '';
+  const run = resultsDir && existsSync(join(resultsDir, 'results.json'))
+    ? (JSON.parse(readFileSync(join(resultsDir, 'results.json'), 'utf8')) as RunResult) : undefined;
+  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), resultsDir, run };
+}
+
+export function statusOf(run: RunResult | undefined, id: string): string | undefined {
+  return run?.cases.find((c) => c.id === id)?.status;
+}
+
+export function hasQemu(): boolean {
+  return existsSync('/usr/bin/qemu-system-x86_64');
+}
+export function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}

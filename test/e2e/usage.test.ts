@@ -1,0 +1,27 @@
+// Bad input: one line, exit 2, no stack trace, nothing booted.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { kgate } from './helpers.js';
+
+const cases: { args: string[]; says: RegExp }[] = [
+  { args: ['run', '--jobs', '0'], says: /--jobs must be 1 or more/ },
+  { args: ['run', '--accel', 'warp'], says: /--accel must be auto, kvm or tcg/ },
+  { args: ['run', '--target', 'ftp://box'], says: /--target must be local, qemu or ssh:\/\/user@host/ },
+  { args: ['run', '--kernel', 'debian:9.9'], says: /debian/ },
+  { args: ['run', '--kernel', '/nonexistent/bzImage'], says: /\/nonexistent\/bzImage/ },
+  { args: ['run', '--case', 'U99'], says: /unknown case 'U99'; known: / },
+  { args: ['run', '--no-such-flag'], says: /unknown option/ },
+  { args: ['frobnicate'], says: /unknown command/ },
+  { args: ['parse', '/nonexistent.log'], says: /cannot read \/nonexistent\.log/ },
+];
+
+for (const c of cases) {
+  test(`kgate ${c.args.join(' ')} -> exit 2 with one line`, async () => {
+    const r = await kgate(c.args, {}, 120_000);
+    assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('kgate:'));
+    assert.equal(lines.length, 1, `one kgate line, got: ${r.stderr}`);
+    assert.match(lines[0], c.says);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+}
