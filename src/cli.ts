@@ -32,6 +32,7 @@ const RunOpts = z.object({
   jobs: z.coerce.number({ message: '--jobs must be a number' }).int().min(1, { message: '--jobs must be 1 or more' }).max(16, { message: '--jobs must be 16 or less' }),
   mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
   results: z.string(),
+  bootTimeout: z.coerce.number({ message: '--boot-timeout must be a number of seconds' }).positive({ message: '--boot-timeout must be positive' }),
   identity: z.string().optional(),
   showCommand: z.boolean().optional(),
 });
@@ -83,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--accel <accel>', 'auto | kvm | tcg (auto falls back to TCG when KVM fails)', 'auto')
     .option('--jobs <n>', 'guests to shard the suite over', '1')
     .option('--mem <mib>', 'guest memory', '1024')
+    .option('--boot-timeout <s>', 'seconds a guest may take to answer SSH', '120')
     .option('--identity <file>', 'SSH private key for --target ssh://')
     .option('--results <dir>', 'results root', resolve(root, 'results'))
     .option('--build-dir <dir>', 'build directory', resolve(root, 'build'))

@@ -13,7 +13,7 @@ import { generateAndBuild } from './gen/index.js';
 
 export interface RunCliOptions {
   target: string; kernel: string; modules?: string; accel: 'auto' | 'kvm' | 'tcg';
-  jobs: number; mem: number; results: string; identity?: string; showCommand?: boolean;
+  jobs: number; mem: number; bootTimeout: number; results: string; identity?: string; showCommand?: boolean;
   filter: CaseFilter; buildDir: string; argv: string[];
 }
 
@@ -21,7 +21,7 @@ export function targetSpecOf(o: RunCliOptions): TargetSpec {
   if (o.target === 'local') return { kind: 'local' };
   const m = /^ssh:\/\/([^@]+)@([^:]+)(?::(\d+))?$/.exec(o.target);
   if (m) return { kind: 'ssh', user: m[1], host: m[2], port: m[3] ? Number(m[3]) : 22, identity: o.identity };
-  return { kind: 'qemu', kernel: o.kernel, modules: o.modules, accel: o.accel, memMB: o.mem, smp: 1, jobs: o.jobs };
+  return { kind: 'qemu', kernel: o.kernel, modules: o.modules, accel: o.accel, memMB: o.mem, smp: 1, jobs: o.jobs, bootTimeoutSec: o.bootTimeout };
 }
 
 /** The manifest's binaries, each with the selected case ids in catalog order. */

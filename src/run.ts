@@ -15,7 +15,7 @@ import { writeJUnit, writeResultsJson } from './report/index.js';
 
 export type TargetSpec =
   | { kind: 'local' }
-  | { kind: 'qemu'; kernel: string; modules?: string; accel: 'auto' | 'kvm' | 'tcg'; memMB: number; smp: number; jobs: number }
+  | { kind: 'qemu'; kernel: string; modules?: string; accel: 'auto' | 'kvm' | 'tcg'; memMB: number; smp: number; jobs: number; bootTimeoutSec: number }
   | { kind: 'ssh'; user: string; host: string; port: number; identity?: string };
 
 export interface RunRequest {

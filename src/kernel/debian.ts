@@ -4,9 +4,10 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { KgateError } from '../model.js';
 import { runTool } from './host.js';
-import { choosePackage, isCloudKernelPackage, parseKernelSpec, parseMadison, bzImageRelease } from './spec.js';
+import { choosePackage, compareVersions, isCloudKernelPackage, parseKernelSpec, parseMadison, bzImageRelease } from './spec.js';
 
 export interface KernelArtifact {
   bzImage: string;
@@ -18,8 +19,8 @@ export interface KernelArtifact {
 }
 
 export interface ResolveOptions {
-  /** vm-images/ of the checkout; kernels go in <cacheDir>/kernels. */
-  cacheDir: string;
+  /** vm-images/ of the checkout (default); kernels go in <cacheDir>/kernels. */
+  cacheDir?: string;
   /** For the path form: lib/modules/<release>, or a root that holds lib/modules/<release>. */
   modulesDir?: string;
   signal?: AbortSignal;
@@ -36,7 +37,7 @@ export async function resolveKernel(specText: string, opts: ResolveOptions): Pro
   const madison = names.length ? (await runTool('apt-cache', ['madison', ...names], { signal: opts.signal })).stdout : '';
   const pkg = choosePackage(spec, parseMadison(madison));
 
-  const kernelsDir = path.join(opts.cacheDir, 'kernels');
+  const kernelsDir = path.join(opts.cacheDir ?? defaultCacheDir(), 'kernels');
   const dest = path.join(kernelsDir, `${pkg.name}_${pkg.version}`.replace(/[^A-Za-z0-9._+-]/g, '_'));
   const done = path.join(dest, '.kgate-complete');
   if (!existsSync(done)) {
@@ -105,4 +106,28 @@ async function resolvePath(bzImage: string, modulesArg: string | undefined): Pro
     if (!modulesDir) throw new KgateError('user', `modules directory ${modulesArg} has no modules for ${release} (looked for modules.dep or kernel/ in ${candidates.join(', ')})`);
   }
   return { bzImage: abs, modulesDir, release, source: abs };
+}
+
+/** The bzImage of an already-fetched Debian kernel of a series, newest first; no apt, no network. */
+export function cachedKernelImage(series: string, cacheDir = defaultCacheDir()): string | undefined {
+  const dir = path.join(cacheDir, 'kernels');
+  if (!existsSync(dir)) return undefined;
+  const hits = readdirSync(dir)
+    .filter((d) => d.startsWith(`linux-image-${series}.`) && existsSync(path.join(dir, d, '.kgate-complete')))
+    .sort(compareVersions);
+  for (const d of hits.reverse()) {
+    try { return path.join(dir, d, 'boot', `vmlinuz-${releaseFromTree(path.join(dir, d))}`); } catch { /* incomplete */ }
+  }
+  return undefined;
+}
+
+/** vm-images/ of this checkout. */
+export function defaultCacheDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve('vm-images');
+    dir = up;
+  }
+  return path.join(dir, 'vm-images');
 }

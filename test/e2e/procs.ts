@@ -5,7 +5,7 @@ export function qemuPids(): Set<number> {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').startsWith('qemu-system')) out.add(Number(d));
+      if (/(^|\/)qemu-system-[^\0]*$/.test(readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0')[0])) out.add(Number(d));
     } catch { /* gone */ }
   }
   return out;

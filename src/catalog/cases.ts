@@ -1,0 +1,191 @@
+// The case catalog: one entry per case, in run order. Rows and expectations come
+// from /work/shared/fuse-passthrough-api.md §5; "expected" is the 6.18 upstream
+// outcome, older outcomes are `known` (they give XFAIL naming range and fix).
+import type { Api, CaseDef, FamilyDef, KnownOutcome } from './types.js';
+
+export const FAMILIES: readonly FamilyDef[] = Object.freeze([
+  { name: 'ioctl-open', api: 'upstream', hidden: false, summary: 'FUSE_DEV_IOC_BACKING_OPEN argument checks' },
+  { name: 'ioctl-close', api: 'upstream', hidden: false, summary: 'FUSE_DEV_IOC_BACKING_CLOSE and id allocation' },
+  { name: 'init', api: 'upstream', hidden: false, summary: 'INIT negotiation of FUSE_PASSTHROUGH' },
+  { name: 'stacking', api: 'upstream', hidden: false, summary: 'max_stack_depth against overlayfs and FUSE' },
+  { name: 'open-reply', api: 'upstream', hidden: false, summary: 'bad OPEN/CREATE/OPENDIR replies' },
+  { name: 'iomode', api: 'upstream', hidden: false, summary: 'cached, direct and passthrough io modes of one inode' },
+  { name: 'data-path', api: 'upstream', hidden: false, summary: 'happy path: read, write, mmap, splice, fsync' },
+  { name: 'lifecycle', api: 'upstream', hidden: false, summary: 'backing lifetime, daemon death, unmount' },
+  { name: 'older-a1', api: 'a1', hidden: false, summary: 'Balsini V10-V12 / Android V1 ioctl and open' },
+  { name: 'older-a2', api: 'a2', hidden: false, summary: 'Android V2 ioctl 126' },
+  { name: 'older-r8', api: 'r8', hidden: false, summary: 'V8 RFC in-flight OPEN ioctl' },
+  { name: 'selftest', api: 'upstream', hidden: true, summary: 'harness self-tests for the runners (hang, panic, pass)' },
+].map((f) => Object.freeze(f as FamilyDef)));
+
+// Commits that brought today's behaviour (API doc §1.7).
+const FIX_REGULAR = 'e9c8da670e74';   // regular files only: EISDIR/EINVAL (6.17, 6.16.y)
+const FIX_OPATH = 'efad7153bf93';     // O_PATH accepted, EOPNOTSUPP check dropped (6.12)
+const FIX_PADDING = 'aef8acd79f36';   // padding checked (6.9 final)
+const FIX_WRITEBACK = '3ab394b363c5'; // writeback cache excludes passthrough (6.11, 6.10.y)
+
+const regularOnly = (what: string): KnownOutcome =>
+  ({ outcome: 'ok', range: '6.12-6.16', what: `${what} accepted as a backing file before the regular-only check`, fix: FIX_REGULAR });
+const noIterCheck = (what: string): KnownOutcome =>
+  ({ outcome: 'EOPNOTSUPP', range: '6.9-6.11', what: `${what} rejected by the read_iter/write_iter check`, fix: FIX_REGULAR });
+const opathRejected: KnownOutcome =
+  { outcome: 'EBADF', range: '6.9-6.11', what: 'O_PATH fd rejected by fget()', fix: FIX_OPATH };
+
+interface Opts { timeoutSec?: number; needsPassthrough?: boolean; known?: KnownOutcome[]; note?: string }
+
+function c(id: string, family: string, api: Api, setup: string, syscall: string, expected: string, o: Opts = {}): CaseDef {
+  return Object.freeze({
+    id, row: id.split('.')[0], family, api, setup, syscall, expected,
+    timeoutSec: o.timeoutSec ?? 10,
+    needsPassthrough: o.needsPassthrough ?? true,
+    known: Object.freeze(o.known ?? []) as KnownOutcome[],
+    ...(o.note ? { note: o.note } : {}),
+  });
+}
+const u = (id: string, family: string, setup: string, syscall: string, expected: string, o?: Opts) =>
+  c(id, family, 'upstream', setup, syscall, expected, o);
+
+export const CASES: readonly CaseDef[] = Object.freeze([
+  // ioctl-open: BACKING_OPEN argument checks, §1.3
+  u('U01.never_opened', 'ioctl-open', 'fd number never opened (1000)', 'ioctl BACKING_OPEN', 'EBADF'),
+  u('U01.minus_one', 'ioctl-open', 'fd -1', 'ioctl BACKING_OPEN', 'EBADF'),
+  u('U02.closed', 'ioctl-open', 'fd that was opened and then closed', 'ioctl BACKING_OPEN', 'EBADF'),
+  u('U03.dir', 'ioctl-open', 'directory fd', 'ioctl BACKING_OPEN', 'EISDIR',
+    { known: [noIterCheck('directory'), regularOnly('directory')] }),
+  u('U04.opath_file', 'ioctl-open', 'O_PATH regular file, then open and read through the mount', 'ioctl BACKING_OPEN; open; read', 'ok',
+    { known: [opathRejected] }),
+  u('U05.opath_dir', 'ioctl-open', 'O_PATH directory', 'ioctl BACKING_OPEN', 'EISDIR',
+    { known: [opathRejected, regularOnly('O_PATH directory')] }),
+  u('U06.proc', 'ioctl-open', '/proc/self/status (procfs stack depth is the maximum)', 'ioctl BACKING_OPEN', 'ELOOP',
+    { known: [noIterCheck('/proc file')], note: 'API doc corrected: ELOOP, confirmed on 6.18 (fs/proc/root.c sets s_stack_depth to the maximum)' }),
+  u('U06.sysfs', 'ioctl-open', 'sysfs file, then read it through the mount', 'ioctl BACKING_OPEN; open; read', 'ok'),
+  u('U07.pipe', 'ioctl-open', 'pipe read end', 'ioctl BACKING_OPEN', 'EINVAL', { known: [regularOnly('pipe')] }),
+  u('U07.socket', 'ioctl-open', 'unix socket', 'ioctl BACKING_OPEN', 'EINVAL', { known: [regularOnly('socket')] }),
+  u('U08.eventfd', 'ioctl-open', 'eventfd', 'ioctl BACKING_OPEN', 'EINVAL',
+    { known: [noIterCheck('eventfd'), regularOnly('eventfd')] }),
+  u('U09.memfd', 'ioctl-open', 'memfd (positive control)', 'ioctl BACKING_OPEN', 'ok'),
+  u('U09.tmpfs', 'ioctl-open', 'tmpfs regular file (positive control)', 'ioctl BACKING_OPEN', 'ok'),
+  u('U10.flags', 'ioctl-open', 'fuse_backing_map.flags=1', 'ioctl BACKING_OPEN', 'EINVAL'),
+  u('U10.padding', 'ioctl-open', 'fuse_backing_map.padding=1', 'ioctl BACKING_OPEN', 'EINVAL',
+    { known: [{ outcome: 'ok', range: '6.9-rc', what: 'padding not checked', fix: FIX_PADDING }] }),
+  u('U11.nocap_open', 'ioctl-open', 'CAP_SYS_ADMIN dropped from the effective set', 'ioctl BACKING_OPEN', 'EPERM'),
+  u('U11.nocap_close', 'ioctl-open', 'CAP_SYS_ADMIN dropped, close a valid id', 'ioctl BACKING_CLOSE', 'EPERM'),
+  u('U14.unmounted_open', 'ioctl-open', '/dev/fuse fd never mounted', 'ioctl BACKING_OPEN', 'EPERM'),
+  u('U14.unmounted_close', 'ioctl-open', '/dev/fuse fd never mounted', 'ioctl BACKING_CLOSE', 'EPERM'),
+  u('U15.v8_size', 'ioctl-open', 'cmd 0x4018E501 (V8 struct size)', 'ioctl', 'ENOTTY'),
+  u('U15.android', 'ioctl-open', 'cmd 0x4004E57E (Android V2)', 'ioctl', 'ENOTTY'),
+  u('U15.nr9', 'ioctl-open', 'cmd _IOW(229,9,u32)', 'ioctl', 'ENOTTY'),
+
+  // ioctl-close: §1.4
+  u('U21.unknown', 'ioctl-close', 'close id 12345', 'ioctl BACKING_CLOSE', 'ENOENT'),
+  u('U21.zero', 'ioctl-close', 'close id 0', 'ioctl BACKING_CLOSE', 'EINVAL'),
+  u('U21.high', 'ioctl-close', 'close id 0x80000000', 'ioctl BACKING_CLOSE', 'EINVAL'),
+  u('U22.double', 'ioctl-close', 'close a valid id twice', 'ioctl BACKING_CLOSE', 'ENOENT'),
+  u('H6.cyclic', 'ioctl-close', 'register, close, register', 'ioctl BACKING_OPEN', 'ok'),
+
+  // init: §1.2
+  u('U12.no_flag', 'init', 'INIT reply without FUSE_PASSTHROUGH', 'ioctl BACKING_OPEN', 'EPERM'),
+  u('U12.no_flag_open', 'init', 'INIT reply without FUSE_PASSTHROUGH, OPEN reply FOPEN_PASSTHROUGH id 1', 'open', 'EIO'),
+  u('U12.no_ext', 'init', 'INIT reply with flags2 PASSTHROUGH but no FUSE_INIT_EXT', 'ioctl BACKING_OPEN', 'EPERM'),
+  u('U12.depth0', 'init', 'INIT reply max_stack_depth=0', 'ioctl BACKING_OPEN', 'EPERM'),
+  u('U12.depth3', 'init', 'INIT reply max_stack_depth=3', 'ioctl BACKING_OPEN', 'EPERM'),
+  u('U13.writeback', 'init', 'INIT reply PASSTHROUGH|WRITEBACK_CACHE', 'ioctl BACKING_OPEN', 'EPERM',
+    { known: [{ outcome: 'ok', range: '6.9-6.10', what: 'writeback cache and passthrough both enabled', fix: FIX_WRITEBACK }] }),
+  u('U13.writeback_open', 'init', 'INIT reply PASSTHROUGH|WRITEBACK_CACHE, OPEN reply FOPEN_PASSTHROUGH', 'open', 'EIO',
+    { known: [{ outcome: 'ok', range: '6.9-6.10', what: 'writeback cache and passthrough both enabled', fix: FIX_WRITEBACK }] }),
+
+  // stacking: §1.6
+  u('U16.overlay_d1', 'stacking', 'max_stack_depth=1, backing file on overlayfs', 'ioctl BACKING_OPEN', 'ELOOP'),
+  u('U17.overlay_d2', 'stacking', 'max_stack_depth=2, backing file on overlayfs', 'ioctl BACKING_OPEN', 'ok'),
+  u('U18.over_pt_d1', 'stacking', 'outer depth 1, backing on a passthrough FUSE mount (depth 1)', 'ioctl BACKING_OPEN', 'ELOOP'),
+  u('U18.d2_over_d1', 'stacking', 'outer depth 2, backing on a passthrough FUSE mount (depth 1)', 'ioctl BACKING_OPEN', 'ok'),
+  u('U18.over_plain', 'stacking', 'outer depth 1, backing on a plain FUSE mount (depth 0)', 'ioctl BACKING_OPEN', 'ok'),
+  u('U19.same_mount', 'stacking', 'backing file on the same FUSE mount', 'ioctl BACKING_OPEN', 'ELOOP'),
+  u('U20.overlay_over_d2', 'stacking', 'overlayfs over a passthrough FUSE mount with depth 2', 'mount overlay', 'EINVAL'),
+  u('U20.overlay_over_d1', 'stacking', 'overlayfs over a passthrough FUSE mount with depth 1', 'mount overlay', 'ok'),
+
+  // open-reply: §1.5
+  u('U23.id0', 'open-reply', 'OPEN reply FOPEN_PASSTHROUGH backing_id 0', 'open', 'EIO'),
+  u('U23.id_neg', 'open-reply', 'OPEN reply FOPEN_PASSTHROUGH backing_id -1', 'open', 'EIO'),
+  u('U23.id_unknown', 'open-reply', 'OPEN reply FOPEN_PASSTHROUGH backing_id never opened', 'open', 'EIO'),
+  u('U24.closed_before_reply', 'open-reply', 'BACKING_CLOSE before the OPEN reply', 'open', 'EIO'),
+  u('U25.keep_cache', 'open-reply', 'FOPEN_PASSTHROUGH|FOPEN_KEEP_CACHE', 'open', 'EIO'),
+  u('U25.nonseekable', 'open-reply', 'FOPEN_PASSTHROUGH|FOPEN_NONSEEKABLE', 'open', 'EIO'),
+  u('U25.stream', 'open-reply', 'FOPEN_PASSTHROUGH|FOPEN_STREAM', 'open', 'EIO'),
+  u('U31.create_bad_id', 'open-reply', 'CREATE reply FOPEN_PASSTHROUGH with an unknown id', 'open(O_CREAT); stat', 'EIO'),
+  u('U32.opendir', 'open-reply', 'FOPEN_PASSTHROUGH in an OPENDIR reply', 'opendir; readdir', 'ok'),
+  u('U33.ro_backing', 'open-reply', 'backing O_RDONLY on a read-only mount, client O_RDWR', 'open', 'EIO'),
+
+  // iomode: §1.5 io modes
+  u('U26.dio_all', 'iomode', 'FOPEN_PASSTHROUGH|DIRECT_IO|PARALLEL_DIRECT_WRITES|NOFLUSH', 'open; read; mmap', 'ok'),
+  u('U27.pt_then_plain', 'iomode', 'fd1 passthrough, fd2 plain (cached)', 'open fd2', 'EIO'),
+  u('U27.pt_then_dio', 'iomode', 'fd1 passthrough, fd2 FOPEN_DIRECT_IO', 'open fd2', 'EIO'),
+  u('U28.cached_then_pt', 'iomode', 'fd1 cached, fd2 passthrough', 'open fd2', 'EIO'),
+  u('U29.two_ids', 'iomode', 'fd1 id A, fd2 id B of another file', 'open fd2', 'EIO'),
+  u('U29.two_ids_same_file', 'iomode', 'fd1 id A, fd2 id B of the same file', 'open fd2', 'EIO'),
+  u('U30.mmap_enodev', 'iomode', 'DIRECT_IO_ALLOW_MMAP; fd1 DIRECT_IO, fd2 passthrough, mmap(fd1, MAP_SHARED)', 'mmap', 'ENODEV',
+    { note: 'API doc refined: negotiates FUSE_DIRECT_IO_ALLOW_MMAP so ENODEV is the passthrough effect' }),
+  u('U30.control', 'iomode', 'DIRECT_IO_ALLOW_MMAP; fd1 DIRECT_IO, no passthrough open, mmap(fd1, MAP_SHARED)', 'mmap', 'ok'),
+
+  // data-path: happy path, every case proves no FUSE_READ/WRITE reached the server
+  u('H1.read', 'data-path', 'passthrough open', 'read; pread; preadv2', 'ok'),
+  u('H2.write', 'data-path', 'passthrough open, extending write', 'write; stat', 'ok'),
+  u('H3.mmap', 'data-path', 'passthrough open', 'mmap MAP_SHARED store/load; msync', 'ok'),
+  u('H4.splice', 'data-path', 'passthrough open', 'splice in and out', 'ok'),
+  u('H4.sendfile', 'data-path', 'passthrough open', 'sendfile in and out', 'ok'),
+  u('H7.fsync', 'data-path', 'passthrough open', 'fsync', 'ok'),
+
+  // lifecycle: §2 refcounting, server death, unmount
+  u('H5.server_close_fd', 'lifecycle', 'server closes its fd right after BACKING_OPEN', 'open; read', 'ok'),
+  u('H5.close_after_reply', 'lifecycle', 'BACKING_CLOSE after the OPEN reply', 'read on the open fd', 'ok'),
+  u('H8.dead_read', 'lifecycle', 'kill the daemon, read an open passthrough fd', 'read', 'ok'),
+  u('H8.dead_stat', 'lifecycle', 'kill the daemon (attr timeout 0), stat', 'stat', 'ENOTCONN'),
+  u('H9.umount_busy', 'lifecycle', 'umount with an open passthrough fd', 'umount', 'EBUSY'),
+  u('H9.umount_lazy', 'lifecycle', 'umount -l with an open passthrough fd', 'umount2 MNT_DETACH; read', 'ok'),
+
+  // older-a1: Balsini V10-V12 / Android V1, §3.2
+  c('A1.valid', 'older-a1', 'a1', 'regular file', 'ioctl 0x4010E501', 'ok'),
+  c('A1.bad_fd', 'older-a1', 'a1', 'fd never opened', 'ioctl 0x4010E501', 'EBADF'),
+  c('A1.eventfd', 'older-a1', 'a1', 'eventfd', 'ioctl 0x4010E501', 'EBADF'),
+  c('A1.dir', 'older-a1', 'a1', 'directory', 'ioctl 0x4010E501', 'EBADF'),
+  c('A1.depth', 'older-a1', 'a1', 'backing file on overlay-on-overlay (depth 2)', 'ioctl 0x4010E501', 'EINVAL'),
+  c('A1.len', 'older-a1', 'a1', 'len=1', 'ioctl 0x4010E501', 'EINVAL'),
+  c('A1.not_negotiated', 'older-a1', 'a1', 'INIT reply without the passthrough flag', 'ioctl 0x4010E501', 'EPERM'),
+  c('A1.unmounted', 'older-a1', 'a1', '/dev/fuse fd never mounted', 'ioctl 0x4010E501', 'EINVAL'),
+  c('A2.fh0', 'older-a1', 'a1', 'OPEN reply passthrough_fh 0', 'open; read', 'ok'),
+  c('A2.unknown', 'older-a1', 'a1', 'OPEN reply passthrough_fh never allocated', 'open; read', 'ok'),
+  c('A2.reused', 'older-a1', 'a1', 'OPEN reply reuses a one-shot passthrough_fh', 'open; read', 'ok'),
+  c('A3.magic', 'older-a1', 'a1', 'ioctl with magic 0x42, nr 1 (V11/V12 compat dispatch)', 'ioctl', 'EINVAL'),
+
+  // older-a2: Android V2, §3.3
+  c('A4.valid', 'older-a2', 'a2', 'regular file', 'ioctl 0x4004E57E', 'ok'),
+  c('A4.bad_fd', 'older-a2', 'a2', 'fd never opened', 'ioctl 0x4004E57E', 'EBADF'),
+  c('A4.eventfd', 'older-a2', 'a2', 'eventfd', 'ioctl 0x4004E57E', 'EBADF'),
+  c('A4.dir', 'older-a2', 'a2', 'directory', 'ioctl 0x4004E57E', 'EBADF'),
+  c('A4.depth', 'older-a2', 'a2', 'backing file on overlay-on-overlay (depth 2)', 'ioctl 0x4004E57E', 'EINVAL'),
+  c('A4.not_negotiated', 'older-a2', 'a2', 'INIT reply without the passthrough flag', 'ioctl 0x4004E57E', 'EPERM'),
+  c('A4.unmounted', 'older-a2', 'a2', '/dev/fuse fd never mounted', 'ioctl 0x4004E57E', 'EINVAL'),
+  c('A2.v2_unknown', 'older-a2', 'a2', 'OPEN reply passthrough_fh never allocated', 'open; read', 'ok'),
+
+  // older-r8: V8 RFC, §3.1
+  c('R1.open', 'older-r8', 'r8', 'ioctl with the unique of the in-flight OPEN', 'ioctl 0x4018E501; open; read', 'ok'),
+  c('R2.lookup', 'older-r8', 'r8', 'unique of an in-flight LOOKUP', 'ioctl 0x4018E501', 'EINVAL'),
+  c('R2.getattr', 'older-r8', 'r8', 'unique of an in-flight GETATTR', 'ioctl 0x4018E501', 'EINVAL'),
+  c('R2.opendir', 'older-r8', 'r8', 'unique of an in-flight OPENDIR', 'ioctl 0x4018E501', 'EINVAL'),
+  c('R3.bad_fd', 'older-r8', 'r8', 'bad fd during an in-flight OPEN', 'ioctl 0x4018E501', 'EINVAL'),
+  c('R4.eventfd', 'older-r8', 'r8', 'eventfd during an in-flight OPEN', 'ioctl 0x4018E501', 'EINVAL'),
+  c('R4.dir', 'older-r8', 'r8', 'directory during an in-flight OPEN', 'ioctl 0x4018E501', 'EINVAL'),
+  c('R5.depth', 'older-r8', 'r8', 'backing file on overlay-on-overlay (depth 2)', 'ioctl 0x4018E501', 'EEXIST'),
+  c('R6.replied', 'older-r8', 'r8', 'unique of an OPEN already replied', 'ioctl 0x4018E501', 'ENOENT'),
+  c('R6.bogus', 'older-r8', 'r8', 'bogus unique', 'ioctl 0x4018E501', 'ENOENT'),
+  c('R7.len', 'older-r8', 'r8', 'len=1 during an in-flight OPEN', 'ioctl 0x4018E501', 'EINVAL'),
+  c('R7.not_negotiated', 'older-r8', 'r8', 'INIT reply without the passthrough flag', 'ioctl 0x4018E501', 'EPERM'),
+  c('R7.unmounted', 'older-r8', 'r8', '/dev/fuse fd never mounted', 'ioctl 0x4018E501', 'EINVAL'),
+
+  // selftest: for the runners' end-to-end tests; hidden from the default selection
+  u('K1.hang', 'selftest', 'server never answers OPEN, client blocks in open()', 'open', 'ok',
+    { timeoutSec: 3, needsPassthrough: false }),
+  u('K2.panic', 'selftest', "echo c > /proc/sysrq-trigger (guest only; needs KGATE_ALLOW_PANIC=1)", 'write', 'ok',
+    { timeoutSec: 10, needsPassthrough: false }),
+  u('K3.pass', 'selftest', 'nothing', 'none', 'ok', { timeoutSec: 3, needsPassthrough: false }),
+]);

@@ -1,0 +1,148 @@
+// Catalog + templates -> one C source per family binary. Pure rendering is
+// separate from the file writes so tests can render without touching disk.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import { KgateError } from '../model.js';
+import { groupByFamily, selectCases, type Api, type CaseDef, type CaseFilter, type FamilyDef } from '../catalog/index.js';
+
+/** The project root: the nearest directory above this module with package.json named kgate. */
+export function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try { if (JSON.parse(readFileSync(pj, 'utf8')).name === 'kgate') return dir; } catch { /* keep looking */ }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new KgateError('bug', 'cannot find the kgate project root');
+    dir = up;
+  }
+}
+
+export const binaryName = (family: string): string => `kgate-${family}`;
+
+/** A C string literal; the catalog is ASCII, anything else is escaped as octal. */
+export function cString(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const code = ch.codePointAt(0)!;
+    if (ch === '"' || ch === '\\') out += '\\' + ch;
+    else if (code >= 0x20 && code < 0x7f) out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += '\\' + b.toString(8).padStart(3, '0');
+  }
+  return out + '"';
+}
+export const cIdent = (id: string): string => id.replace(/[^A-Za-z0-9_]/g, '_');
+
+/** An isolated Handlebars: noEscape (HTML escaping corrupts C), strict (a missing variable is an error). */
+export function makeHandlebars(): typeof Handlebars {
+  const hb = Handlebars.create();
+  hb.registerHelper('cstr', (s: unknown) => cString(String(s)));
+  hb.registerHelper('cident', (s: unknown) => cIdent(String(s)));
+  return hb;
+}
+export const HB_OPTIONS = { noEscape: true, strict: true } as const;
+
+/** Renders one template text; throws KgateError('bug') on a template error (e.g. a missing variable). */
+export function renderTemplate(text: string, context: object, hb = makeHandlebars(), name = 'template'): string {
+  try {
+    return hb.compile(text, HB_OPTIONS)(context);
+  } catch (e) {
+    throw new KgateError('bug', `template ${name}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+export interface Templates {
+  dir: string;
+  suite: string;
+  partials: Record<string, string>;   // uapi, server, harness_head, harness_main, family/<name>
+}
+
+export function loadTemplates(dir = join(projectRoot(), 'templates', 'c')): Templates {
+  if (!existsSync(join(dir, 'suite.c.hbs'))) throw new KgateError('infra', `no templates in ${dir}`);
+  const partials: Record<string, string> = {};
+  for (const f of readdirSync(dir)) {
+    if (f.endsWith('.hbs') && f !== 'suite.c.hbs') partials[f.replace(/\..*$/, '')] = readFileSync(join(dir, f), 'utf8');
+  }
+  const fdir = join(dir, 'families');
+  for (const f of existsSync(fdir) ? readdirSync(fdir) : []) {
+    if (f.endsWith('.c.hbs')) partials[`family/${basename(f, '.c.hbs')}`] = readFileSync(join(fdir, f), 'utf8');
+  }
+  return { dir, suite: readFileSync(join(dir, 'suite.c.hbs'), 'utf8'), partials };
+}
+
+/** The C source of one family binary holding `cases` (all of that family). */
+export function renderFamily(family: FamilyDef, cases: readonly CaseDef[], t: Templates): string {
+  const partial = `family/${family.name}`;
+  if (!(partial in t.partials)) throw new KgateError('bug', `no template for family ${family.name} (templates/c/families/${family.name}.c.hbs)`);
+  const hb = makeHandlebars();
+  for (const [name, text] of Object.entries(t.partials)) hb.registerPartial(name, text);
+  const body = t.partials[partial];
+  for (const c of cases) {
+    // a catalog case without its C function would only show as a cc error
+    if (!body.includes(`CASE(${cIdent(c.id)})`)) throw new KgateError('bug', `template family/${family.name} has no CASE(${cIdent(c.id)}) for ${c.id}`);
+  }
+  return renderTemplate(t.suite, {
+    family: family.name, api: family.api, summary: family.summary,
+    familyPartial: partial, cases,
+  }, hb, `suite.c.hbs (${family.name})`);
+}
+
+export interface RenderRequest extends CaseFilter {
+  root?: string;          // project root (default: found from this module)
+  srcDir?: string;        // default <root>/build/src
+  templatesDir?: string;  // default <root>/templates/c
+}
+export interface RenderedSource {
+  name: string;           // kgate-<family>
+  family: string;
+  api: Api;
+  path: string;           // absolute path of the .c file
+  cases: { id: string; timeoutSec: number }[];
+  sha256: string;         // of the source text
+  changed: boolean;       // false: the file already had this content and was not written
+}
+export interface RenderResult {
+  srcDir: string;
+  sources: RenderedSource[];
+  durationMs: number;
+}
+
+export const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+
+/** Renders the selected cases into <srcDir>/kgate-<family>.c, writing only changed files. */
+export async function renderSuite(req: RenderRequest = {}): Promise<RenderResult> {
+  const t0 = performance.now();
+  const root = resolve(req.root ?? projectRoot());
+  const srcDir = resolve(req.srcDir ?? join(root, 'build', 'src'));
+  const templates = loadTemplates(req.templatesDir ?? join(root, 'templates', 'c'));
+  const groups = groupByFamily(selectCases(req));
+  try {
+    await mkdir(srcDir, { recursive: true });
+  } catch (e) {
+    throw new KgateError('infra', `cannot create ${srcDir}: ${(e as Error).message}`);
+  }
+  const sources: RenderedSource[] = [];
+  for (const g of groups) {
+    const text = renderFamily(g.family, g.cases, templates);
+    const name = binaryName(g.family.name);
+    const path = join(srcDir, `${name}.c`);
+    const old = await readFile(path, 'utf8').catch(() => undefined);
+    const changed = old !== text;
+    if (changed) {
+      const tmp = `${path}.tmp${process.pid}`;
+      await writeFile(tmp, text);
+      await rename(tmp, path);
+    }
+    sources.push({
+      name, family: g.family.name, api: g.family.api, path,
+      cases: g.cases.map((c) => ({ id: c.id, timeoutSec: c.timeoutSec })),
+      sha256: sha256(text), changed,
+    });
+  }
+  return { srcDir, sources, durationMs: performance.now() - t0 };
+}

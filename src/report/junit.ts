@@ -1,0 +1,112 @@
+// junit.xml: one <testsuite> per family, one <testcase> per case, in the
+// shape Jenkins, GitLab and GitHub's JUnit viewers agree on. JUnit knows only
+// pass/failure/error/skipped, so kgate's statuses map onto those:
+//   FAIL -> <failure>; CRASH, TIMEOUT, ERROR, MISS -> <error type=STATUS>
+//   (the test did not run to a verdict); SKIP -> <skipped>; PASS, XFAIL, DONE
+//   -> passed (XFAIL is "as expected": it must not turn CI red).
+import { join } from 'node:path';
+import type { CaseResult, RunResult, Status } from '../model.js';
+import { writeFileAtomic } from './atomic.js';
+import { attrs, xmlText } from './xml.js';
+
+export const JUNIT_XML = 'junit.xml';
+
+type Kind = 'pass' | 'failure' | 'error' | 'skipped';
+export function junitKind(s: Status): Kind {
+  switch (s) {
+    case 'FAIL': return 'failure';
+    case 'CRASH': case 'TIMEOUT': case 'ERROR': case 'MISS': return 'error';
+    case 'SKIP': return 'skipped';
+    default: return 'pass';
+  }
+}
+
+function seconds(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : (ms / 1000).toFixed(3);
+}
+
+function caseBody(c: CaseResult): string {
+  const lines: string[] = [];
+  if (c.expected !== undefined || c.observed !== undefined) lines.push(`expected: ${c.expected ?? '?'}`, `observed: ${c.observed ?? '?'}`);
+  for (const [k, v] of Object.entries(c.details ?? {})) lines.push(`${k}: ${v}`);
+  return lines.join('\n');
+}
+
+function systemOut(c: CaseResult): string {
+  const parts: string[] = [`status: ${c.status}${c.reason ? ` (${c.reason})` : ''}`];
+  if (c.kernel?.release) parts.push(`kernel: ${c.kernel.release}`);
+  if (c.tap.length > 0) parts.push('--- tap', ...c.tap);
+  if (c.console && c.console.length > 0) parts.push('--- console', ...c.console);
+  return parts.join('\n');
+}
+
+function testcase(c: CaseResult, indent: string): string {
+  const head = `${indent}<testcase${attrs({ name: c.id, classname: `kgate.${c.family}`, time: seconds(c.durationMs) ?? '0.000' })}>`;
+  const inner: string[] = [];
+  const kind = junitKind(c.status);
+  const message = c.reason ?? c.status;
+  const body = caseBody(c);
+  if (kind === 'failure' || kind === 'error') {
+    inner.push(`${indent}  <${kind}${attrs({ message, type: c.status })}>${xmlText(body)}</${kind}>`);
+  } else if (kind === 'skipped') {
+    inner.push(`${indent}  <skipped${attrs({ message: c.reason })}/>`);
+  }
+  inner.push(`${indent}  <system-out>${xmlText(systemOut(c))}</system-out>`);
+  return [head, ...inner, `${indent}</testcase>`].join('\n');
+}
+
+interface Counts { tests: number; failures: number; errors: number; skipped: number; timeMs: number }
+function count(cases: CaseResult[]): Counts {
+  const n: Counts = { tests: cases.length, failures: 0, errors: 0, skipped: 0, timeMs: 0 };
+  for (const c of cases) {
+    const k = junitKind(c.status);
+    if (k === 'failure') n.failures++;
+    else if (k === 'error') n.errors++;
+    else if (k === 'skipped') n.skipped++;
+    n.timeMs += c.durationMs ?? 0;
+  }
+  return n;
+}
+
+/** The junit.xml text for a run. */
+export function formatJUnit(run: RunResult): string {
+  const families = new Map<string, CaseResult[]>();
+  for (const c of run.cases) {
+    const list = families.get(c.family) ?? [];
+    list.push(c);
+    families.set(c.family, list);
+  }
+  const all = count(run.cases);
+  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  out.push(`<testsuites${attrs({ name: `kgate ${run.runId}`, tests: all.tests, failures: all.failures, errors: all.errors, skipped: all.skipped, time: seconds(all.timeMs), timestamp: run.startedAt })}>`);
+  for (const [family, cases] of families) {
+    const n = count(cases);
+    out.push(`  <testsuite${attrs({ name: family, tests: n.tests, failures: n.failures, errors: n.errors, skipped: n.skipped, time: seconds(n.timeMs), timestamp: run.startedAt, hostname: run.target })}>`);
+    const props: [string, string | undefined][] = [
+      ['run.id', run.runId], ['target', run.target], ['accel', run.accel],
+      ['kernel.release', run.kernel?.release ?? cases.find((c) => c.kernel)?.kernel?.release],
+      ['kernel.commit', run.kernel?.commit], ['kernel.config_hash', run.kernel?.configHash], ['kernel.source', run.kernel?.source],
+      ['api', cases.find((c) => c.api)?.api],
+    ];
+    const present = props.filter(([, v]) => v !== undefined);
+    if (present.length > 0) {
+      out.push('    <properties>');
+      for (const [name, value] of present) out.push(`      <property${attrs({ name, value })}/>`);
+      out.push('    </properties>');
+    }
+    for (const c of cases) out.push(testcase(c, '    '));
+    out.push('  </testsuite>');
+  }
+  const notes = [...run.problems];
+  if (run.abort) notes.unshift(`run aborted (${run.abort.family}): ${run.abort.reason}`);
+  if (notes.length > 0) out.push(`  <!-- ${xmlText(notes.join('\n')).replace(/-(?=-)/g, '- ')} -->`);
+  out.push('</testsuites>');
+  return out.join('\n') + '\n';
+}
+
+/** Write dir/junit.xml atomically. Returns the path. */
+export function writeJUnit(dir: string, run: RunResult): string {
+  const path = join(dir, JUNIT_XML);
+  writeFileAtomic(path, formatJUnit(run));
+  return path;
+}

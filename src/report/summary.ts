@@ -1,0 +1,70 @@
+// The summary table printed at the end of a run and in CI logs: plain text,
+// fixed-width columns, no colour (it is read in log viewers), a totals line,
+// then every case that did not pass with its reason.
+import type { CaseResult, RunResult, Status } from '../model.js';
+import { isFailure, summarise, worstStatus } from '../model.js';
+
+/** Columns, worst first; DONE only appears when some case has it. */
+const COLUMNS: [Status, string][] = [
+  ['PASS', 'pass'], ['FAIL', 'fail'], ['CRASH', 'crash'], ['TIMEOUT', 'timeout'], ['ERROR', 'error'],
+  ['MISS', 'miss'], ['XFAIL', 'xfail'], ['SKIP', 'skip'], ['DONE', 'done'],
+];
+/** Order of the list of non-PASS cases: what to look at first. */
+const SEVERITY: Status[] = ['CRASH', 'FAIL', 'TIMEOUT', 'ERROR', 'MISS', 'XFAIL', 'SKIP', 'DONE'];
+
+function pad(s: string, w: number, right = false): string {
+  return right ? s.padStart(w) : s.padEnd(w);
+}
+
+function table(rows: string[][], rightFrom: number): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((cell, i) => pad(cell, widths[i], i >= rightFrom)).join('  ').trimEnd());
+}
+
+export function formatSummaryTable(run: Pick<RunResult, 'cases'> & Partial<Pick<RunResult, 'problems' | 'abort' | 'kernel' | 'runId'>>): string {
+  const families = new Map<string, CaseResult[]>();
+  for (const c of run.cases) {
+    const l = families.get(c.family) ?? [];
+    l.push(c);
+    families.set(c.family, l);
+  }
+  const total = summarise(run.cases);
+  const cols = COLUMNS.filter(([s]) => s !== 'DONE' || (total.counts.DONE ?? 0) > 0);
+  const header = ['family', 'total', ...cols.map(([, l]) => l), 'result'];
+  const row = (name: string, cases: CaseResult[]): string[] => {
+    const s = summarise(cases);
+    return [name, String(s.total), ...cols.map(([st]) => (s.counts[st] ? String(s.counts[st]) : '-')), cases.length ? worstStatus(cases.map((c) => c.status)) : '-'];
+  };
+  const rows = [header, ...[...families].map(([f, cs]) => row(f, cs))];
+  const totals = row('TOTAL', run.cases);
+  const body = table([...rows, totals], 1);
+  const rule = '-'.repeat(Math.max(...body.map((l) => l.length)));
+  const out: string[] = [];
+  if (run.runId || run.kernel?.release) {
+    out.push(`kgate run ${run.runId ?? ''}${run.kernel?.release ? ` on ${run.kernel.release}` : ''}`.trim());
+  }
+  out.push(body[0], rule, ...body.slice(1, -1), rule, body[body.length - 1]);
+
+  const notPassed = run.cases.filter((c) => c.status !== 'PASS')
+    .sort((a, b) => SEVERITY.indexOf(a.status) - SEVERITY.indexOf(b.status));
+  if (notPassed.length > 0) {
+    out.push('', `Not passed (${notPassed.length}):`);
+    const lines = table(notPassed.map((c) => [c.status, c.family, c.id, c.reason ?? detailOf(c)]), 99);
+    for (const l of lines) out.push(`  ${l}`);
+  }
+  if (run.abort) out.push('', `Run aborted (${run.abort.family}): ${run.abort.reason.split('\n')[0]}`);
+  if (run.problems && run.problems.length > 0) {
+    out.push('', `Problems (${run.problems.length}):`);
+    for (const p of run.problems) out.push(`  ${p}`);
+  }
+  const failed = run.cases.filter((c) => isFailure(c.status)).length;
+  out.push('', failed > 0 || run.abort
+    ? `Verdict: ${total.status === 'SKIP' && run.abort ? 'ABORTED' : total.status}: ${failed} of ${total.total} cases did not pass as expected`
+    : `Verdict: PASS: ${total.total} cases as expected`);
+  return out.join('\n');
+}
+
+function detailOf(c: CaseResult): string {
+  if (c.observed !== undefined || c.expected !== undefined) return `observed ${c.observed ?? '?'}, expected ${c.expected ?? '?'}`;
+  return '';
+}

@@ -1,0 +1,116 @@
+// QEMU guests as suite targets: startGuest (src/runner/guest.ts) per shard,
+// binaries uploaded once per boot, each run streamed over the pinned SSH link.
+import { existsSync } from 'node:fs';
+import type { Emit } from '../events.js';
+import { KgateError } from '../model.js';
+import type { BuiltBinary } from '../gen/manifest.js';
+import { startGuest, stopGuest, type StartedGuest } from './guest.js';
+import { qemuArgv, showCommand } from './qemu.js';
+import type { ExecOutcome, ExecRequest, SuiteTarget } from './target.js';
+import type { TargetSpec } from '../run.js';
+import type { Transport } from './ssh.js';
+
+type QemuSpec = Extract<TargetSpec, { kind: 'qemu' }>;
+const REMOTE_DIR = '/kgate/bin';
+
+/** Shell-quote for the remote command line (the ids are catalog ids, but be strict anyway). */
+const q = (s: string) => (/^[\w./=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+export function remoteCommand(binary: BuiltBinary, caseIds: string[], env: Record<string, string> = {}): string {
+  const envs = Object.entries(env).map(([k, v]) => `${k}=${q(v)}`);
+  return [...envs, `${REMOTE_DIR}/${binary.name}`, ...caseIds.map(q)].join(' ');
+}
+
+/** Upload what this connection has not got yet, then run over it. Shared with ssh:// targets. */
+export function transportRunner(getTransport: () => Transport) {
+  let uploaded = new Map<string, string>();
+  return {
+    forget() { uploaded = new Map(); },
+    async prepare(binaries: BuiltBinary[]) {
+      const t = getTransport();
+      const todo = binaries.filter((b) => uploaded.get(b.name) !== b.sha256);
+      if (todo.length === 0) return;
+      await t.exec(`mkdir -p ${REMOTE_DIR}`);
+      for (const b of todo) {
+        if (!existsSync(b.path)) throw new KgateError('user', `built binary ${b.path} is missing; run kgate build`);
+        await t.upload(b.path, `${REMOTE_DIR}/${b.name}`, 0o755);
+        uploaded.set(b.name, b.sha256);
+      }
+    },
+    async exec(req: ExecRequest): Promise<ExecOutcome> {
+      const r = await getTransport().exec(remoteCommand(req.binary, req.caseIds, req.env), {
+        onStdout: req.onLine,
+        onStderr: (l) => req.onLine(`# stderr: ${l}`),
+        signal: req.signal,
+        timeoutMs: req.timeoutMs,
+      });
+      if (r.lost && !r.killed) throw new Error('SSH connection lost');
+      return { code: r.code, signal: r.signal, killed: r.killed };
+    },
+  };
+}
+
+class GuestTarget implements SuiteTarget {
+  g!: StartedGuest;
+  private boots = 0;
+  private runner = transportRunner(() => this.g.transport);
+  constructor(readonly name: string, private spec: QemuSpec, private runDir: string, private emit: Emit, private index: number) {}
+
+  get kernel() { return this.g.kernel; }
+  get accel() { return this.g.accel; }
+
+  async start(signal: AbortSignal) {
+    const consoleName = `console${this.index > 0 ? `-${this.index + 1}` : ''}${this.boots > 0 ? `.boot${this.boots + 1}` : ''}.log`;
+    this.g = await startGuest({
+      kernelSpec: this.spec.kernel,
+      modulesDir: this.spec.modules,
+      accel: this.spec.accel,
+      runDir: this.runDir,
+      signal,
+      memMB: this.spec.memMB,
+      smp: this.spec.smp,
+      consoleName,
+      bootTimeoutMs: this.spec.bootTimeoutSec * 1000,
+      kernel: this.g?.artifact,
+      onNote: (note) => this.emit({ type: 'stage', stage: 'target', state: 'note', detail: `${this.name}: ${note}` }),
+    });
+    this.boots++;
+    this.runner.forget();
+    const t = this.g.timings;
+    this.emit({ type: 'stage', stage: 'target', state: 'note',
+      detail: `${this.name}: ${this.g.kernel.release} up, ${this.g.accel}${this.g.accelNote ? ` (${this.g.accelNote})` : ''}; image ${t.imageCached ? 'cached' : `${t.image} ms`}, boot ${t.boot} ms, ssh ${t.ssh} ms` });
+  }
+  prepare(binaries: BuiltBinary[]) { return this.runner.prepare(binaries); }
+  exec(req: ExecRequest) { return this.runner.exec(req); }
+  consoleEventsSince(t: number) { return this.g.guest.crashesSince(t); }
+  consoleLinesSince(t: number) { return this.g.guest.consoleSince(t).map((l) => l.line); }
+  alive() { return this.g.guest.alive() && this.g.transport.alive(); }
+  async restart(signal: AbortSignal) {
+    await stopGuest(this.g);
+    await this.start(signal);
+  }
+  async stop() { if (this.g) await stopGuest(this.g); }
+}
+
+export async function startGuestTargets(spec: QemuSpec, runDir: string, signal: AbortSignal, emit: Emit): Promise<SuiteTarget[]> {
+  const targets = Array.from({ length: spec.jobs }, (_, i) => new GuestTarget(spec.jobs > 1 ? `qemu${i + 1}` : 'qemu', spec, runDir, emit, i));
+  // The first guest resolves the kernel and builds the image; the others reuse both.
+  await targets[0].start(signal);
+  const rest = await Promise.allSettled(targets.slice(1).map((t) => t.start(signal)));
+  const failed = rest.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (failed) {
+    await Promise.allSettled(targets.map((t) => t.stop()));
+    throw failed.reason;
+  }
+  return targets;
+}
+
+export async function showGuestCommand(spec: QemuSpec): Promise<string> {
+  const { resolveKernel } = await import('../kernel/debian.js');
+  const k = await resolveKernel(spec.kernel, { modulesDir: spec.modules });
+  // The port and the initrd with this run's keys are only known at boot: shown as placeholders.
+  return showCommand(qemuArgv({
+    arch: 'x86_64', kernel: k.bzImage, initrd: 'INITRD', memMB: spec.memMB, smp: spec.smp,
+    accel: spec.accel === 'kvm' ? 'kvm' : 'tcg', sshPort: 0,
+  })).replace('INITRD', '<vm-images/initramfs + this run\'s keys>').replace('127.0.0.1:0-', '127.0.0.1:<free port>-');
+}

@@ -1,0 +1,114 @@
+// startGuest: kernel spec -> a booted guest with a connected, pinned SSH
+// transport. The stages (resolve kernel, build image, keys, boot, login) are
+// the functions of src/kernel and src/runner; this only composes and times them.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { KernelIdentity } from '../model.js';
+import { KgateError } from '../model.js';
+import { defaultCacheDir, resolveKernel, type KernelArtifact } from '../kernel/debian.js';
+import { buildImage, secretsArchive, withSecrets } from './image.js';
+import { bootGuest, type AccelChoice, type Accel, type Guest } from './qemu.js';
+import { makeRunKeys, type Transport } from './ssh.js';
+
+export interface StartGuestRequest {
+  kernelSpec: string;
+  modulesDir?: string;
+  accel: AccelChoice;
+  /** results/<run>/: console.log goes here (console-<n>.log for later guests of the run, see consoleName). */
+  runDir: string;
+  signal: AbortSignal;
+  memMB?: number;
+  smp?: number;
+  /** console.log by default; a restarted or second guest passes its own name. */
+  consoleName?: string;
+  /** vm-images/ by default. */
+  cacheDir?: string;
+  bootTimeoutMs?: number;
+  append?: string[];
+  /** A kernel already resolved (a restart skips apt). */
+  kernel?: KernelArtifact;
+  onConsole?: (line: string, at: number) => void;
+  onNote?: (note: string) => void;
+}
+
+export interface StartedGuest {
+  guest: Guest;
+  transport: Transport;
+  kernel: KernelIdentity;
+  artifact: KernelArtifact;
+  accel: Accel;
+  accelNote?: string;
+  timings: { kernel: number; image: number; imageCached: boolean; prep: number; boot: number; ssh: number; total: number };
+  /** Private files of this guest (keys, initrd with secrets); removed by stopGuest. */
+  scratch: string;
+}
+
+export async function startGuest(req: StartGuestRequest): Promise<StartedGuest> {
+  const t0 = performance.now();
+  const lap = (() => { let t = t0; return () => { const n = performance.now(); const d = n - t; t = n; return Math.round(d); }; })();
+  const artifact = req.kernel ?? await resolveKernel(req.kernelSpec, { cacheDir: req.cacheDir, modulesDir: req.modulesDir, signal: req.signal, log: req.onNote });
+  const tKernel = lap();
+  // Keys and the image do not depend on each other: make both at once.
+  const [img, keys] = await Promise.all([
+    buildImage({ kernel: artifact, cacheDir: req.cacheDir ?? defaultCacheDir(), signal: req.signal, gzip: process.env.KG_GZ === '1' }),
+    makeRunKeys(req.signal),
+  ]);
+  const tPrep = lap();
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'kgate-guest-'));
+  try {
+    const initrd = path.join(scratch, 'initrd.cpio');
+    await withSecrets(img.path, secretsArchive(keys.hostKey, `${keys.clientPublic}\n`), initrd);
+    const tKeys = lap();
+    const guest = await bootGuest({
+      kernel: artifact.bzImage,
+      initrd,
+      memMB: req.memMB ?? 1024,
+      smp: req.smp ?? 2,
+      accel: req.accel,
+      consoleLog: path.join(req.runDir, req.consoleName ?? 'console.log'),
+      signal: req.signal,
+      ssh: { user: 'root', privateKey: keys.clientPrivate, hostKey: keys.hostPublic },
+      append: req.append,
+      bootTimeoutMs: req.bootTimeoutMs,
+      onConsole: req.onConsole,
+      onNote: req.onNote,
+    });
+    lap();
+    if (guest.release && guest.release !== artifact.release) {
+      req.onNote?.(`guest runs ${guest.release}, expected ${artifact.release}`);
+    }
+    return {
+      guest,
+      transport: guest.transport,
+      kernel: { release: guest.release || artifact.release, source: req.kernelSpec },
+      artifact,
+      accel: guest.accel,
+      accelNote: guest.accelNote,
+      timings: {
+        kernel: tKernel,
+        image: Math.round(img.ms),
+        imageCached: img.cached,
+        /** Keys and image together (they run at once), plus appending the secrets. */
+        prep: tPrep + tKeys,
+        boot: Math.round(guest.timings.bootMs),
+        ssh: Math.round(guest.timings.sshMs),
+        total: Math.round(performance.now() - t0),
+      },
+      scratch,
+    };
+  } catch (e) {
+    await rm(scratch, { recursive: true, force: true });
+    if (e instanceof KgateError) throw e;
+    throw new KgateError('infra', `guest did not start: ${(e as Error).message}`);
+  }
+}
+
+/** Close the connection, kill the QEMU by its pid, wait for it, remove the keys. */
+export async function stopGuest(g: StartedGuest): Promise<void> {
+  try {
+    await g.guest.kill();
+  } finally {
+    await rm(g.scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,30 @@
+// --target ssh://user@host:port: a machine that is already up (a test box with
+// the patched kernel). Same transport and upload as a guest; no console, so a
+// crash shows up only as a lost connection (exit 125) or a case's own failure.
+import type { Emit } from '../events.js';
+import type { TargetSpec } from '../run.js';
+import { connectTarget, type Transport } from './ssh.js';
+import { transportRunner } from './guest-target.js';
+import type { SuiteTarget } from './target.js';
+
+type SshSpec = Extract<TargetSpec, { kind: 'ssh' }>;
+
+export async function sshTarget(spec: SshSpec, signal: AbortSignal, emit: Emit): Promise<SuiteTarget> {
+  const url = `ssh://${spec.user}@${spec.host}:${spec.port}`;
+  const transport: Transport = await connectTarget(url, { identity: spec.identity, signal });
+  let uname = '';
+  await transport.exec('uname -r; uname -v', { onStdout: (l) => { uname += l + '\n'; } });
+  const [release = 'unknown', version] = uname.trim().split('\n');
+  emit({ type: 'stage', stage: 'target', state: 'note', detail: `${url}: ${release}` });
+  const runner = transportRunner(() => transport);
+  return {
+    name: url,
+    kernel: { release, version, source: url },
+    prepare: (b) => runner.prepare(b),
+    exec: (r) => runner.exec(r),
+    consoleEventsSince: () => [],
+    consoleLinesSince: () => [],
+    alive: () => transport.alive(),
+    stop: () => transport.close(),
+  };
+}

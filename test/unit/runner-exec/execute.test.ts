@@ -1,0 +1,147 @@
+// runSuite against a scripted target: the classification rules (CRASH, TIMEOUT,
+// ERROR, infra abort, MISS) on exact event orders. The same paths run for real
+// in test/e2e/guest-run.test.ts; this pins down the corner cases a guest can't
+// be made to hit on demand.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runSuite, shardItems, type WorkItem } from '../../../src/runner/execute.js';
+import type { ConsoleEvent, ExecRequest, SuiteTarget } from '../../../src/runner/target.js';
+import type { BuiltBinary } from '../../../src/gen/manifest.js';
+import type { CaseResult } from '../../../src/model.js';
+import { exitCodeOf } from '../../../src/run.js';
+import { summarise } from '../../../src/model.js';
+
+const bin = (ids: string[], timeoutSec = 1): BuiltBinary => ({
+  name: 'kgate-fam', path: '/nonexistent', family: 'fam', api: 'upstream', sha256: 'x',
+  cases: ids.map((id) => ({ id, timeoutSec })),
+});
+
+type Script = (req: ExecRequest, t: ScriptedTarget) => Promise<{ code: number | null; killed?: 'timeout' }>;
+class ScriptedTarget implements SuiteTarget {
+  name = 'fake';
+  kernel = { release: '6.18.0-test' };
+  events: ConsoleEvent[] = [];
+  dead = false;
+  restarts = 0;
+  calls: string[][] = [];
+  constructor(private script: Script) {}
+  async prepare() {}
+  exec(req: ExecRequest) { this.calls.push(req.caseIds); return this.script(req, this); }
+  consoleEventsSince(t: number) { return this.events.filter((e) => e.at >= t); }
+  consoleLinesSince() { return []; }
+  alive() { return !this.dead; }
+  async restart() { this.dead = false; this.restarts++; }
+  async stop() {}
+}
+
+function collect() {
+  const results: CaseResult[] = [];
+  const problems: string[] = [];
+  return { results, problems, sink: { add: (r: CaseResult) => results.push(r), ktap: () => {}, problem: (m: string) => problems.push(m) } };
+}
+const ok = (req: ExecRequest, n: number, id: string) => { req.onLine(`# ${id} observed=ok expected=ok ms=1`); req.onLine(`ok ${n} ${id}`); };
+const header = (req: ExecRequest) => { req.onLine('KTAP version 1'); req.onLine(`1..${req.caseIds.length}`); };
+
+test('a panic mid-case: that case CRASH with the console excerpt, the rest run on a restarted target', async () => {
+  const t = new ScriptedTarget(async (req, t) => {
+    header(req);
+    if (req.caseIds[0] === 'A1') {
+      ok(req, 1, 'A1');
+      t.events.push({ kind: 'panic', line: 'Kernel panic - not syncing: sysrq triggered crash', excerpt: ['Kernel panic - not syncing: sysrq triggered crash'], at: Date.now() });
+      t.dead = true;
+      throw new Error('connection reset');
+    }
+    req.caseIds.forEach((id, i) => ok(req, i + 1, id));
+    return { code: 0 };
+  });
+  const c = collect();
+  const r = await runSuite({ targets: [t], items: [{ binary: bin(['A1', 'A2', 'A3']), caseIds: ['A1', 'A2', 'A3'] }], sink: c.sink, emit: () => {}, signal: new AbortController().signal, slackMs: 100 });
+  assert.equal(r.abort, undefined);
+  assert.deepEqual(c.results.map((x) => [x.id, x.status]), [['A1', 'PASS'], ['A2', 'CRASH'], ['A3', 'PASS']]);
+  assert.match(c.results[1].reason!, /panic/);
+  assert.deepEqual(c.results[1].console, ['Kernel panic - not syncing: sysrq triggered crash']);
+  assert.equal(t.restarts, 1);
+  assert.deepEqual(t.calls, [['A1', 'A2', 'A3'], ['A3']]);
+});
+
+test('a binary that stops answering: the running case TIMEOUT, target restarted, the rest still run', async () => {
+  const t = new ScriptedTarget(async (req) => {
+    header(req);
+    if (req.caseIds[0] === 'B1') return { code: null, killed: 'timeout' };
+    req.caseIds.forEach((id, i) => ok(req, i + 1, id));
+    return { code: 0 };
+  });
+  const c = collect();
+  await runSuite({ targets: [t], items: [{ binary: bin(['B1', 'B2']), caseIds: ['B1', 'B2'] }], sink: c.sink, emit: () => {}, signal: new AbortController().signal, slackMs: 100 });
+  assert.deepEqual(c.results.map((x) => [x.id, x.status]), [['B1', 'TIMEOUT'], ['B2', 'PASS']]);
+  assert.equal(t.restarts, 1);
+});
+
+test('a WARN on the console while a case passes: the case is CRASH, not PASS', async () => {
+  const t = new ScriptedTarget(async (req, t) => {
+    header(req);
+    t.events.push({ kind: 'warning', line: 'WARNING: CPU: 0 PID: 1 at fs/fuse/iomode.c:42', excerpt: ['WARNING: CPU: 0 PID: 1 at fs/fuse/iomode.c:42'], at: Date.now() });
+    ok(req, 1, 'C1');
+    return { code: 0 };
+  });
+  const c = collect();
+  await runSuite({ targets: [t], items: [{ binary: bin(['C1']), caseIds: ['C1'] }], sink: c.sink, emit: () => {}, signal: new AbortController().signal });
+  assert.equal(c.results[0].status, 'CRASH');
+  assert.match(c.results[0].reason!, /warning/);
+});
+
+test('the connection drops with nothing on the console: infra abort, unreported cases MISS, nothing lost', async () => {
+  const t = new ScriptedTarget(async (req, t) => {
+    header(req);
+    ok(req, 1, 'D1');
+    t.dead = true;
+    throw new Error('read ECONNRESET');
+  });
+  const c = collect();
+  const r = await runSuite({ targets: [t], items: [{ binary: bin(['D1', 'D2', 'D3']), caseIds: ['D1', 'D2', 'D3'] }], sink: c.sink, emit: () => {}, signal: new AbortController().signal, slackMs: 100 });
+  assert.equal(r.abort?.family, 'infra');
+  assert.match(r.abort!.reason, /ECONNRESET/);
+  assert.deepEqual(c.results.map((x) => [x.id, x.status]), [['D1', 'PASS'], ['D2', 'MISS'], ['D3', 'MISS']]);
+  const run = { runId: 'x', startedAt: '', target: 'fake', cases: c.results, problems: [], summary: summarise(c.results), abort: r.abort };
+  assert.equal(exitCodeOf(run), 125, 'untestable, so git bisect run skips this commit');
+});
+
+test('a binary that exits early without a crash: ERROR for that case, the rest rerun', async () => {
+  let first = true;
+  const t = new ScriptedTarget(async (req) => {
+    header(req);
+    if (first) { first = false; return { code: 139 }; }
+    req.caseIds.forEach((id, i) => ok(req, i + 1, id));
+    return { code: 0 };
+  });
+  const c = collect();
+  await runSuite({ targets: [t], items: [{ binary: bin(['E1', 'E2']), caseIds: ['E1', 'E2'] }], sink: c.sink, emit: () => {}, signal: new AbortController().signal });
+  assert.deepEqual(c.results.map((x) => [x.id, x.status]), [['E1', 'ERROR'], ['E2', 'PASS']]);
+  assert.match(c.results[0].reason!, /code 139/);
+});
+
+test('shardItems balances cases over shards and keeps every case once', () => {
+  const items: WorkItem[] = [
+    { binary: bin(['a', 'b', 'c', 'd', 'e', 'f']), caseIds: ['a', 'b', 'c', 'd', 'e', 'f'] },
+    { binary: { ...bin(['g', 'h']), name: 'kgate-other' }, caseIds: ['g', 'h'] },
+  ];
+  const shards = shardItems(items, 2);
+  assert.equal(shards.length, 2);
+  const all = shards.flatMap((s) => s.flatMap((i) => i.caseIds)).sort();
+  assert.deepEqual(all, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+  const loads = shards.map((s) => s.reduce((n, i) => n + i.caseIds.length, 0));
+  assert.ok(Math.abs(loads[0] - loads[1]) <= 2, `balanced: ${loads}`);
+  assert.equal(shardItems(items, 1).length, 1);
+});
+
+test('exit codes: FAIL/CRASH/TIMEOUT -> 1 even after an infra abort; infra alone -> 125; all fine -> 0', () => {
+  const mk = (statuses: CaseResult['status'][], abort?: { family: 'infra'; reason: string }) => {
+    const cases = statuses.map((status, i) => ({ id: `X${i}`, family: 'f', status, tap: [] }));
+    return { runId: 'x', startedAt: '', target: 't', cases, problems: [], summary: summarise(cases), abort };
+  };
+  assert.equal(exitCodeOf(mk(['PASS', 'SKIP', 'XFAIL'])), 0);
+  assert.equal(exitCodeOf(mk(['PASS', 'FAIL'])), 1);
+  assert.equal(exitCodeOf(mk(['PASS', 'CRASH'], { family: 'infra', reason: 'x' })), 1);
+  assert.equal(exitCodeOf(mk(['PASS', 'MISS'], { family: 'infra', reason: 'x' })), 125);
+  assert.equal(exitCodeOf(mk(['TIMEOUT'])), 1);
+});
