@@ -18,7 +18,10 @@ function unknown(kind: string, name: string, known: Iterable<string>): KgateErro
 
 export function getCase(id: string): CaseDef {
   const c = CASES.find((x) => x.id === id);
-  if (!c) throw unknown('case', id, CASES.map((x) => x.id));
+  if (!c) {
+    const row = CASES.filter((x) => x.row === id.split('.')[0]);
+    throw unknown('case', id, (row.length ? row : CASES).map((x) => x.id));
+  }
   return c;
 }
 
@@ -37,8 +40,9 @@ export function parseApi(name: string): Api {
 export function casesMatching(idOrRow: string): CaseDef[] {
   const hits = CASES.filter((x) => x.id === idOrRow || x.row === idOrRow);
   if (hits.length === 0) {
-    const rows = [...new Set(CASES.map((x) => x.row))];
-    throw unknown('case', idOrRow, [...rows, ...CASES.map((x) => x.id)]);
+    // a known row with a bad variant lists that row's ids; anything else, the rows
+    const row = CASES.filter((x) => x.row === idOrRow.split('.')[0]);
+    throw unknown('case', idOrRow, row.length ? row.map((x) => x.id) : new Set(CASES.map((x) => x.row)));
   }
   return hits;
 }
@@ -47,6 +51,7 @@ export interface CaseFilter {
   cases?: string[];      // --case: ids or rows
   families?: string[];   // --family
   apis?: string[];       // --api
+  includeHidden?: boolean; // also hidden families (selftest) without naming them
 }
 
 /**
@@ -61,7 +66,7 @@ export function selectCases(f: CaseFilter = {}): CaseDef[] {
   const hidden = new Set(FAMILIES.filter((x) => x.hidden).map((x) => x.name));
   const out = CASES.filter((x) =>
     (byCase ? byCase.has(x.id) : true)
-    && (byFamily ? byFamily.has(x.family) : !byCase ? !hidden.has(x.family) : true)
+    && (byFamily ? byFamily.has(x.family) : !byCase && !f.includeHidden ? !hidden.has(x.family) : true)
     && (byApi ? byApi.has(x.api) : true));
   if (out.length === 0) throw new KgateError('user', `no case matches ${describeFilter(f)}`);
   return out;

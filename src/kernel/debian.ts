@@ -1,7 +1,7 @@
 // resolveKernel: a --kernel spec -> a bzImage (+ modules) on disk. Debian kernels
 // come from the apt archive the host already trusts (apt-get download, signed
 // lists), are unpacked once under vm-images/kernels/ and reused from there.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,13 +31,9 @@ export async function resolveKernel(specText: string, opts: ResolveOptions): Pro
   const spec = parseKernelSpec(specText);
   if (spec.kind === 'path') return resolvePath(spec.bzImage, opts.modulesDir);
 
-  await ensureAptLists(opts);
-  const names = (await runTool('apt-cache', ['pkgnames', 'linux-image-'], { signal: opts.signal })).stdout
-    .split('\n').map((s) => s.trim()).filter(isCloudKernelPackage);
-  const madison = names.length ? (await runTool('apt-cache', ['madison', ...names], { signal: opts.signal })).stdout : '';
-  const pkg = choosePackage(spec, parseMadison(madison));
-
   const kernelsDir = path.join(opts.cacheDir ?? defaultCacheDir(), 'kernels');
+  const pkg = choosePackage(spec, parseMadison(await archiveKernels(kernelsDir, opts)));
+
   const dest = path.join(kernelsDir, `${pkg.name}_${pkg.version}`.replace(/[^A-Za-z0-9._+-]/g, '_'));
   const done = path.join(dest, '.kgate-complete');
   if (!existsSync(done)) {
@@ -79,6 +75,35 @@ function releaseFromTree(root: string): string {
   const v = existsSync(boot) ? readdirSync(boot).find((f) => f.startsWith('vmlinuz-')) : undefined;
   if (!v) throw new KgateError('infra', `no boot/vmlinuz-* in the kernel package unpacked at ${root}`);
   return v.slice('vmlinuz-'.length);
+}
+
+/**
+ * `apt-cache madison` of every cloud kernel package. Two apt-cache calls cost
+ * over a second, on every run; their answer changes only when the package lists
+ * do, so it is kept beside the kernels, keyed by the lists' names and mtimes.
+ */
+async function archiveKernels(kernelsDir: string, opts: ResolveOptions): Promise<string> {
+  await ensureAptLists(opts);
+  const stamp = aptListsStamp();
+  const indexPath = path.join(kernelsDir, 'apt-index.json');
+  try {
+    const idx = JSON.parse(readFileSync(indexPath, 'utf8')) as { stamp?: string; madison?: string };
+    if (idx.stamp === stamp && typeof idx.madison === 'string') return idx.madison;
+  } catch { /* no index yet */ }
+  const names = (await runTool('apt-cache', ['pkgnames', 'linux-image-'], { signal: opts.signal })).stdout
+    .split('\n').map((s) => s.trim()).filter(isCloudKernelPackage);
+  const madison = names.length ? (await runTool('apt-cache', ['madison', ...names], { signal: opts.signal })).stdout : '';
+  await mkdir(kernelsDir, { recursive: true });
+  const tmp = `${indexPath}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify({ stamp, madison }));
+  await rename(tmp, indexPath);
+  return madison;
+}
+
+function aptListsStamp(): string {
+  const dir = '/var/lib/apt/lists';
+  return readdirSync(dir).filter((f) => /_Packages(\.\w+)?$/.test(f)).sort()
+    .map((f) => `${f}:${statSync(path.join(dir, f)).mtimeMs}`).join(';');
 }
 
 /** apt-cache knows nothing until the lists exist; update only then, never on every run. */

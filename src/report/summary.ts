@@ -58,9 +58,9 @@ export function formatSummaryTable(run: Pick<RunResult, 'cases'> & Partial<Pick<
     for (const p of run.problems) out.push(`  ${p}`);
   }
   const failed = run.cases.filter((c) => isFailure(c.status)).length;
-  out.push('', failed > 0 || run.abort
-    ? `Verdict: ${total.status === 'SKIP' && run.abort ? 'ABORTED' : total.status}: ${failed} of ${total.total} cases did not pass as expected`
-    : `Verdict: PASS: ${total.total} cases as expected`);
+  if (run.abort) out.push('', `Verdict: ABORTED (${run.abort.family}): ${failed} of ${total.total} cases did not pass as expected`);
+  else if (failed > 0) out.push('', `Verdict: ${total.status}: ${failed} of ${total.total} cases did not pass as expected`);
+  else out.push('', `Verdict: PASS: ${total.total} cases as expected`);
   return out.join('\n');
 }
 

@@ -50,6 +50,8 @@ export interface QemuSpec {
   sshPort: number;
   /** Extra kernel command-line words, appended after kgate's own. */
   append?: string[];
+  /** -cpu instead of the arch's default for the accelerator. */
+  cpu?: string;
 }
 
 /** Kernel command line: console on the serial port, panics end the guest. */
@@ -71,7 +73,7 @@ export function kernelCmdline(spec: Pick<QemuSpec, 'arch' | 'append'>): string {
 
 export function qemuArgv(spec: QemuSpec): string[] {
   const a = ARCHES[spec.arch ?? 'x86_64'];
-  const cpu = a.cpu[spec.accel];
+  const cpu = spec.cpu ?? a.cpu[spec.accel];
   return [
     a.binary,
     // First, so nothing from the host's QEMU config files or default devices
@@ -111,7 +113,6 @@ export function showCommand(argv: string[]): string {
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
-    s.unref();
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
       const port = (s.address() as net.AddressInfo).port;
@@ -142,6 +143,8 @@ export interface BootRequest {
   signal: AbortSignal;
   ssh: { user: string; privateKey: string; hostKey: string };
   append?: string[];
+  /** -cpu override (tests use it to reach KVM's other failure mode). */
+  cpu?: string;
   /** From QEMU start to the ready marker (TCG). Default 90 s. */
   bootTimeoutMs?: number;
   /** From the marker to a working login. Default 30 s. */
@@ -201,8 +204,9 @@ class Attempt {
   private sink: WriteStream;
   private sinkDone: Promise<void>;
 
-  constructor(readonly argv: string[], consoleLog: string, readonly t0: number) {
+  constructor(readonly argv: string[], consoleLog: string, readonly t0: number, preface?: string) {
     this.sink = createWriteStream(consoleLog, { flags: 'a' });
+    if (preface) this.sink.write(`kgate: ${preface}\n`);
     this.sinkDone = new Promise((r) => this.sink.once('close', () => r()));
     this.proc = execa(argv[0], argv.slice(1), { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, cleanup: true });
     if (this.proc.pid === undefined) throw new KgateError('infra', `cannot start ${argv[0]}`);
@@ -231,10 +235,6 @@ class Attempt {
   private crash(e: CrashEvent): void {
     this.crashes.push(e);
     for (const l of this.crashListeners) l(e);
-  }
-
-  note(text: string): void {
-    if (!this.sink.writableEnded) this.sink.write(`\nkgate: ${text}\n`);
   }
 
   tail(n = 40): string {
@@ -332,22 +332,25 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
     if (!k.ok) accelNote = `TCG: ${k.why}`;
   } else accel = req.accel;
 
+  // Written at the top of the next attempt's console: why there is a next one.
+  let preface: string | undefined;
   for (let tries = 0; ; tries++) {
     if (req.signal.aborted) throw new KgateError('interrupt', 'interrupted before the guest started');
     const port = await freePort();
-    const argv = qemuArgv({ kernel: req.kernel, initrd: req.initrd, memMB: req.memMB, smp: req.smp, accel, sshPort: port, append: req.append });
+    const argv = qemuArgv({ kernel: req.kernel, initrd: req.initrd, memMB: req.memMB, smp: req.smp, accel, sshPort: port, append: req.append, cpu: req.cpu });
     const t0 = performance.now();
-    const at = new Attempt(argv, req.consoleLog, t0);
+    const at = new Attempt(argv, req.consoleLog, t0, preface);
+    preface = undefined;
     if (req.onConsole) at.consoleListeners.add(req.onConsole);
     const o = await awaitMarker(at, accel, req);
     if (!o.ok) {
       await at.kill();
       if (req.signal.aborted) throw new KgateError('interrupt', 'interrupted while the guest booted');
-      if (o.kind === 'port' && tries < 3) { at.note(`port ${port} was taken; retrying`); continue; }
+      if (o.kind === 'port' && tries < 3) { preface = `port ${port} was taken; retrying`; continue; }
       if (o.kind === 'kvm' && req.accel === 'auto') {
         accelNote = `fell back to TCG: KVM failed (${o.why})`;
         req.onNote?.(accelNote);
-        at.note(`${accelNote}; the console below is the TCG boot`);
+        preface = `${accelNote}; what follows is the TCG boot`;
         accel = 'tcg';
         continue;
       }

@@ -103,6 +103,7 @@ export class KtapNormaliser {
     if (END_RE.test(raw)) {
       this.ended = true;
       line.kind = 'end';
+      line.text = stripped ?? raw;
       return line;
     }
     if (stripped === undefined) { line.kind = 'noise'; return line; }

@@ -241,7 +241,7 @@ export class KtapStream {
   private handle(nl: NormLine): void {
     if (nl.kind === 'pre') return;
     if (nl.kind === 'end' || nl.kind === 'post') {
-      if (nl.kind === 'end' && !this.endMarker) this.endMarker = { line: nl.n, text: nl.raw.trim() };
+      if (nl.kind === 'end' && !this.endMarker) this.endMarker = { line: nl.n, text: nl.text.replace(/\s+/g, ' ').trim() };
       if (nl.crash && !this.lateCrash) this.lateCrash = { line: nl.n, text: nl.crash };
       if (nl.kind === 'end' && this.stack.length > 0) this.addLoose(nl);
       return;
@@ -549,7 +549,10 @@ export class KtapStream {
         this.problem(nl.n, `subtest header said '${child.name}', result line says '${r.name}'`);
       }
       if (!tc.name && child.name) tc.name = child.name;
-      if (child.skipAll !== undefined && tc.status === 'PASS') { tc.status = 'SKIP'; tc.reason = child.skipAll; }
+      if (child.skipAll !== undefined && (tc.status === 'PASS' || tc.status === 'SKIP')) {
+        tc.status = 'SKIP';
+        tc.reason ??= child.skipAll;
+      }
     }
     if (tc.crash && tc.status !== 'SKIP') {
       tc.status = 'CRASH';
@@ -588,8 +591,13 @@ function mergePending(into: Pending, from: Pending): void {
 function reasonOf(tc: TapCase): string | undefined {
   if (tc.directive?.text) return tc.directive.kind === 'TIMEOUT' && !/^after\b/i.test(tc.directive.text) ? `timeout ${tc.directive.text}` : tc.directive.text;
   if (tc.comment) return tc.comment;
-  if (tc.directive) return tc.directive.kind.toLowerCase();
-  return freeFormReason(tc);
+  if (tc.directive && tc.directive.kind !== 'SKIP') return tc.directive.kind.toLowerCase();
+  return tc.status === 'SKIP' ? undefined : freeFormReason(tc);
+}
+
+/** Free-form text that says nothing about why a test failed. */
+function boring(name: string, text: string): boolean {
+  return name === 'selftests' || /^(initializing|.* passed|.* failed|.* skipped)$/.test(text) || /^timeout set to/.test(`${name}: ${text}`);
 }
 
 /** The most telling free-form diagnostic of a failed test ("# name: text", KUnit and kgate). */
@@ -598,7 +606,7 @@ function freeFormReason(tc: TapCase): string | undefined {
     const m = /^#\s*(\S+?):\s+(.*)$/.exec(d);
     if (!m) continue;
     const text = m[2].trim();
-    if (/^(initializing|.* passed|.* failed|.* skipped)$/.test(text)) continue;
+    if (boring(m[1], text)) continue;
     return text;
   }
   return undefined;
@@ -696,7 +704,7 @@ function leafCase(tc: TapCase, id: string, base: Omit<CaseResult, 'id' | 'status
       continue;
     }
     const f = FREEFORM_RE.exec(d);
-    if (f && f[1] === tc.name) notes.push(f[2].trim());
+    if (f && f[1] === tc.name && !boring(f[1], f[2].trim())) notes.push(f[2].trim());
   }
   if (Object.keys(details).length > 0) c.details = details;
   if (c.durationMs === undefined && tc.durationMs !== undefined) c.durationMs = tc.durationMs;

@@ -1,0 +1,100 @@
+// Time to the first case result, and to the end of the whole run: kgate against
+// the bare baseline done by hand (qemu, then ssh, then the same binaries),
+// side by side in one process, alternating, on the same cached kernel and image.
+//   npm run bench:run -- [rounds] [--api upstream]
+import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { projectRoot } from '../src/paths.js';
+import { resolveKernel, defaultCacheDir } from '../src/kernel/debian.js';
+import { buildImage, secretsArchive, withSecrets } from '../src/runner/image.js';
+import { makeRunKeys } from '../src/runner/ssh.js';
+import { qemuArgv, freePort } from '../src/runner/qemu.js';
+import type { BuildManifest } from '../src/gen/manifest.js';
+
+const root = projectRoot();
+const rounds = Number(process.argv[2] ?? 2);
+const kernelSpec = 'debian:6.12';
+
+interface Sample { first: number; total: number; sshReady?: number }
+
+async function kgateRun(): Promise<Sample> {
+  const results = mkdtempSync(join(tmpdir(), 'kgate-bench-'));
+  const t0 = performance.now();
+  let first = 0;
+  const child = execa('node', [join(root, 'bin/kgate.js'), 'run', '--kernel', kernelSpec, '--api', 'upstream', '--results', results],
+    { env: { CI: '1' }, reject: false, stdin: 'ignore', all: true, buffer: false });
+  child.all!.on('data', (b: Buffer) => {
+    if (!first && /kgate: (PASS|SKIP|XFAIL|FAIL)\s/.test(b.toString())) first = performance.now() - t0;
+  });
+  const r = await child;
+  const total = performance.now() - t0;
+  rmSync(results, { recursive: true, force: true });
+  if (r.exitCode !== 0) throw new Error(`kgate run exited ${r.exitCode}`);
+  return { first, total };
+}
+
+async function baselineRun(manifest: BuildManifest): Promise<Sample> {
+  // Untimed preparation, as a person would have it ready: kernel, image, keys.
+  const kernel = await resolveKernel(kernelSpec, {});
+  const img = await buildImage({ kernel, cacheDir: defaultCacheDir() });
+  const keys = await makeRunKeys();
+  const dir = mkdtempSync(join(tmpdir(), 'kgate-bench-base-'));
+  const initrd = join(dir, 'initrd');
+  await withSecrets(img.path, secretsArchive(keys.hostKey, `${keys.clientPublic}\n`), initrd);
+  const keyFile = join(dir, 'id');
+  writeFileSync(keyFile, keys.clientPrivate); chmodSync(keyFile, 0o600);
+  const port = await freePort();
+  const ssh = ['-i', keyFile, '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+    '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=2', '-o', 'BatchMode=yes', 'root@127.0.0.1'];
+
+  const t0 = performance.now();
+  const argv = qemuArgv({ kernel: kernel.bzImage, initrd, memMB: 1024, smp: 2, accel: 'tcg', sshPort: port });
+  const qemu = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'ignore'] });
+  try {
+    let sshReady = 0;
+    while (!sshReady) {
+      const r = await execa('ssh', [...ssh, 'true'], { reject: false, timeout: 5000 });
+      if (r.exitCode === 0) sshReady = performance.now() - t0;
+      else await new Promise((res) => setTimeout(res, 100));
+      if (performance.now() - t0 > 120_000) throw new Error('baseline guest never answered ssh');
+    }
+    let first = 0;
+    for (const b of manifest.binaries.filter((b) => b.api === 'upstream' && b.family !== 'selftest')) {
+      await execa('ssh', [...ssh, `cat > /tmp/${b.name} && chmod +x /tmp/${b.name}`], { inputFile: b.path });
+      const run = execa('ssh', [...ssh, `/tmp/${b.name}`], { reject: false, buffer: false });
+      run.stdout!.on('data', (d: Buffer) => { if (!first && /^(not )?ok \d/m.test(d.toString())) first = performance.now() - t0; });
+      await run;
+    }
+    return { first, total: performance.now() - t0, sshReady };
+  } finally {
+    qemu.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  await execa('node', [join(root, 'bin/kgate.js'), 'build'], { stdio: 'inherit' });
+  const manifest = JSON.parse(readFileSync(join(root, 'build/bin/manifest.json'), 'utf8')) as BuildManifest;
+  // Warm both sides' caches (kernel package, image) before anything is timed.
+  await baselineRun(manifest);
+  const k: Sample[] = [], b: Sample[] = [];
+  for (let i = 0; i < rounds; i++) {
+    b.push(await baselineRun(manifest));
+    k.push(await kgateRun());
+    console.log(`round ${i + 1}: kgate first ${s(k[i].first)} total ${s(k[i].total)} | baseline ssh ${s(b[i].sshReady!)} first ${s(b[i].first)} total ${s(b[i].total)}`);
+  }
+  const kf = median(k.map((x) => x.first)), kt = median(k.map((x) => x.total));
+  const bf = median(b.map((x) => x.first)), bt = median(b.map((x) => x.total));
+  console.log(`\nmedian of ${rounds} (TCG, ${kernelSpec}, upstream cases):`);
+  console.log(`                 first result   whole run`);
+  console.log(`  kgate run      ${s(kf).padStart(12)}   ${s(kt).padStart(9)}`);
+  console.log(`  qemu+ssh+bins  ${s(bf).padStart(12)}   ${s(bt).padStart(9)}`);
+  console.log(`  ratio          ${(kf / bf).toFixed(2).padStart(12)}   ${(kt / bt).toFixed(2).padStart(9)}   (kgate / baseline)`);
+}
+main().catch((e) => { console.error(e); process.exit(1); });
