@@ -57,7 +57,7 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   u('U05.opath_dir', 'ioctl-open', 'O_PATH directory', 'ioctl BACKING_OPEN', 'EISDIR',
     { known: [opathRejected, regularOnly('O_PATH directory')] }),
   u('U06.proc', 'ioctl-open', '/proc/self/status (procfs stack depth is the maximum)', 'ioctl BACKING_OPEN', 'ELOOP',
-    { known: [noIterCheck('/proc file')], note: 'API doc corrected: ELOOP, confirmed on 6.18 (fs/proc/root.c sets s_stack_depth to the maximum)' }),
+    { known: [{ ...noIterCheck('/proc file'), fix: FIX_OPATH }], note: 'API doc corrected: ELOOP, confirmed on 6.18 (fs/proc/root.c sets s_stack_depth to the maximum)' }),
   u('U06.sysfs', 'ioctl-open', 'sysfs file, then read it through the mount', 'ioctl BACKING_OPEN; open; read', 'ok'),
   u('U07.pipe', 'ioctl-open', 'pipe read end', 'ioctl BACKING_OPEN', 'EINVAL', { known: [regularOnly('pipe')] }),
   u('U07.socket', 'ioctl-open', 'unix socket', 'ioctl BACKING_OPEN', 'EINVAL', { known: [regularOnly('socket')] }),
