@@ -24,6 +24,13 @@ export function targetSpecOf(o: RunCliOptions): TargetSpec {
   return { kind: 'qemu', kernel: o.kernel, modules: o.modules, accel: o.accel, memMB: o.mem, smp: 1, jobs: o.jobs, bootTimeoutSec: o.bootTimeout };
 }
 
+/** Switches of the generated suite that kgate passes through to it (docs/suite-protocol.md). */
+export function suiteEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ['KGATE_ALLOW_PANIC', 'KGATE_FAKE_GENERATION']) if (env[k] !== undefined) out[k] = env[k]!;
+  return out;
+}
+
 /** The manifest's binaries, each with the selected case ids in catalog order. */
 export function selectionOf(manifest: BuildManifest, filter: CaseFilter): WorkItem[] {
   const wanted = new Set(selectCases(filter).map((c) => c.id));
@@ -73,7 +80,7 @@ export async function runFromCli(o: RunCliOptions): Promise<number> {
     emit({ type: 'stage', stage: 'suite', state: 'start' });
     const out = await runCommand({
       target: spec, manifest: built.manifest, selection, resultsRoot: o.results, runId: newRunId(),
-      argv: o.argv, signal: controller.signal, emit,
+      argv: o.argv, signal: controller.signal, emit, env: suiteEnv(),
     });
     emit({ type: 'stage', stage: 'suite', state: out.run.abort ? 'fail' : 'done', detail: out.run.abort?.reason });
     await progress.done();

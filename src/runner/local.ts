@@ -29,7 +29,8 @@ export function localTarget(): SuiteTarget {
         timeout: req.timeoutMs,
         cancelSignal: req.signal,
         killSignal: 'SIGKILL',
-        env: req.env,
+        // The selftest panic case must never crash the host, whatever the caller's environment says.
+        env: { ...req.env, KGATE_ALLOW_PANIC: '0' },
       });
       const out = splitLines(req.onLine);
       child.stdout!.on('data', (b: Buffer) => out.push(b));
