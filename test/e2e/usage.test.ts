@@ -7,7 +7,7 @@ const cases: { args: string[]; says: RegExp }[] = [
   { args: ['run', '--jobs', '0'], says: /--jobs must be 1 or more/ },
   { args: ['run', '--accel', 'warp'], says: /--accel must be auto, kvm or tcg/ },
   { args: ['run', '--target', 'ftp://box'], says: /--target must be local, qemu or ssh:\/\/user@host/ },
-  { args: ['run', '--kernel', 'debian:9.9'], says: /debian/ },
+  { args: ['run', '--kernel', 'debian:9.9'], says: /no Debian 9\.9 cloud kernel in the archive; series available: .*6\.12/ },
   { args: ['run', '--kernel', '/nonexistent/bzImage'], says: /\/nonexistent\/bzImage/ },
   { args: ['run', '--case', 'U99'], says: /unknown case 'U99'; known: / },
   { args: ['run', '--no-such-flag'], says: /unknown option/ },
