@@ -1,5 +1,6 @@
 // The CLI face of `kgate run`: progress, Ctrl-C, the summary, the exit code.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { EXIT, KgateError } from './model.js';
 import { parseKernelSpec } from './kernel/spec.js';
 import { makeProgress } from './progress.js';
@@ -87,9 +88,9 @@ export async function runFromCli(o: RunCliOptions): Promise<number> {
     process.stdout.write(formatSummaryTable(out.run) + '\n');
     process.stdout.write(`results: ${out.dir}\n`);
     if (out.run.abort) {
+      // The one line first, then what the console said last: that is where a boot failure shows.
       process.stderr.write(`kgate: ${out.run.abort.reason.split('\n')[0]}\n`);
-      const tail = out.run.problems.filter((p) => p.includes('\n')).at(-1);
-      if (tail) process.stderr.write(tail.split('\n').slice(-15).map((l) => `  | ${l}`).join('\n') + '\n');
+      if (out.run.abort.family === 'infra') process.stderr.write(consoleTail(out.dir));
     }
     return out.exitCode;
   } finally {
@@ -97,4 +98,14 @@ export async function runFromCli(o: RunCliOptions): Promise<number> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+}
+
+/** The last lines the guest's kernel printed (kgate's own notes left out), for an infra failure. */
+export function consoleTail(dir: string, n = 15): string {
+  const logs = existsSync(dir) ? readdirSync(dir).filter((f) => /^console.*\.log$/.test(f)).sort() : [];
+  if (logs.length === 0) return '';
+  const file = join(dir, logs.at(-1)!);
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('kgate: ') && !l.startsWith('qemu-system'));
+  if (lines.length === 0) return `  console (${file}): empty, the kernel printed nothing\n`;
+  return `  console tail (${file}):\n` + lines.slice(-n).map((l) => `  | ${l}`).join('\n') + '\n';
 }
