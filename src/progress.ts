@@ -44,6 +44,7 @@ export function ttyProgress(stages: { key: string; title: string }[]): Progress 
   const wrappers = new Map<string, ListrTaskWrapper<unknown, any, any>>();
   const counts: Partial<Record<Status, number>> = {};
   let cases = 0;
+  const tallyText = () => Object.entries(counts).map(([k, v]) => `${k.toLowerCase()} ${v}`).join(', ');
   const list = new Listr(
     stages.map((s) => ({
       title: s.title,
@@ -62,7 +63,8 @@ export function ttyProgress(stages: { key: string; title: string }[]): Progress 
         const w = wrappers.get(e.stage);
         const g = gates.get(e.stage);
         if (e.state === 'done') {
-          if (w) w.title = `${title(e.stage)}${fmtMs(e.ms)}${e.detail ? ` (${e.detail})` : ''}`;
+          const tally = e.stage === 'suite' && cases > 0 ? `: ${cases} done (${tallyText()})` : '';
+          if (w) w.title = `${title(e.stage)}${tally}${fmtMs(e.ms)}${e.detail ? ` (${e.detail})` : ''}`;
           g?.resolve();
         } else if (e.state === 'fail') {
           g?.reject(new Error(`${title(e.stage)}: ${e.detail ?? 'failed'}`));
@@ -77,8 +79,7 @@ export function ttyProgress(stages: { key: string; title: string }[]): Progress 
         counts[e.result.status] = (counts[e.result.status] ?? 0) + 1;
         const w = wrappers.get('suite');
         if (w) {
-          const parts = Object.entries(counts).map(([k, v]) => `${k.toLowerCase()} ${v}`).join(', ');
-          w.title = `${title('suite')}: ${cases} done (${parts})`;
+          w.title = `${title('suite')}: ${cases} done (${tallyText()})`;
           if (e.result.status !== 'PASS' && e.result.status !== 'SKIP' && e.result.status !== 'XFAIL') {
             w.output = `${e.result.status} ${e.result.id}: ${e.result.reason ?? ''}`;
           }

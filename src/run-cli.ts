@@ -79,11 +79,12 @@ export async function runFromCli(o: RunCliOptions): Promise<number> {
     emit({ type: 'stage', stage: 'build', state: 'done', ms: Date.now() - tb, detail: built.summary });
     const selection = selectionOf(built.manifest, o.filter);
     emit({ type: 'stage', stage: 'suite', state: 'start' });
+    const ts = Date.now();
     const out = await runCommand({
       target: spec, manifest: built.manifest, selection, resultsRoot: o.results, runId: newRunId(),
       argv: o.argv, signal: controller.signal, emit, env: suiteEnv(),
     });
-    emit({ type: 'stage', stage: 'suite', state: out.run.abort ? 'fail' : 'done', detail: out.run.abort?.reason });
+    emit({ type: 'stage', stage: 'suite', state: out.run.abort ? 'fail' : 'done', detail: out.run.abort?.reason, ms: Date.now() - ts });
     await progress.done();
     process.stdout.write(formatSummaryTable(out.run) + '\n');
     process.stdout.write(`results: ${out.dir}\n`);
