@@ -99,7 +99,8 @@ async function main(argv: string[]): Promise<number> {
     .argument('<file>', 'log file, or - for stdin')
     .option('--json', 'print the parsed cases as JSON')
     .action(async (file: string, o: { json?: boolean }) => {
-      const { parseLog, formatParseSummary } = await import('./tap/index.js');
+      const { parseLog, formatParseSummary, parsedLogToRun } = await import('./tap/index.js');
+      const { formatSummaryTable } = await import('./report/index.js');
       let text: string;
       try {
         text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
@@ -107,7 +108,8 @@ async function main(argv: string[]): Promise<number> {
         throw new KgateError('user', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
       }
       const parsed = parseLog(text);
-      process.stdout.write(o.json ? JSON.stringify(parsed, null, 2) + '\n' : formatParseSummary(parsed) + '\n');
+      process.stdout.write(o.json ? JSON.stringify(parsed.cases, null, 2) + '\n'
+        : `${formatSummaryTable(parsedLogToRun(parsed, { target: file }))}\n${formatParseSummary(parsed)}\n`);
       exitCode = parsed.cases.length === 0 ? EXIT.usage
         : parsed.cases.some((c) => ['FAIL', 'CRASH', 'TIMEOUT', 'ERROR', 'MISS'].includes(c.status)) ? EXIT.fail : EXIT.ok;
     });
