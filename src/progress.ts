@@ -42,6 +42,15 @@ function deferred(): Deferred {
 export function ttyProgress(stages: { key: string; title: string }[]): Progress {
   const gates = new Map(stages.map((s) => [s.key, deferred()]));
   const wrappers = new Map<string, ListrTaskWrapper<unknown, any, any>>();
+  const pending = new Map<string, { title?: string; output?: string }>();
+  const setTitle = (key: string, t: string) => {
+    const w = wrappers.get(key);
+    if (w) w.title = t; else pending.set(key, { ...pending.get(key), title: t });
+  };
+  const setOutput = (key: string, o: string) => {
+    const w = wrappers.get(key);
+    if (w) w.output = o; else pending.set(key, { ...pending.get(key), output: o });
+  };
   const counts: Partial<Record<Status, number>> = {};
   let cases = 0;
   const tallyText = () => Object.entries(counts).map(([k, v]) => `${k.toLowerCase()} ${v}`).join(', ');
@@ -50,6 +59,10 @@ export function ttyProgress(stages: { key: string; title: string }[]): Progress 
       title: s.title,
       task: async (_: unknown, task: ListrTaskWrapper<unknown, any, any>) => {
         wrappers.set(s.key, task);
+        // Stages may report before their row starts (the build and the boot overlap).
+        const early = pending.get(s.key);
+        if (early?.title) task.title = early.title;
+        if (early?.output) task.output = early.output;
         await gates.get(s.key)!.promise;
       },
     })),
@@ -60,16 +73,15 @@ export function ttyProgress(stages: { key: string; title: string }[]): Progress 
   return {
     emit(e) {
       if (e.type === 'stage') {
-        const w = wrappers.get(e.stage);
         const g = gates.get(e.stage);
         if (e.state === 'done') {
           const tally = e.stage === 'suite' && cases > 0 ? `: ${cases} done (${tallyText()})` : '';
-          if (w) w.title = `${title(e.stage)}${tally}${fmtMs(e.ms)}${e.detail ? ` (${e.detail})` : ''}`;
+          setTitle(e.stage, `${title(e.stage)}${tally}${fmtMs(e.ms)}${e.detail ? ` (${e.detail})` : ''}`);
           g?.resolve();
         } else if (e.state === 'fail') {
           g?.reject(new Error(`${title(e.stage)}: ${e.detail ?? 'failed'}`));
-        } else if (w && e.detail) {
-          w.output = e.detail;
+        } else if (e.detail) {
+          setOutput(e.stage, e.detail);
         }
       } else if (e.type === 'family') {
         const w = wrappers.get('suite');

@@ -75,13 +75,17 @@ export async function runFromCli(o: RunCliOptions): Promise<number> {
   try {
     const tb = Date.now();
     emit({ type: 'stage', stage: 'build', state: 'start' });
-    const built = await generateAndBuild({ filter: {}, buildDir: o.buildDir, all: true });
-    emit({ type: 'stage', stage: 'build', state: 'done', ms: Date.now() - tb, detail: built.summary });
-    const selection = selectionOf(built.manifest, o.filter);
+    const suite = generateAndBuild({ filter: {}, buildDir: o.buildDir, all: true, signal: controller.signal }).then((built) => {
+      emit({ type: 'stage', stage: 'build', state: 'done', ms: Date.now() - tb, detail: built.summary });
+      return { manifest: built.manifest, selection: selectionOf(built.manifest, o.filter) };
+    }, (e) => {
+      emit({ type: 'stage', stage: 'build', state: 'fail', detail: e instanceof Error ? e.message : String(e) });
+      throw e;
+    });
     emit({ type: 'stage', stage: 'suite', state: 'start' });
     const ts = Date.now();
     const out = await runCommand({
-      target: spec, manifest: built.manifest, selection, resultsRoot: o.results, runId: newRunId(),
+      target: spec, suite, resultsRoot: o.results, runId: newRunId(),
       argv: o.argv, signal: controller.signal, emit, env: suiteEnv(),
     });
     emit({ type: 'stage', stage: 'suite', state: out.run.abort ? 'fail' : 'done', detail: out.run.abort?.reason, ms: Date.now() - ts });

@@ -20,9 +20,11 @@ export type TargetSpec =
 
 export interface RunRequest {
   target: TargetSpec;
-  manifest: BuildManifest;
-  /** Case ids to run, per binary name, in order; from the catalog filter. */
-  selection: WorkItem[];
+  /**
+   * The built suite and the case ids to run per binary. A promise, so the
+   * build (2-3 s cold) runs while the guest boots (4 s) instead of before it.
+   */
+  suite: Promise<{ manifest: BuildManifest; selection: WorkItem[] }>;
   resultsRoot: string;
   runId: string;
   argv: string[];             // the reproducer: what was typed
@@ -69,10 +71,18 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
   const sink = new RunSink(dir, run);
   const timings: Record<string, number> = {};
   let targets: SuiteTarget[] = [];
+  let manifest: BuildManifest | undefined;
+  let selection: WorkItem[] = [];
   try {
     const tTargets = Date.now();
     req.emit({ type: 'stage', stage: 'target', state: 'start', detail: run.target });
-    targets = await startTargets(req.target, dir, req);
+    // Both are awaited together: a build failure must not leave a booting guest behind.
+    const [started, suite] = await Promise.allSettled([startTargets(req.target, dir, req), req.suite]);
+    if (started.status === 'fulfilled') targets = started.value;
+    if (suite.status === 'rejected') throw suite.reason;
+    if (started.status === 'rejected') throw started.reason;
+    manifest = suite.value.manifest;
+    selection = suite.value.selection;
     timings.targetMs = Date.now() - tTargets;
     run.kernel = targets[0].kernel;
     run.accel = targets[0].accel;
@@ -80,7 +90,7 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
       detail: `${run.kernel.release}${run.accel ? ` (${run.accel})` : ''}` });
     sink.flush();
     const tRun = Date.now();
-    const r = await runSuite({ targets, items: req.selection, sink, emit: req.emit, signal: req.signal, env: req.env });
+    const r = await runSuite({ targets, items: selection, sink, emit: req.emit, signal: req.signal, env: req.env });
     timings.runMs = Date.now() - tRun;
     if (r.abort) run.abort = r.abort;
     if (req.signal.aborted && !run.abort) run.abort = { family: 'interrupt', reason: 'interrupted' };
@@ -99,7 +109,7 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
   }
   // Every case asked for shows up, even those a dead target never reached.
   const seen = new Set(run.cases.map((c) => c.id));
-  for (const item of req.selection) {
+  for (const item of selection) {
     for (const id of item.caseIds) {
       if (seen.has(id)) continue;
       const miss: CaseResult = { id, family: item.binary.family, api: item.binary.api, status: 'MISS', tap: [],
@@ -113,17 +123,17 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
   writeResultsJson(dir, run);
   writeJUnit(dir, run);
   timings.totalMs = Date.now() - t0;
-  writeMetadata(dir, { run, timings, argv: req.argv, manifest: req.manifest });
+  writeMetadata(dir, { run, timings, argv: req.argv, cc: manifest?.cc });
   return { run, dir, exitCode: exitCodeOf(run) };
 }
 
-function writeMetadata(dir: string, m: { run: RunResult; timings: Record<string, number>; argv: string[]; manifest: BuildManifest }) {
+function writeMetadata(dir: string, m: { run: RunResult; timings: Record<string, number>; argv: string[]; cc?: string }) {
   const meta = {
     runId: m.run.runId,
     kernel: m.run.kernel,
     accel: m.run.accel,
     target: m.run.target,
-    cc: m.manifest.cc,
+    cc: m.cc,
     timings: m.timings,
     reproducer: ['kgate', ...m.argv].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '),
     summary: m.run.summary,

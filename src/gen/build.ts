@@ -9,7 +9,7 @@ import { KgateError } from '../model.js';
 import { MANIFEST_NAME, type BuildManifest, type BuiltBinary } from './manifest.js';
 import { projectRoot, renderSuite, sha256, type RenderRequest, type RenderResult } from './render.js';
 
-export const DEFAULT_CFLAGS: readonly string[] = Object.freeze(['-static', '-O2', '-Wall', '-Werror', '-pthread']);
+export const DEFAULT_CFLAGS: readonly string[] = Object.freeze(['-static', '-O2', '-Wall', '-Werror', '-pthread', '-s']);
 
 export interface BuildRequest extends RenderRequest {
   binDir?: string;        // default <root>/build/bin

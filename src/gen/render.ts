@@ -96,6 +96,9 @@ export interface RenderRequest extends CaseFilter {
   root?: string;          // project root (default: found from this module)
   srcDir?: string;        // default <root>/build/src
   templatesDir?: string;  // default <root>/templates/c
+  /** Render exactly these cases instead of the filter's selection (the suite's
+   *  self-checks render a tampered catalog: test/e2e/suite-can-fail.test.ts). */
+  caseDefs?: readonly CaseDef[];
 }
 export interface RenderedSource {
   name: string;           // kgate-<family>
@@ -120,7 +123,7 @@ export async function renderSuite(req: RenderRequest = {}): Promise<RenderResult
   const root = resolve(req.root ?? projectRoot());
   const srcDir = resolve(req.srcDir ?? join(root, 'build', 'src'));
   const templates = loadTemplates(req.templatesDir ?? join(root, 'templates', 'c'));
-  const groups = groupByFamily(selectCases(req));
+  const groups = groupByFamily(req.caseDefs ?? selectCases(req));
   try {
     await mkdir(srcDir, { recursive: true });
   } catch (e) {

@@ -21,23 +21,34 @@ export function remoteCommand(binary: BuiltBinary, caseIds: string[], env: Recor
   return [...envs, `${REMOTE_DIR}/${binary.name}`, ...caseIds.map(q)].join(' ');
 }
 
-/** Upload what this connection has not got yet, then run over it. Shared with ssh:// targets. */
+/**
+ * Upload what this connection has not got yet, then run over it. Uploads go
+ * one after another in the background, in run order, and each run waits only
+ * for its own binary: the first case starts after one upload, not all of them.
+ * Shared with ssh:// targets.
+ */
 export function transportRunner(getTransport: () => Transport) {
-  let uploaded = new Map<string, string>();
+  let uploads = new Map<string, { sha256: string; done: Promise<void> }>();
+  let chain: Promise<void> = Promise.resolve();
   return {
-    forget() { uploaded = new Map(); },
+    forget() { uploads = new Map(); chain = Promise.resolve(); },
     async prepare(binaries: BuiltBinary[]) {
       const t = getTransport();
-      const todo = binaries.filter((b) => uploaded.get(b.name) !== b.sha256);
+      const todo = binaries.filter((b) => uploads.get(b.name)?.sha256 !== b.sha256);
       if (todo.length === 0) return;
-      await t.exec(`mkdir -p ${REMOTE_DIR}`);
       for (const b of todo) {
         if (!existsSync(b.path)) throw new KgateError('user', `built binary ${b.path} is missing; run kgate build`);
-        await t.upload(b.path, `${REMOTE_DIR}/${b.name}`, 0o755);
-        uploaded.set(b.name, b.sha256);
+      }
+      if (uploads.size === 0) await t.exec(`mkdir -p ${REMOTE_DIR}`);
+      for (const b of todo) {
+        const done = chain.then(() => t.upload(b.path, `${REMOTE_DIR}/${b.name}`, 0o755));
+        done.catch(() => {}); // surfaced by the exec that needs it
+        uploads.set(b.name, { sha256: b.sha256, done });
+        chain = done.catch(() => {});
       }
     },
     async exec(req: ExecRequest): Promise<ExecOutcome> {
+      await uploads.get(req.binary.name)?.done;
       const r = await getTransport().exec(remoteCommand(req.binary, req.caseIds, req.env), {
         onStdout: req.onLine,
         onStderr: (l) => req.onLine(`# stderr: ${l}`),

@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CrashDetector, classifyLine, detectCrashes, stripPrintk } from '../../../src/runner/console.js';
+import { packageRoot } from '../../../src/runner/image.js';
+
+const fixture = (f: string) => readFileSync(join(packageRoot(), 'test', 'fixtures', 'console', f), 'utf8');
+
+test('stripPrintk removes time, caller id and syslog level', () => {
+  assert.equal(stripPrintk('[  772.918915] BUG: x'), 'BUG: x');
+  assert.equal(stripPrintk('[    1.000000] [  T123] Oops: 0002'), 'Oops: 0002');
+  assert.equal(stripPrintk('<4>WARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2'), 'WARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2');
+  assert.equal(stripPrintk('[1] Nov 24 dropbear'), '[1] Nov 24 dropbear');
+});
+
+test('the table classifies specific shapes before generic ones', () => {
+  assert.equal(classifyLine('BUG: KASAN: slab-out-of-bounds in f'), 'kasan');
+  assert.equal(classifyLine('BUG: KFENCE: use-after-free read in f'), 'kfence');
+  assert.equal(classifyLine('BUG: unable to handle page fault for address: 0'), 'oops');
+  assert.equal(classifyLine('general protection fault, probably for non-canonical address 0xdffffc0000000000: 0000 [#1] PREEMPT SMP KASAN'), 'oops');
+  assert.equal(classifyLine('watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [a:1]'), 'lockup');
+  assert.equal(classifyLine('UBSAN: shift-out-of-bounds in fs/fuse/inode.c:1'), 'ubsan');
+  assert.equal(classifyLine('WARNING: possible circular locking dependency detected'), 'lockdep');
+  assert.equal(classifyLine('rcu: INFO: rcu_sched self-detected stall on CPU'), 'rcu_stall');
+  assert.equal(classifyLine('Kernel panic - not syncing: Fatal exception'), 'panic');
+  assert.equal(classifyLine('kgate: guest ready 6.12.1'), undefined);
+  assert.equal(classifyLine('ok 3 H1.read'), undefined);
+});
+
+test('real panic from a kgate guest: one panic with its call trace', () => {
+  const ev = detectCrashes(fixture('panic-no-root-6.12.log'));
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0].kind, 'panic');
+  assert.match(ev[0].line, /^Kernel panic - not syncing: VFS: Unable to mount root fs/);
+  assert.ok(ev[0].excerpt.some((l) => l.includes('mount_root_generic')));
+  assert.ok(!ev[0].excerpt[0].startsWith('['), 'printk time stripped');
+});
+
+test('a clean boot has no events', () => {
+  assert.deepEqual(detectCrashes(fixture('boot-clean-6.12.log')), []);
+});
+
+test('oops: the BUG: line and its Oops: line are one report', () => {
+  const ev = detectCrashes(fixture('oops-paging-syzkaller.log'));
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0].kind, 'oops');
+  assert.match(ev[0].line, /^BUG: unable to handle kernel paging request/);
+  assert.ok(ev[0].excerpt.some((l) => l.startsWith('Oops: 0002')));
+});
+
+test('WARNING ends at its end-trace marker; the KTAP line after it is not in the excerpt', () => {
+  const ev = detectCrashes(fixture('warning-fuse-request-end.log'));
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0].kind, 'warning');
+  assert.match(ev[0].excerpt.at(-1)!, /^---\[ end trace/);
+  assert.ok(!ev[0].excerpt.includes('ok 3 H1.read'));
+});
+
+test('KASAN report runs to its closing rule', () => {
+  const ev = detectCrashes(fixture('kasan-uaf-doc.log'));
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0].kind, 'kasan');
+  assert.match(ev[0].line, /slab-out-of-bounds in kmalloc_oob_right/);
+  assert.match(ev[0].excerpt.at(-1)!, /^={30,}$/);
+  assert.ok(!ev[0].excerpt.some((l) => l.startsWith('ok 28')));
+});
+
+test('hung task: each blocked task is a report', () => {
+  const ev = detectCrashes(fixture('hung-task-syzbot.log'));
+  assert.deepEqual(ev.map((e) => e.kind), ['hung_task', 'hung_task']);
+  assert.match(ev[1].line, /syz-executor412:6368 blocked for more than 143 seconds/);
+});
+
+test('RCU stall is reported at flush when nothing ends it', () => {
+  const d = new CrashDetector();
+  const done = fixture('rcu-stall-syzbot.log').split('\n').flatMap((l) => d.push(l, 5));
+  assert.deepEqual(done, []);
+  assert.equal(d.current()?.kind, 'rcu_stall');
+  const ev = d.flush();
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0].kind, 'rcu_stall');
+  assert.equal(ev[0].at, 5);
+  assert.deepEqual(d.flush(), []);
+});
+
+test('a panic after an oops closes the oops and starts its own report', () => {
+  const ev = detectCrashes(['[ 1.0] Oops: 0000 [#1] SMP', '[ 1.1] RIP: x', '[ 1.2] ---[ end trace 0000000000000000 ]---', '[ 1.3] Kernel panic - not syncing: Fatal exception'].join('\n'));
+  assert.deepEqual(ev.map((e) => e.kind), ['oops', 'panic']);
+});
