@@ -79,10 +79,9 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
     // Both are awaited together: a build failure must not leave a booting guest behind.
     const [started, suite] = await Promise.allSettled([startTargets(req.target, dir, req), req.suite]);
     if (started.status === 'fulfilled') targets = started.value;
+    if (suite.status === 'fulfilled') ({ manifest, selection } = suite.value);
     if (suite.status === 'rejected') throw suite.reason;
     if (started.status === 'rejected') throw started.reason;
-    manifest = suite.value.manifest;
-    selection = suite.value.selection;
     timings.targetMs = Date.now() - tTargets;
     run.kernel = targets[0].kernel;
     run.accel = targets[0].accel;

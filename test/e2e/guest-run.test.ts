@@ -3,10 +3,9 @@
 // user would check: the exit code, and the statuses in results.json.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { kgate, statusOf, hasQemu, isRoot } from './helpers.js';
+import { kgate, statusOf, hasQemu, isRoot, tempDir } from './helpers.js';
 import { selectCases } from '../../src/catalog/index.js';
 import { qemuPids } from './procs.js';
 
@@ -75,7 +74,7 @@ test('a case that hangs: TIMEOUT, the rest still run; exit 1', { skip }, async (
 });
 
 test('a kernel that cannot boot: exit 125 with one line and the console tail', { skip }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'kgate-badkernel-'));
+  const dir = tempDir('kgate-badkernel-');
   const good = (await import('../../src/kernel/debian.js')).cachedKernelImage?.('6.12');
   // Half a real bzImage: QEMU loads it, the decompressor fails, nothing ever answers.
   const src = good && existsSync(good) ? readFileSync(good) : Buffer.alloc(4 << 20, 0x90);

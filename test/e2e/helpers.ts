@@ -1,6 +1,6 @@
 // Shared by the end-to-end tests: run the real CLI, read what it wrote.
 import { execa } from 'execa';
-import { readFileSync, readdirSync, existsSync, mkdtempSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { projectRoot } from '../../src/paths.js';
@@ -9,11 +9,20 @@ import type { RunResult } from '../../src/model.js';
 export const root = projectRoot();
 export const kgateBin = join(root, 'bin', 'kgate.js');
 
+/** Temp dirs the tests made; removed when the test process ends, whatever the outcome. */
+const scratch: string[] = [];
+process.once('exit', () => { for (const d of scratch) rmSync(d, { recursive: true, force: true }); });
+export function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(d);
+  return d;
+}
+
 export interface CliRun { code: number; stdout: string; stderr: string; resultsDir: string; run?: RunResult }
 
 /** Runs `kgate ARGS` with its own results root; returns exit code, output and the run's results.json. */
 export async function kgate(args: string[], env: Record<string, string> = {}, timeoutMs = 20 * 60_000): Promise<CliRun> {
-  const resultsRoot = mkdtempSync(join(tmpdir(), 'kgate-e2e-'));
+  const resultsRoot = tempDir('kgate-e2e-');
   const withResults = args[0] === 'run' ? [...args, '--results', resultsRoot] : args;
   const r = await execa('node', [kgateBin, ...withResults], {
     reject: false, env: { ...env, CI: '1' }, timeout: timeoutMs, cwd: root, stdin: 'ignore',
