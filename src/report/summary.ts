@@ -45,12 +45,30 @@ export function formatSummaryTable(run: Pick<RunResult, 'cases'> & Partial<Pick<
   }
   out.push(body[0], rule, ...body.slice(1, -1), rule, body[body.length - 1]);
 
-  const notPassed = run.cases.filter((c) => c.status !== 'PASS')
+  // Every case that did not pass is listed on its own line, except SKIPs: a
+  // kernel without the feature skips dozens for one reason, said once per reason.
+  const notPassed = run.cases.filter((c) => c.status !== 'PASS' && c.status !== 'SKIP')
     .sort((a, b) => SEVERITY.indexOf(a.status) - SEVERITY.indexOf(b.status));
   if (notPassed.length > 0) {
     out.push('', `Not passed (${notPassed.length}):`);
     const lines = table(notPassed.map((c) => [c.status, c.family, c.id, c.reason ?? detailOf(c)]), 99);
     for (const l of lines) out.push(`  ${l}`);
+  }
+  const skipped = run.cases.filter((c) => c.status === 'SKIP');
+  if (skipped.length > 0) {
+    const byReason = new Map<string, CaseResult[]>();
+    for (const c of skipped) {
+      const r = c.reason ?? '(no reason given)';
+      byReason.set(r, [...(byReason.get(r) ?? []), c]);
+    }
+    out.push('', `Skipped (${skipped.length}):`);
+    const rows = [...byReason].sort((a, b) => b[1].length - a[1].length).map(([reason, cs]) => {
+      const fams = new Map<string, number>();
+      for (const c of cs) fams.set(c.family, (fams.get(c.family) ?? 0) + 1);
+      const where = cs.length <= 3 ? cs.map((c) => c.id).join(', ') : [...fams].map(([f, n]) => `${f} ${n}`).join(', ');
+      return [String(cs.length), reason, `(${where})`];
+    });
+    for (const l of table(rows, 99)) out.push(`  ${l}`);
   }
   if (run.abort) out.push('', `Run aborted (${run.abort.family}): ${run.abort.reason.split('\n')[0]}`);
   if (run.problems && run.problems.length > 0) {

@@ -152,14 +152,21 @@ describe('formatSummaryTable', () => {
     assert.match(lines.find((l) => l.startsWith('ioctl-open'))!, /^ioctl-open\s+3\s+1\s+1\s+-\s+-\s+-\s+-\s+1\s+-\s+FAIL$/);
     assert.match(lines.find((l) => l.startsWith('read-write'))!, /^read-write\s+3\s+1\s+-\s+1\s+-\s+-\s+-\s+-\s+1\s+CRASH$/);
     assert.match(lines.find((l) => l.startsWith('TOTAL'))!, /^TOTAL\s+6\s+2\s+1\s+1\s+-\s+-\s+-\s+1\s+1\s+CRASH$/);
-    const np = t.slice(t.indexOf('Not passed (4):'));
-    // Worst first: the crash, then the failure, then expected failures and skips.
-    assert.match(np, /CRASH\s+read-write\s+H1\.read\s+BUG: kernel NULL pointer dereference\n\s+FAIL\s+ioctl-open\s+U03\.dir\s+observed ENOTTY, expected EISDIR\n\s+XFAIL .*\n\s+SKIP .*no passthrough/);
+    const np = t.slice(t.indexOf('Not passed (3):'));
+    // Worst first: the crash, then the failure, then expected failures; skips grouped by reason after.
+    assert.match(np, /CRASH\s+read-write\s+H1\.read\s+BUG: kernel NULL pointer dereference\n\s+FAIL\s+ioctl-open\s+U03\.dir\s+observed ENOTTY, expected EISDIR\n\s+XFAIL .*\n\nSkipped \(1\):\n\s+1\s+no passthrough\s+\(H2\.write\)/);
     assert.ok(!np.includes('U01.ok'));
     assert.match(t, /Problems \(1\):\n  line 9: planned 3 tests, got 2/);
     assert.match(t, /Verdict: CRASH: 2 of 6 cases did not pass as expected/);
     // Columns line up: every table row is as wide as the header or narrower, no tabs.
     assert.ok(!t.includes('\t'));
+  });
+
+  it('groups SKIPs by reason, with a count per family', () => {
+    const skips = Array.from({ length: 5 }, (_, i) => c(`A${i + 1}.x`, i < 3 ? 'older-a1' : 'older-r8', 'SKIP', { reason: 'kernel speaks upstream' }));
+    const t = formatSummaryTable(run([...skips, c('U01.ok', 'ioctl-open', 'PASS')]));
+    assert.match(t, /Skipped \(5\):\n  5\s+kernel speaks upstream\s+\(older-a1 3, older-r8 2\)/);
+    assert.ok(!t.includes('Not passed'));
   });
 
   it('says PASS when everything is as expected, and ABORTED when the run could not finish', () => {
