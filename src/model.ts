@@ -89,3 +89,10 @@ export function summarise(cases: CaseResult[]): RunSummary {
   for (const c of cases) counts[c.status] = (counts[c.status] ?? 0) + 1;
   return { total: cases.length, counts, status: worstStatus(cases.map((c) => c.status)) };
 }
+
+/** Cases by family, in the order families first appear (writers list them so). */
+export function byFamily(cases: CaseResult[]): Map<string, CaseResult[]> {
+  const out = new Map<string, CaseResult[]>();
+  for (const c of cases) out.set(c.family, [...(out.get(c.family) ?? []), c]);
+  return out;
+}

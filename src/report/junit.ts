@@ -6,6 +6,7 @@
 //   -> passed (XFAIL is "as expected": it must not turn CI red).
 import { join } from 'node:path';
 import type { CaseResult, RunResult, Status } from '../model.js';
+import { byFamily } from '../model.js';
 import { writeFileAtomic } from './atomic.js';
 import { attrs, xmlText } from './xml.js';
 
@@ -70,12 +71,7 @@ function count(cases: CaseResult[]): Counts {
 
 /** The junit.xml text for a run. */
 export function formatJUnit(run: RunResult): string {
-  const families = new Map<string, CaseResult[]>();
-  for (const c of run.cases) {
-    const list = families.get(c.family) ?? [];
-    list.push(c);
-    families.set(c.family, list);
-  }
+  const families = byFamily(run.cases);
   const all = count(run.cases);
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   out.push(`<testsuites${attrs({ name: `kgate ${run.runId}`, tests: all.tests, failures: all.failures, errors: all.errors, skipped: all.skipped, time: seconds(all.timeMs), timestamp: run.startedAt })}>`);

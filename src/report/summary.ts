@@ -2,7 +2,7 @@
 // fixed-width columns, no colour (it is read in log viewers), a totals line,
 // then every case that did not pass with its reason.
 import type { CaseResult, RunResult, Status } from '../model.js';
-import { isFailure, summarise, worstStatus } from '../model.js';
+import { byFamily, isFailure, summarise, worstStatus } from '../model.js';
 
 /** Columns, worst first; DONE only appears when some case has it. */
 const COLUMNS: [Status, string][] = [
@@ -22,12 +22,7 @@ function table(rows: string[][], rightFrom: number): string[] {
 }
 
 export function formatSummaryTable(run: Pick<RunResult, 'cases'> & Partial<Pick<RunResult, 'problems' | 'abort' | 'kernel' | 'runId'>>): string {
-  const families = new Map<string, CaseResult[]>();
-  for (const c of run.cases) {
-    const l = families.get(c.family) ?? [];
-    l.push(c);
-    families.set(c.family, l);
-  }
+  const families = byFamily(run.cases);
   const total = summarise(run.cases);
   const cols = COLUMNS.filter(([s]) => s !== 'DONE' || (total.counts.DONE ?? 0) > 0);
   const header = ['family', 'total', ...cols.map(([, l]) => l), 'result'];
