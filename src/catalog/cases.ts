@@ -187,5 +187,7 @@ export const CASES: readonly CaseDef[] = Object.freeze([
     { timeoutSec: 3, needsPassthrough: false }),
   u('K2.panic', 'selftest', "echo c > /proc/sysrq-trigger (guest only; needs KGATE_ALLOW_PANIC=1)", 'write', 'ok',
     { timeoutSec: 10, needsPassthrough: false }),
+  u('K4.wedge', 'selftest', 'the harness itself stops (SIGSTOP): only the runner\'s own deadline can end it', 'none', 'ok',
+    { timeoutSec: 2, needsPassthrough: false }),
   u('K3.pass', 'selftest', 'nothing', 'none', 'ok', { timeoutSec: 3, needsPassthrough: false }),
 ]);

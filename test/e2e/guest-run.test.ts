@@ -73,6 +73,18 @@ test('a case that hangs: TIMEOUT, the rest still run; exit 1', { skip }, async (
   assert.equal(r.code, 1);
 });
 
+test('a binary that stops answering altogether: TIMEOUT by the runner\'s deadline, guest restarted, the rest run', { skip }, async () => {
+  const before = qemuPids();
+  const r = await kgate(['run', '--kernel', 'debian:6.12', '--case', 'K4.wedge,K3.pass']);
+  assert.ok(r.run, r.stderr);
+  assert.equal(statusOf(r.run, 'K4.wedge'), 'TIMEOUT');
+  assert.match(r.run!.cases.find((c) => c.id === 'K4.wedge')!.reason ?? '', /harness did not end it/);
+  assert.equal(statusOf(r.run, 'K3.pass'), 'PASS', 'ran on the restarted guest');
+  assert.match(r.stderr, /restart done/);
+  assert.equal(r.code, 1);
+  assertNoGuestLeft(before);
+});
+
 test('a kernel that cannot boot: exit 125 with one line and the console tail', { skip }, async () => {
   const dir = tempDir('kgate-badkernel-');
   const good = (await import('../../src/kernel/debian.js')).cachedKernelImage?.('6.12');
