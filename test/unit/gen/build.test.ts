@@ -29,7 +29,7 @@ test('buildSuite compiles, then skips unchanged binaries; manifest matches', { t
     assert.equal(m.version, 1);
     assert.equal(m.binaries[0].name, 'kgate-selftest');
     assert.equal(m.binaries[0].api, 'upstream');
-    assert.deepEqual(m.binaries[0].cases, [{ id: 'K1.hang', timeoutSec: 3 }, { id: 'K2.panic', timeoutSec: 10 }, { id: 'K3.pass', timeoutSec: 3 }]);
+    assert.deepEqual(m.binaries[0].cases, [{ id: 'K1.hang', timeoutSec: 3 }, { id: 'K2.panic', timeoutSec: 10 }, { id: 'K4.wedge', timeoutSec: 2 }, { id: 'K3.pass', timeoutSec: 3 }]);
     assert.match(m.binaries[0].sha256, /^[0-9a-f]{64}$/);
     const b = await buildSuite(req);
     assert.equal(b.steps[0].cached, true);
@@ -38,7 +38,7 @@ test('buildSuite compiles, then skips unchanged binaries; manifest matches', { t
     assert.equal(c.steps[0].cached, false, 'new flags rebuild');
 
     const list = await execa(m.binaries[0].path, ['-l']);
-    assert.deepEqual(list.stdout.split('\n'), ['K1.hang', 'K2.panic', 'K3.pass']);
+    assert.deepEqual(list.stdout.split('\n'), ['K1.hang', 'K2.panic', 'K4.wedge', 'K3.pass']);
     const usage = await execa(m.binaries[0].path, ['nope'], { reject: false });
     assert.equal(usage.exitCode, 2);
 
