@@ -4,7 +4,7 @@
 //   npm run bench:run -- [rounds] [--api upstream]
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { projectRoot } from '../src/paths.js';
@@ -18,7 +18,7 @@ const root = projectRoot();
 const rounds = Number(process.argv[2] ?? 2);
 const kernelSpec = 'debian:6.12';
 
-interface Sample { first: number; total: number; sshReady?: number }
+interface Sample { first: number; total: number; sshReady?: number; stages?: Record<string, number> }
 
 async function kgateRun(): Promise<Sample> {
   const results = mkdtempSync(join(tmpdir(), 'kgate-bench-'));
@@ -31,9 +31,12 @@ async function kgateRun(): Promise<Sample> {
   });
   const r = await child;
   const total = performance.now() - t0;
+  // kgate's own account of where the time went (metadata.json), beside the wall clock.
+  const runDir = readdirSync(results)[0];
+  const stages = runDir ? (JSON.parse(readFileSync(join(results, runDir, 'metadata.json'), 'utf8')).timings as Record<string, number>) : undefined;
   rmSync(results, { recursive: true, force: true });
   if (r.exitCode !== 0) throw new Error(`kgate run exited ${r.exitCode}`);
-  return { first, total };
+  return { first, total, stages };
 }
 
 async function baselineRun(manifest: BuildManifest): Promise<Sample> {
@@ -96,5 +99,11 @@ async function main() {
   console.log(`  kgate run      ${s(kf).padStart(12)}   ${s(kt).padStart(9)}`);
   console.log(`  qemu+ssh+bins  ${s(bf).padStart(12)}   ${s(bt).padStart(9)}`);
   console.log(`  ratio          ${(kf / bf).toFixed(2).padStart(12)}   ${(kt / bt).toFixed(2).padStart(9)}   (kgate / baseline)`);
+  const st = (k: string) => s(median(k0.map((x) => x.stages?.[k] ?? 0)));
+  const k0 = k.filter((x) => x.stages);
+  if (k0.length) {
+    console.log(`\nkgate stages (median, from metadata.json): build ${st('buildMs')}, guest up ${st('guestMs')} ` +
+      `(boot ${st('bootMs')}, ssh ${st('sshMs')}), first result ${st('firstResultMs')}, suite ${st('runMs')}, total ${st('totalMs')}`);
+  }
 }
 main().catch((e) => { console.error(e); process.exit(1); });

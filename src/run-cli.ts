@@ -77,7 +77,7 @@ export async function runFromCli(o: RunCliOptions): Promise<number> {
     emit({ type: 'stage', stage: 'build', state: 'start' });
     const suite = generateAndBuild({ filter: {}, buildDir: o.buildDir, all: true, signal: controller.signal }).then((built) => {
       emit({ type: 'stage', stage: 'build', state: 'done', ms: Date.now() - tb, detail: built.summary });
-      return { manifest: built.manifest, selection: selectionOf(built.manifest, o.filter) };
+      return { manifest: built.manifest, selection: selectionOf(built.manifest, o.filter), buildMs: Date.now() - tb };
     }, (e) => {
       emit({ type: 'stage', stage: 'build', state: 'fail', detail: e instanceof Error ? e.message : String(e) });
       throw e;

@@ -24,7 +24,7 @@ export interface RunRequest {
    * The built suite and the case ids to run per binary. A promise, so the
    * build (2-3 s cold) runs while the guest boots (4 s) instead of before it.
    */
-  suite: Promise<{ manifest: BuildManifest; selection: WorkItem[] }>;
+  suite: Promise<{ manifest: BuildManifest; selection: WorkItem[]; buildMs?: number }>;
   resultsRoot: string;
   runId: string;
   argv: string[];             // the reproducer: what was typed
@@ -70,6 +70,7 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
   };
   const sink = new RunSink(dir, run);
   const timings: Record<string, number> = {};
+  let notes: Record<string, string> = {};
   let targets: SuiteTarget[] = [];
   let manifest: BuildManifest | undefined;
   let selection: WorkItem[] = [];
@@ -79,17 +80,27 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
     // Both are awaited together: a build failure must not leave a booting guest behind.
     const [started, suite] = await Promise.allSettled([startTargets(req.target, dir, req), req.suite]);
     if (started.status === 'fulfilled') targets = started.value;
-    if (suite.status === 'fulfilled') ({ manifest, selection } = suite.value);
+    if (suite.status === 'fulfilled') {
+      ({ manifest, selection } = suite.value);
+      if (suite.value.buildMs !== undefined) timings.buildMs = suite.value.buildMs;
+    }
     if (suite.status === 'rejected') throw suite.reason;
     if (started.status === 'rejected') throw started.reason;
     timings.targetMs = Date.now() - tTargets;
     run.kernel = targets[0].kernel;
     run.accel = targets[0].accel;
+    Object.assign(timings, targets[0].timings ?? {});
+    notes = targets[0].notes ?? {};
     req.emit({ type: 'stage', stage: 'target', state: 'done', ms: timings.targetMs,
       detail: `${run.kernel.release}${run.accel ? ` (${run.accel})` : ''}` });
     sink.flush();
     const tRun = Date.now();
-    const r = await runSuite({ targets, items: selection, sink, emit: req.emit, signal: req.signal, env: req.env });
+    // The time to the first result is what a bisecting user waits for: keep it.
+    const emit: Emit = (e) => {
+      if (e.type === 'case' && timings.firstResultMs === undefined) timings.firstResultMs = Date.now() - t0;
+      req.emit(e);
+    };
+    const r = await runSuite({ targets, items: selection, sink, emit, signal: req.signal, env: req.env });
     timings.runMs = Date.now() - tRun;
     if (r.abort) run.abort = r.abort;
     if (req.signal.aborted && !run.abort) run.abort = { family: 'interrupt', reason: 'interrupted' };
@@ -122,17 +133,18 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
   writeResultsJson(dir, run);
   writeJUnit(dir, run);
   timings.totalMs = Date.now() - t0;
-  writeMetadata(dir, { run, timings, argv: req.argv, cc: manifest?.cc });
+  writeMetadata(dir, { run, timings, notes, argv: req.argv, cc: manifest?.cc });
   return { run, dir, exitCode: exitCodeOf(run) };
 }
 
-function writeMetadata(dir: string, m: { run: RunResult; timings: Record<string, number>; argv: string[]; cc?: string }) {
+function writeMetadata(dir: string, m: { run: RunResult; timings: Record<string, number>; notes: Record<string, string>; argv: string[]; cc?: string }) {
   const meta = {
     runId: m.run.runId,
     kernel: m.run.kernel,
     accel: m.run.accel,
     target: m.run.target,
     cc: m.cc,
+    ...m.notes,
     timings: m.timings,
     reproducer: ['kgate', ...m.argv].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '),
     summary: m.run.summary,

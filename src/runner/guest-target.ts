@@ -1,6 +1,9 @@
 // QEMU guests as suite targets: startGuest (src/runner/guest.ts) per shard,
 // binaries uploaded once per boot, each run streamed over the pinned SSH link.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import type { Emit } from '../events.js';
 import { KgateError } from '../model.js';
 import type { BuiltBinary } from '../gen/manifest.js';
@@ -11,6 +14,24 @@ import type { TargetSpec } from '../run.js';
 import type { Transport } from './ssh.js';
 
 type QemuSpec = Extract<TargetSpec, { kind: 'qemu' }>;
+
+/** sha256 of the kernel's config where the package ships it beside the image (boot/config-<release>). */
+const configHashes = new Map<string, string | undefined>();
+function configHash(bzImage: string, release: string): string | undefined {
+  const path = join(dirname(bzImage), `config-${release}`);
+  if (!configHashes.has(path)) {
+    configHashes.set(path, existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : undefined);
+  }
+  return configHashes.get(path);
+}
+
+let qemuVersionText: string | undefined;
+function qemuVersion(): string {
+  try {
+    qemuVersionText ??= execFileSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' }).split('\n')[0];
+  } catch { qemuVersionText = 'unknown'; }
+  return qemuVersionText;
+}
 const REMOTE_DIR = '/kgate/bin';
 
 /** Shell-quote for the remote command line (the ids are catalog ids, but be strict anyway). */
@@ -67,8 +88,17 @@ class GuestTarget implements SuiteTarget {
   private runner = transportRunner(() => this.g.transport);
   constructor(readonly name: string, private spec: QemuSpec, private runDir: string, private emit: Emit, private index: number) {}
 
-  get kernel() { return this.g.kernel; }
+  get kernel() { return { ...this.g.kernel, configHash: configHash(this.g.artifact.bzImage, this.g.kernel.release) }; }
   get accel() { return this.g.accel; }
+  get timings() {
+    const t = this.g.timings;
+    return { kernelMs: t.kernel, imageMs: t.image, prepMs: t.prep, bootMs: t.boot, sshMs: t.ssh, guestMs: t.total };
+  }
+  get notes() {
+    const n: Record<string, string> = { qemu: qemuVersion() };
+    if (this.g.accelNote) n.accelNote = this.g.accelNote;
+    return n;
+  }
 
   async start(signal: AbortSignal) {
     const consoleName = `console${this.index > 0 ? `-${this.index + 1}` : ''}${this.boots > 0 ? `.boot${this.boots + 1}` : ''}.log`;

@@ -31,6 +31,10 @@ export interface SuiteTarget {
   readonly name: string;            // "local", "qemu#1", "ssh://root@box:22"
   kernel: KernelIdentity;
   accel?: string;
+  /** Stage durations of bringing it up (kernel, image, boot, ssh ...), for metadata.json. */
+  timings?: Record<string, number>;
+  /** Anything else worth keeping about it (QEMU version, accel fallback note). */
+  notes?: Record<string, string>;
   /** Put the binaries where exec can run them (upload, chmod). */
   prepare(binaries: BuiltBinary[], signal: AbortSignal): Promise<void>;
   exec(req: ExecRequest): Promise<ExecOutcome>;
