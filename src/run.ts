@@ -39,14 +39,12 @@ export function newRunId(now = new Date()): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-async function startTargets(spec: TargetSpec, dir: string, req: RunRequest): Promise<SuiteTarget[]> {
-  if (spec.kind === 'local') return [localTarget()];
-  if (spec.kind === 'ssh') {
-    const { sshTarget } = await import('./runner/remote-target.js');
-    return [await sshTarget(spec, req.signal, req.emit)];
-  }
-  const { startGuestTargets } = await import('./runner/guest-target.js');
-  return startGuestTargets(spec, dir, req.signal, req.emit);
+function startTargets(spec: TargetSpec, dir: string, req: RunRequest, signal: AbortSignal): Promise<SuiteTarget>[] {
+  if (spec.kind === 'local') return [Promise.resolve().then(() => localTarget())];
+  if (spec.kind === 'ssh') return [import('./runner/remote-target.js').then((m) => m.sshTarget(spec, signal, req.emit))];
+  const guests = import('./runner/guest-target.js').then((m) => m.startGuestTargets(spec, dir, signal, req.emit));
+  const jobs = spec.jobs;
+  return Array.from({ length: jobs }, (_, i) => guests.then((g) => g[i]));
 }
 
 export function exitCodeOf(run: RunResult): number {
@@ -71,26 +69,32 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
   const sink = new RunSink(dir, run);
   const timings: Record<string, number> = {};
   let notes: Record<string, string> = {};
-  let targets: SuiteTarget[] = [];
+  const targets: SuiteTarget[] = [];
+  let pending: Promise<SuiteTarget>[] = [];
+  let stopBoots = () => {};
   let manifest: BuildManifest | undefined;
   let selection: WorkItem[] = [];
   try {
     const tTargets = Date.now();
     req.emit({ type: 'stage', stage: 'target', state: 'start', detail: run.target });
-    // Both are awaited together: a build failure must not leave a booting guest behind.
-    const [started, suite] = await Promise.allSettled([startTargets(req.target, dir, req), req.suite]);
-    if (started.status === 'fulfilled') targets = started.value;
+    // Guests still booting when the suite is done are not waited for.
+    const boots = new AbortController();
+    stopBoots = () => boots.abort();
+    pending = startTargets(req.target, dir, req, AbortSignal.any([req.signal, boots.signal])).map((p) => p.then((t) => { targets.push(t); return t; }));
+    // The first target and the build are awaited together: a build failure must not leave a booting guest behind.
+    const [started, suite] = await Promise.allSettled([pending[0], req.suite]);
     if (suite.status === 'fulfilled') {
       ({ manifest, selection } = suite.value);
       if (suite.value.buildMs !== undefined) timings.buildMs = suite.value.buildMs;
     }
     if (suite.status === 'rejected') throw suite.reason;
     if (started.status === 'rejected') throw started.reason;
+    const first = started.value;
     timings.targetMs = Date.now() - tTargets;
-    run.kernel = targets[0].kernel;
-    run.accel = targets[0].accel;
-    Object.assign(timings, targets[0].timings ?? {});
-    notes = targets[0].notes ?? {};
+    run.kernel = first.kernel;
+    run.accel = first.accel;
+    Object.assign(timings, first.timings ?? {});
+    notes = first.notes ?? {};
     req.emit({ type: 'stage', stage: 'target', state: 'done', ms: timings.targetMs,
       detail: `${run.kernel.release}${run.accel ? ` (${run.accel})` : ''}` });
     sink.flush();
@@ -100,13 +104,15 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
       if (e.type === 'case' && timings.firstResultMs === undefined) timings.firstResultMs = Date.now() - t0;
       req.emit(e);
     };
-    const r = await runSuite({ targets, items: selection, sink, emit, signal: req.signal, env: req.env });
+    const r = await runSuite({ targets: pending, items: selection, sink, emit, signal: req.signal, env: req.env });
     timings.runMs = Date.now() - tRun;
     if (r.abort) run.abort = r.abort;
     if (req.signal.aborted && !run.abort) run.abort = { family: 'interrupt', reason: 'interrupted' };
   } catch (e) {
     // Bad input found while starting (an unknown kernel, a missing file) is the user's: one line, exit 2.
     if (e instanceof KgateError && e.family === 'user' && run.cases.length === 0) {
+      stopBoots();
+      await Promise.allSettled(pending);
       await Promise.allSettled(targets.map((t) => t.stop()));
       throw e;
     }
@@ -115,6 +121,8 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
       : { family: 'bug', reason: e instanceof Error ? (e.stack ?? e.message) : String(e) };
     if (e instanceof KgateError && e.detail) run.problems.push(e.detail);
   } finally {
+    stopBoots();
+    await Promise.allSettled(pending);
     await Promise.allSettled(targets.map((t) => t.stop()));
   }
   // Every case asked for shows up, even those a dead target never reached.

@@ -19,7 +19,11 @@ export interface ResultSink {
 }
 
 export interface RunSuiteRequest {
-  targets: SuiteTarget[];                 // one per shard, already started
+  /**
+   * One per shard. A target may still be starting: it joins the run when it is
+   * up, so the first guest starts work while the others boot.
+   */
+  targets: (SuiteTarget | Promise<SuiteTarget>)[];
   items: WorkItem[];
   sink: ResultSink;
   emit: Emit;
@@ -34,28 +38,21 @@ export interface RunSuiteResult {
   restarts: number;
 }
 
-/** Spread work over shards, heaviest family first, so shards finish close together. */
-export function shardItems(items: WorkItem[], shards: number): WorkItem[][] {
-  const out: WorkItem[][] = Array.from({ length: Math.max(1, shards) }, () => []);
-  const load = out.map(() => 0);
-  const cost = (it: WorkItem) => it.caseIds.length;
-  // A family with many cases is split so one slow family does not hold back the run.
+/**
+ * The work as a queue of pieces, in catalog order. Targets take the next piece
+ * when they are free, so a fast or early guest does more; a family larger than
+ * an even share is cut so one family cannot hold back the end of the run.
+ */
+export function workPieces(items: WorkItem[], shards: number): WorkItem[] {
+  const total = items.reduce((n, it) => n + it.caseIds.length, 0);
+  const maxPiece = Math.max(1, Math.ceil(total / Math.max(1, shards)));
   const pieces: WorkItem[] = [];
-  const total = items.reduce((n, it) => n + cost(it), 0);
-  const maxPiece = Math.max(1, Math.ceil(total / out.length));
   for (const it of items) {
     for (let i = 0; i < it.caseIds.length; i += maxPiece) {
       pieces.push({ binary: it.binary, caseIds: it.caseIds.slice(i, i + maxPiece) });
     }
   }
-  pieces.sort((a, b) => cost(b) - cost(a));
-  for (const p of pieces) {
-    let best = 0;
-    for (let i = 1; i < out.length; i++) if (load[i] < load[best]) best = i;
-    out[best].push(p);
-    load[best] += cost(p);
-  }
-  return out.filter((s) => s.length > 0);
+  return pieces;
 }
 
 function caseTimeoutMs(binary: BuiltBinary, id: string): number {
@@ -67,18 +64,31 @@ const CONSOLE_SETTLE_MS = 400;
 const MAX_RESTARTS_WITHOUT_PROGRESS = 2;
 
 export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
-  const shards = shardItems(req.items, req.targets.length);
+  const queue = workPieces(req.items, req.targets.length);
   let restarts = 0;
   let abort: RunSuiteResult['abort'];
   const controller = new AbortController();
   const signal = AbortSignal.any([req.signal, controller.signal]);
 
-  const runShard = async (target: SuiteTarget, items: WorkItem[]) => {
-    const binaries = [...new Map(items.map((i) => [i.binary.name, i.binary])).values()];
-    await target.prepare(binaries, signal);
-    for (const item of items) {
-      if (abort || signal.aborted) break;
-      await runItem(target, binaries, item);
+  let ready = 0;
+  const runShard = async (pending: SuiteTarget | Promise<SuiteTarget>) => {
+    let target: SuiteTarget;
+    try {
+      target = await pending;
+      ready++;
+    } catch (e) {
+      // One extra guest that did not come up costs speed, not results.
+      if (req.targets.length > 1) {
+        req.sink.problem(`a guest did not start, the others took its share: ${e instanceof Error ? e.message : e}`);
+        return;
+      }
+      throw e;
+    }
+    while (queue.length > 0 && !abort && !signal.aborted) {
+      const item = queue.shift()!;
+      // Its binary now, the next one's in the background while this one runs.
+      await target.prepare(queue.length > 0 ? [item.binary, queue[0].binary] : [item.binary], signal);
+      await runItem(target, [item.binary], item);
     }
   };
 
@@ -203,7 +213,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
     req.emit({ type: 'family', family: binary.family, shard: target.name, state: 'done', total: item.caseIds.length });
   };
 
-  const results = await Promise.allSettled(shards.map((items, i) => runShard(req.targets[i], items)));
+  const results = await Promise.allSettled(req.targets.map((t) => runShard(t)));
   for (const r of results) {
     if (r.status === 'rejected' && !abort) {
       const e = r.reason;
@@ -211,6 +221,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
         : { family: 'infra', reason: e instanceof Error ? e.message : String(e) };
     }
   }
+  if (ready === 0 && !abort) abort = { family: 'infra', reason: 'no target came up' };
   if (abort) controller.abort();
   return { abort, restarts };
 }

@@ -86,7 +86,8 @@ class GuestTarget implements SuiteTarget {
   g!: StartedGuest;
   private boots = 0;
   private runner = transportRunner(() => this.g.transport);
-  constructor(readonly name: string, private spec: QemuSpec, private runDir: string, private emit: Emit, private index: number) {}
+  constructor(readonly name: string, private spec: QemuSpec, private runDir: string, private emit: Emit, private index: number,
+    private shared: { accel?: 'kvm' | 'tcg' }) {}
 
   get kernel() { return { ...this.g.kernel, configHash: configHash(this.g.artifact.bzImage, this.g.kernel.release) }; }
   get accel() { return this.g.accel; }
@@ -105,7 +106,7 @@ class GuestTarget implements SuiteTarget {
     this.g = await startGuest({
       kernelSpec: this.spec.kernel,
       modulesDir: this.spec.modules,
-      accel: this.spec.accel,
+      accel: this.shared.accel ?? this.spec.accel,
       runDir: this.runDir,
       signal,
       memMB: this.spec.memMB,
@@ -117,9 +118,11 @@ class GuestTarget implements SuiteTarget {
     });
     this.boots++;
     this.runner.forget();
+    // KVM failed once on this host: later guests and restarts of this run go straight to TCG.
+    if (this.spec.accel === 'auto' && this.g.accelNote) this.shared.accel = this.g.accel;
     const t = this.g.timings;
     this.emit({ type: 'stage', stage: 'target', state: 'note',
-      detail: `${this.name}: ${this.g.kernel.release} up, ${this.g.accel}${this.g.accelNote ? ` (${this.g.accelNote})` : ''}; image ${t.imageCached ? 'cached' : `${t.image} ms`}, boot ${t.boot} ms, ssh ${t.ssh} ms` });
+      detail: `${this.name}: ${this.g.kernel.release} up, ${this.g.accel}${this.g.accelNote ? ' (after KVM failed)' : ''}; image ${t.imageCached ? 'cached' : `${t.image} ms`}, boot ${t.boot} ms, ssh ${t.ssh} ms` });
   }
   prepare(binaries: BuiltBinary[]) { return this.runner.prepare(binaries); }
   exec(req: ExecRequest) { return this.runner.exec(req); }
@@ -130,20 +133,33 @@ class GuestTarget implements SuiteTarget {
     await stopGuest(this.g);
     await this.start(signal);
   }
-  async stop() { if (this.g) await stopGuest(this.g); }
+  async stop() {
+    const g = this.g;
+    this.g = undefined as unknown as StartedGuest;
+    if (g) await stopGuest(g);
+  }
 }
 
-export async function startGuestTargets(spec: QemuSpec, runDir: string, signal: AbortSignal, emit: Emit): Promise<SuiteTarget[]> {
-  const targets = Array.from({ length: spec.jobs }, (_, i) => new GuestTarget(spec.jobs > 1 ? `qemu${i + 1}` : 'qemu', spec, runDir, emit, i));
-  // The first guest resolves the kernel and builds the image; the others reuse both.
-  await targets[0].start(signal);
-  const rest = await Promise.allSettled(targets.slice(1).map((t) => t.start(signal)));
-  const failed = rest.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
-  if (failed) {
-    await Promise.allSettled(targets.map((t) => t.stop()));
-    throw failed.reason;
-  }
-  return targets;
+/**
+ * One guest per job. The first resolves the kernel and builds the image; the
+ * others start when it is up and reuse both. Each is returned as a promise, so
+ * work starts on the first while the others boot.
+ */
+export function startGuestTargets(spec: QemuSpec, runDir: string, signal: AbortSignal, emit: Emit): Promise<SuiteTarget>[] {
+  const shared = {};
+  const targets = Array.from({ length: spec.jobs }, (_, i) => new GuestTarget(spec.jobs > 1 ? `qemu${i + 1}` : 'qemu', spec, runDir, emit, i, shared));
+  const first = targets[0].start(signal).then(() => targets[0]);
+  const startOne = async (t: GuestTarget) => {
+    await first;
+    try {
+      await t.start(signal);
+    } catch (e) {
+      await t.stop().catch(() => {});
+      throw e;
+    }
+    return t;
+  };
+  return [first, ...targets.slice(1).map(startOne)];
 }
 
 export async function showGuestCommand(spec: QemuSpec): Promise<string> {

@@ -4,7 +4,7 @@
 // be made to hit on demand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runSuite, shardItems, type WorkItem } from '../../../src/runner/execute.js';
+import { runSuite, workPieces, type WorkItem } from '../../../src/runner/execute.js';
 import type { ConsoleEvent, ExecRequest, SuiteTarget } from '../../../src/runner/target.js';
 import type { BuiltBinary } from '../../../src/gen/manifest.js';
 import type { CaseResult } from '../../../src/model.js';
@@ -120,18 +120,38 @@ test('a binary that exits early without a crash: ERROR for that case, the rest r
   assert.match(c.results[0].reason!, /code 139/);
 });
 
-test('shardItems balances cases over shards and keeps every case once', () => {
+test('workPieces keeps every case once, in catalog order, and cuts a family larger than an even share', () => {
   const items: WorkItem[] = [
     { binary: bin(['a', 'b', 'c', 'd', 'e', 'f']), caseIds: ['a', 'b', 'c', 'd', 'e', 'f'] },
     { binary: { ...bin(['g', 'h']), name: 'kgate-other' }, caseIds: ['g', 'h'] },
   ];
-  const shards = shardItems(items, 2);
-  assert.equal(shards.length, 2);
-  const all = shards.flatMap((s) => s.flatMap((i) => i.caseIds)).sort();
-  assert.deepEqual(all, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
-  const loads = shards.map((s) => s.reduce((n, i) => n + i.caseIds.length, 0));
-  assert.ok(Math.abs(loads[0] - loads[1]) <= 2, `balanced: ${loads}`);
-  assert.equal(shardItems(items, 1).length, 1);
+  const pieces = workPieces(items, 2);
+  assert.deepEqual(pieces.map((p) => p.caseIds), [['a', 'b', 'c', 'd'], ['e', 'f'], ['g', 'h']]);
+  assert.deepEqual(workPieces(items, 1).map((p) => p.caseIds), [['a', 'b', 'c', 'd', 'e', 'f'], ['g', 'h']]);
+});
+
+test('two targets, one slow to start: the first takes work at once, the second joins when up', async () => {
+  const ids = ['P1', 'P2', 'P3', 'P4'];
+  const script: Script = async (req) => { header(req); req.caseIds.forEach((id, i) => ok(req, i + 1, id)); return { code: 0 }; };
+  const fast = new ScriptedTarget(script);
+  const slow = new ScriptedTarget(script);
+  slow.name = 'slow';
+  const late = new Promise<SuiteTarget>((res) => setTimeout(() => res(slow), 50));
+  const items = ids.map((id) => ({ binary: { ...bin([id]), name: `kgate-${id}` }, caseIds: [id] }));
+  const c = collect();
+  const r = await runSuite({ targets: [fast, late], items, sink: c.sink, emit: () => {}, signal: new AbortController().signal });
+  assert.equal(r.abort, undefined);
+  assert.deepEqual(c.results.map((x) => x.id).sort(), ids);
+  assert.ok(fast.calls.length >= 1 && fast.calls[0][0] === 'P1', 'the ready target started with the first piece');
+});
+
+test('a second guest that never comes up is a problem, not an abort: the first does all the work', async () => {
+  const t = new ScriptedTarget(async (req) => { header(req); req.caseIds.forEach((id, i) => ok(req, i + 1, id)); return { code: 0 }; });
+  const c = collect();
+  const r = await runSuite({ targets: [t, Promise.reject(new Error('guest did not boot'))], items: [{ binary: bin(['Q1', 'Q2']), caseIds: ['Q1', 'Q2'] }], sink: c.sink, emit: () => {}, signal: new AbortController().signal });
+  assert.equal(r.abort, undefined);
+  assert.deepEqual(c.results.map((x) => [x.id, x.status]), [['Q1', 'PASS'], ['Q2', 'PASS']]);
+  assert.match(c.problems[0], /did not start.*guest did not boot/);
 });
 
 test('exit codes: FAIL/CRASH/TIMEOUT -> 1 even after an infra abort; infra alone -> 125; all fine -> 0', () => {
