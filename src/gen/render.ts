@@ -3,25 +3,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
 import { KgateError } from '../model.js';
+import { projectRoot } from '../paths.js';
 import { groupByFamily, selectCases, type Api, type CaseDef, type CaseFilter, type FamilyDef } from '../catalog/index.js';
 
-/** The project root: the nearest directory above this module with package.json named kgate. */
-export function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj)) {
-      try { if (JSON.parse(readFileSync(pj, 'utf8')).name === 'kgate') return dir; } catch { /* keep looking */ }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new KgateError('bug', 'cannot find the kgate project root');
-    dir = up;
-  }
-}
+export { projectRoot };
 
 export const binaryName = (family: string): string => `kgate-${family}`;
 

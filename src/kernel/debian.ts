@@ -1,10 +1,10 @@
 // resolveKernel: a --kernel spec -> a bzImage (+ modules) on disk. Debian kernels
 // come from the apt archive the host already trusts (apt-get download, signed
 // lists), are unpacked once under vm-images/kernels/ and reused from there.
+import { projectRoot } from '../paths.js';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KgateError } from '../model.js';
 import { runTool } from './host.js';
 import { choosePackage, compareVersions, isCloudKernelPackage, parseKernelSpec, parseMadison, bzImageRelease } from './spec.js';
@@ -147,12 +147,7 @@ export function cachedKernelImage(series: string, cacheDir = defaultCacheDir()):
 }
 
 /** vm-images/ of this checkout. */
+/** vm-images/ of the checkout: downloaded kernels and built guest images. */
 export function defaultCacheDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) return path.resolve('vm-images');
-    dir = up;
-  }
-  return path.join(dir, 'vm-images');
+  return path.join(projectRoot(), 'vm-images');
 }

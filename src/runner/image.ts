@@ -6,11 +6,11 @@
 // 110-byte ASCII header per entry, and writing it ourselves gives device nodes
 // (/dev/console) without root or mknod, fixed owners and mtimes (so equal inputs
 // give equal bytes), and no staging tree to clean up.
+import { projectRoot } from '../paths.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile, copyFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import Handlebars from 'handlebars';
 import { KgateError } from '../model.js';
@@ -189,15 +189,8 @@ export const HOST_KEY_PATH = '/etc/dropbear/dropbear_ed25519_host_key';
 /** Bumped when the image layout changes in a way the inputs below do not show. */
 const IMAGE_FORMAT = 3;
 
-export function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new KgateError('bug', 'cannot find the kgate package root');
-    dir = up;
-  }
-  return dir;
-}
+/** The checkout (templates/guest lives there). */
+export const packageRoot = projectRoot;
 
 export function renderInit(templateText: string, modules: string[]): string {
   const t = Handlebars.compile(templateText, { noEscape: true, strict: true });

@@ -1,18 +1,7 @@
-// Fixtures live in the source tree (test/fixtures), not in dist/: find the
-// project root from this compiled file by walking up to package.json.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
+// Fixtures live in the source tree (test/fixtures), not in dist/.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../../../src/paths.js';
 
 export const FIXTURES = join(projectRoot(), 'test', 'fixtures', 'ktap');
 export function fixture(name: string): string {
