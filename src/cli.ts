@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { EXIT, KgateError, exitCodeFor } from './model.js';
 import { makeProgress, plainProgress } from './progress.js';
 import { projectRoot } from './paths.js';
+import { buildEventsTo } from './events.js';
+import type { BuildEvent } from './gen/build.js';
 
 const root = projectRoot();
 const caseFilterOptions = (cmd: Command) =>
@@ -65,15 +67,16 @@ async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'build directory', resolve(root, 'build'))
     .action(async (o: FilterOpts & { out: string }) => {
       const { generate } = await import('./gen/index.js');
-      const r = await generate({ filter: filterOf(o), buildDir: o.out });
+      const r = await withBuildProgress('Render suite', () => generate({ filter: filterOf(o), buildDir: o.out }));
       process.stdout.write(`${r.summary}\n`);
     });
 
   caseFilterOptions(program.command('build').description('render and compile the suite into static binaries'))
     .option('--out <dir>', 'build directory', resolve(root, 'build'))
-    .action(async (o: FilterOpts & { out: string }) => {
+    .option('--force', 'recompile even what is up to date')
+    .action(async (o: FilterOpts & { out: string; force?: boolean }) => {
       const { generateAndBuild } = await import('./gen/index.js');
-      const r = await generateAndBuild({ filter: filterOf(o), buildDir: o.out });
+      const r = await withBuildProgress('Build suite', (onEvent) => generateAndBuild({ filter: filterOf(o), buildDir: o.out, onEvent, force: o.force }));
       process.stdout.write(`${r.summary}\n`);
     });
 
@@ -116,6 +119,23 @@ async function main(argv: string[]): Promise<number> {
 
   await program.parseAsync(argv, { from: 'user' });
   return exitCode;
+}
+
+/** A one-stage progress display around gen or build. */
+async function withBuildProgress<T extends { summary: string }>(title: string, fn: (onEvent: (e: BuildEvent) => void) => Promise<T>): Promise<T> {
+  const progress = makeProgress([{ key: 'build', title }]);
+  const t0 = Date.now();
+  progress.emit({ type: 'stage', stage: 'build', state: 'start' });
+  try {
+    const r = await fn(buildEventsTo(progress.emit));
+    progress.emit({ type: 'stage', stage: 'build', state: 'done', ms: Date.now() - t0 });
+    return r;
+  } catch (e) {
+    progress.emit({ type: 'stage', stage: 'build', state: 'fail', detail: e instanceof Error ? e.message : String(e) });
+    throw e;
+  } finally {
+    await progress.done();
+  }
 }
 
 function oneLine(s: string): string {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { EXIT, KgateError } from './model.js';
 import { parseKernelSpec } from './kernel/spec.js';
 import { makeProgress } from './progress.js';
-import type { Emit } from './events.js';
+import { buildEventsTo, type Emit } from './events.js';
 import { newRunId, runCommand, type TargetSpec } from './run.js';
 import type { WorkItem } from './runner/execute.js';
 import type { BuildManifest } from './gen/manifest.js';
@@ -75,7 +75,7 @@ export async function runFromCli(o: RunCliOptions): Promise<number> {
   try {
     const tb = Date.now();
     emit({ type: 'stage', stage: 'build', state: 'start' });
-    const suite = generateAndBuild({ filter: {}, buildDir: o.buildDir, all: true, signal: controller.signal }).then((built) => {
+    const suite = generateAndBuild({ filter: {}, buildDir: o.buildDir, all: true, signal: controller.signal, onEvent: buildEventsTo(emit) }).then((built) => {
       emit({ type: 'stage', stage: 'build', state: 'done', ms: Date.now() - tb, detail: built.summary });
       return { manifest: built.manifest, selection: selectionOf(built.manifest, o.filter), buildMs: Date.now() - tb };
     }, (e) => {
