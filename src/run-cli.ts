@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, KgateError } from './model.js';
 import { parseKernelSpec } from './kernel/spec.js';
+import { assertRoot } from './runner/local.js';
 import { makeProgress } from './progress.js';
 import { buildEventsTo, type Emit } from './events.js';
 import { newRunId, runCommand, type TargetSpec } from './run.js';
@@ -50,6 +51,7 @@ export async function runFromCli(o: RunCliOptions): Promise<number> {
   }
   // Validate what can be validated before anything slow happens.
   selectCases(o.filter);
+  if (spec.kind === 'local') assertRoot('kgate run --target local');
   if (spec.kind === 'qemu') {
     const k = parseKernelSpec(spec.kernel);
     if (k.kind === 'path' && !existsSync(k.bzImage)) throw new KgateError('user', `kernel image ${k.bzImage} does not exist`);
@@ -82,6 +84,7 @@ export async function runFromCli(o: RunCliOptions): Promise<number> {
       emit({ type: 'stage', stage: 'build', state: 'fail', detail: e instanceof Error ? e.message : String(e) });
       throw e;
     });
+    suite.catch(() => {}); // awaited by runCommand; never an unhandled rejection if it stops first
     emit({ type: 'stage', stage: 'suite', state: 'start' });
     const ts = Date.now();
     const out = await runCommand({

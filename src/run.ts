@@ -56,7 +56,11 @@ export function exitCodeOf(run: RunResult): number {
 
 export async function runCommand(req: RunRequest): Promise<RunOutcome> {
   const dir = join(req.resultsRoot, req.runId);
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new KgateError('user', `cannot write results to ${dir}: ${(e as NodeJS.ErrnoException).code ?? e} (choose another --results)`);
+  }
   const t0 = Date.now();
   const run: RunResult = {
     runId: req.runId,

@@ -1,7 +1,9 @@
 // Bad input: one line, exit 2, no stack trace, nothing booted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kgate } from './helpers.js';
+import { existsSync } from 'node:fs';
+import { execa } from 'execa';
+import { kgate, kgateBin } from './helpers.js';
 
 const cases: { args: string[]; says: RegExp }[] = [
   { args: ['run', '--jobs', '0'], says: /--jobs must be 1 or more/ },
@@ -27,3 +29,11 @@ for (const c of cases) {
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   });
 }
+
+test('kgate run --target local as an unprivileged user -> exit 2, says root is needed', { skip: process.getuid?.() !== 0 || !existsSync('/usr/bin/setpriv') ? 'needs root to drop to nobody' : false }, async () => {
+  const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', kgateBin, 'run', '--target', 'local', '--case', 'U01'],
+    { reject: false, env: { CI: '1', HOME: '/tmp' }, stdin: 'ignore' });
+  assert.equal(r.exitCode, 2, String(r.stderr));
+  assert.match(String(r.stderr).trim().split('\n').at(-1)!, /needs root/);
+  assert.doesNotMatch(String(r.stderr), /\n\s+at /);
+});
