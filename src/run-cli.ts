@@ -23,7 +23,7 @@ export function targetSpecOf(o: RunCliOptions): TargetSpec {
   if (o.target === 'local') return { kind: 'local' };
   const m = /^ssh:\/\/([^@]+)@([^:]+)(?::(\d+))?$/.exec(o.target);
   if (m) return { kind: 'ssh', user: m[1], host: m[2], port: m[3] ? Number(m[3]) : 22, identity: o.identity };
-  return { kind: 'qemu', kernel: o.kernel, modules: o.modules, accel: o.accel, memMB: o.mem, smp: 1, jobs: o.jobs, bootTimeoutSec: o.bootTimeout };
+  return { kind: 'qemu', kernel: o.kernel, modules: o.modules, accel: o.accel, memMB: o.mem, smp: o.jobs > 1 ? 1 : 2, jobs: o.jobs, bootTimeoutSec: o.bootTimeout };
 }
 
 /** Switches of the generated suite that kgate passes through to it (docs/suite-protocol.md). */
