@@ -1,6 +1,6 @@
 // QEMU guests as suite targets: startGuest (src/runner/guest.ts) per shard,
 // binaries uploaded once per boot, each run streamed over the pinned SSH link.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -48,7 +48,7 @@ export function remoteCommand(binary: BuiltBinary, caseIds: string[], env: Recor
  * for its own binary: the first case starts after one upload, not all of them.
  * Shared with ssh:// targets.
  */
-export function transportRunner(getTransport: () => Transport) {
+export function transportRunner(getTransport: () => Transport, onUpload: (name: string, bytes: number, ms: number) => void = () => {}) {
   let uploads = new Map<string, { sha256: string; done: Promise<void> }>();
   let chain: Promise<void> = Promise.resolve();
   return {
@@ -62,7 +62,11 @@ export function transportRunner(getTransport: () => Transport) {
       }
       if (uploads.size === 0) await t.exec(`mkdir -p ${REMOTE_DIR}`);
       for (const b of todo) {
-        const done = chain.then(() => t.upload(b.path, `${REMOTE_DIR}/${b.name}`, 0o755));
+        const done = chain.then(async () => {
+          const t0 = Date.now();
+          await t.upload(b.path, `${REMOTE_DIR}/${b.name}`, 0o755);
+          onUpload(b.name, statSync(b.path).size, Date.now() - t0);
+        });
         done.catch(() => {}); // surfaced by the exec that needs it
         uploads.set(b.name, { sha256: b.sha256, done });
         chain = done.catch(() => {});
@@ -85,7 +89,8 @@ export function transportRunner(getTransport: () => Transport) {
 class GuestTarget implements SuiteTarget {
   g!: StartedGuest;
   private boots = 0;
-  private runner = transportRunner(() => this.g.transport);
+  private runner = transportRunner(() => this.g.transport, (name, bytes, ms) =>
+    this.emit({ type: 'stage', stage: 'suite', state: 'note', detail: `${this.name}: uploaded ${name} (${Math.round(bytes / 1024)} KiB, ${ms} ms)` }));
   constructor(readonly name: string, private spec: QemuSpec, private runDir: string, private emit: Emit, private index: number,
     private shared: { accel?: 'kvm' | 'tcg' }) {}
 
