@@ -7,10 +7,7 @@ import { Client } from 'ssh2';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { resolveKernel, defaultCacheDir } from '../src/kernel/debian.js';
-import { buildImage, secretsArchive, withSecrets } from '../src/runner/image.js';
-import { makeRunKeys } from '../src/runner/ssh.js';
-import { bootGuest } from '../src/runner/qemu.js';
+import { startGuest, stopGuest } from '../src/runner/guest.js';
 import { projectRoot } from '../src/paths.js';
 
 const binary = join(projectRoot(), 'build', 'bin', 'kgate-ioctl-open');
@@ -23,13 +20,8 @@ const variants: { name: string; cipher: string[]; compress: string[] }[] = [
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'kgate-algos-'));
   const ac = new AbortController();
-  const kernel = await resolveKernel('debian:6.12', {});
-  const img = await buildImage({ kernel, cacheDir: defaultCacheDir() });
-  const keys = await makeRunKeys();
-  const initrd = join(dir, 'initrd');
-  await withSecrets(img.path, secretsArchive(keys.hostKey, `${keys.clientPublic}\n`), initrd);
-  const g = await bootGuest({ kernel: kernel.bzImage, initrd, memMB: 1024, smp: 2, accel: 'tcg', consoleLog: join(dir, 'console.log'),
-    signal: ac.signal, ssh: { user: 'root', privateKey: keys.clientPrivate, hostKey: keys.hostPublic } });
+  const started = await startGuest({ kernelSpec: 'debian:6.12', accel: 'tcg', runDir: dir, signal: ac.signal });
+  const { guest: g, keys } = started;
   const size = statSync(binary).size;
   try {
     for (const v of variants) {
@@ -52,7 +44,7 @@ async function main() {
       console.log(`${v.name.padEnd(22)} ${times.map((t) => `${t.toFixed(0)} ms`).join(', ')}  (${(size / 1024 / (best / 1000) / 1024).toFixed(1)} MiB/s best)`);
     }
   } finally {
-    await g.kill();
+    await stopGuest(started);
     rmSync(dir, { recursive: true, force: true });
   }
 }

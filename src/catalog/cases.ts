@@ -23,6 +23,8 @@ const FIX_REGULAR = 'e9c8da670e74';   // regular files only: EISDIR/EINVAL (6.17
 const FIX_OPATH = 'efad7153bf93';     // O_PATH accepted, EOPNOTSUPP check dropped (6.12)
 const FIX_PADDING = 'aef8acd79f36';   // padding checked (6.9 final)
 const FIX_WRITEBACK = '3ab394b363c5'; // writeback cache excludes passthrough (6.11, 6.10.y)
+/** 6.9 and early 6.10 let INIT enable both; 3ab394b363c5 made them exclusive. */
+const writebackAndPassthrough: KnownOutcome = { outcome: 'ok', range: '6.9-6.10', what: 'writeback cache and passthrough both enabled', fix: FIX_WRITEBACK };
 
 const regularOnly = (what: string): KnownOutcome =>
   ({ outcome: 'ok', range: '6.12-6.16', what: `${what} accepted as a backing file before the regular-only check`, fix: FIX_REGULAR });
@@ -90,9 +92,9 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   u('U12.depth0', 'init', 'INIT reply max_stack_depth=0', 'ioctl BACKING_OPEN', 'EPERM'),
   u('U12.depth3', 'init', 'INIT reply max_stack_depth=3', 'ioctl BACKING_OPEN', 'EPERM'),
   u('U13.writeback', 'init', 'INIT reply PASSTHROUGH|WRITEBACK_CACHE', 'ioctl BACKING_OPEN', 'EPERM',
-    { known: [{ outcome: 'ok', range: '6.9-6.10', what: 'writeback cache and passthrough both enabled', fix: FIX_WRITEBACK }] }),
+    { known: [writebackAndPassthrough] }),
   u('U13.writeback_open', 'init', 'INIT reply PASSTHROUGH|WRITEBACK_CACHE, OPEN reply FOPEN_PASSTHROUGH', 'open', 'EIO',
-    { known: [{ outcome: 'ok', range: '6.9-6.10', what: 'writeback cache and passthrough both enabled', fix: FIX_WRITEBACK }] }),
+    { known: [writebackAndPassthrough] }),
 
   // stacking: §1.6
   u('U16.overlay_d1', 'stacking', 'max_stack_depth=1, backing file on overlayfs', 'ioctl BACKING_OPEN', 'ELOOP'),

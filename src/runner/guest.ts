@@ -44,6 +44,8 @@ export interface StartedGuest {
   timings: { kernel: number; image: number; imageCached: boolean; prep: number; boot: number; ssh: number; total: number };
   /** Private files of this guest (keys, initrd with secrets); removed by stopGuest. */
   scratch: string;
+  /** This run's client key and the guest's pinned host key, for a second connection (ssh:// tests, benches). */
+  keys: { clientPrivate: string; hostPublic: string };
 }
 
 export async function startGuest(req: StartGuestRequest): Promise<StartedGuest> {
@@ -98,6 +100,7 @@ export async function startGuest(req: StartGuestRequest): Promise<StartedGuest> 
         total: Math.round(performance.now() - t0),
       },
       scratch,
+      keys: { clientPrivate: keys.clientPrivate, hostPublic: keys.hostPublic },
     };
   } catch (e) {
     await rm(scratch, { recursive: true, force: true });

@@ -7,23 +7,14 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { kgate, hasQemu, statusOf } from './helpers.js';
-import { resolveKernel, defaultCacheDir } from '../../src/kernel/debian.js';
-import { buildImage, secretsArchive, withSecrets } from '../../src/runner/image.js';
-import { makeRunKeys } from '../../src/runner/ssh.js';
-import { bootGuest } from '../../src/runner/qemu.js';
+import { startGuest, stopGuest } from '../../src/runner/guest.js';
 
 test('kgate run --target ssh://root@127.0.0.1:PORT runs the suite on a machine that is already up', { skip: hasQemu() ? false : 'no qemu' }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'kgate-home-'));
   const ac = new AbortController();
-  const kernel = await resolveKernel('debian:6.12', {});
-  const img = await buildImage({ kernel, cacheDir: defaultCacheDir() });
-  const keys = await makeRunKeys();
-  const initrd = join(home, 'initrd');
-  await withSecrets(img.path, secretsArchive(keys.hostKey, `${keys.clientPublic}\n`), initrd);
-  const guest = await bootGuest({
-    kernel: kernel.bzImage, initrd, memMB: 1024, smp: 2, accel: 'tcg', consoleLog: join(home, 'console.log'),
-    signal: ac.signal, ssh: { user: 'root', privateKey: keys.clientPrivate, hostKey: keys.hostPublic },
-  });
+  const g = await startGuest({ kernelSpec: 'debian:6.12', accel: 'tcg', runDir: home, signal: ac.signal });
+  const guest = g.guest;
+  const keys = g.keys;
   try {
     mkdirSync(join(home, '.ssh'), { mode: 0o700 });
     writeFileSync(join(home, '.ssh', 'id_ed25519'), keys.clientPrivate, { mode: 0o600 });
@@ -40,7 +31,7 @@ test('kgate run --target ssh://root@127.0.0.1:PORT runs the suite on a machine t
     assert.ok(!bad.run?.cases.some((c) => c.status === 'PASS'), 'nothing ran against an unverified host');
     assert.match(bad.stderr, /host key/i);
   } finally {
-    await guest.kill();
+    await stopGuest(g);
     ac.abort();
     rmSync(home, { recursive: true, force: true });
   }
