@@ -9,6 +9,7 @@ import type { Emit } from './events.js';
 import type { BuildManifest } from './gen/manifest.js';
 import type { SuiteTarget } from './runner/target.js';
 import { runSuite, type WorkItem } from './runner/execute.js';
+import { anySignal } from './deadline.js';
 import { RunSink } from './runner/sink.js';
 import { localTarget } from './runner/local.js';
 import { writeJUnit, writeResultsJson } from './report/index.js';
@@ -84,7 +85,7 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
     // Guests still booting when the suite is done are not waited for.
     const boots = new AbortController();
     stopBoots = () => boots.abort();
-    pending = startTargets(req.target, dir, req, AbortSignal.any([req.signal, boots.signal])).map((p) => p.then((t) => { targets.push(t); return t; }));
+    pending = startTargets(req.target, dir, req, anySignal([req.signal, boots.signal])).map((p) => p.then((t) => { targets.push(t); return t; }));
     // The first target and the build are awaited together: a build failure must not leave a booting guest behind.
     const [started, suite] = await Promise.allSettled([pending[0], req.suite]);
     if (suite.status === 'fulfilled') {

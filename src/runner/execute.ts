@@ -9,6 +9,7 @@ import { KgateError } from '../model.js';
 import type { Emit } from '../events.js';
 import type { SuiteTarget } from './target.js';
 import { openCaseStream } from './case-stream.js';
+import { anySignal } from '../deadline.js';
 
 export interface WorkItem { binary: BuiltBinary; caseIds: string[] }
 
@@ -68,7 +69,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
   let restarts = 0;
   let abort: RunSuiteResult['abort'];
   const controller = new AbortController();
-  const signal = AbortSignal.any([req.signal, controller.signal]);
+  const signal = anySignal([req.signal, controller.signal]);
 
   let ready = 0;
   const runShard = async (pending: SuiteTarget | Promise<SuiteTarget>) => {

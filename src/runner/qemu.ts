@@ -2,6 +2,7 @@
 // --show-command), a free forwarded port, and bootGuest(), which starts qemu,
 // captures the serial console, waits for the init's ready marker and then for an
 // SSH login, and falls back from KVM to TCG by itself where nested KVM fails.
+import { deadline } from '../deadline.js';
 import { accessSync, constants, createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
@@ -307,16 +308,20 @@ function awaitMarker(at: Attempt, accel: Accel, req: BootRequest): Promise<Outco
 
 /** Poll SSH every 100 ms after the marker: QEMU accepts the TCP connection at once, so a refusal is quick. */
 async function awaitLogin(port: number, at: Attempt, req: BootRequest): Promise<Transport> {
-  const deadline = AbortSignal.any([req.signal, AbortSignal.timeout(req.sshTimeoutMs ?? 30_000)]);
+  const login = deadline(req.signal, req.sshTimeoutMs ?? 30_000);
   let last = '';
-  while (!deadline.aborted && !at.exitedFlag) {
-    try {
-      return await connect({ host: '127.0.0.1', port, user: req.ssh.user, privateKey: req.ssh.privateKey, hostKey: req.ssh.hostKey, signal: deadline, timeoutMs: 10_000 });
-    } catch (e) {
-      last = (e as Error).message;
-      if (/not the pinned one/.test(last)) throw e;
-      await new Promise((r) => setTimeout(r, 100));
+  try {
+    while (!login.signal.aborted && !at.exitedFlag) {
+      try {
+        return await connect({ host: '127.0.0.1', port, user: req.ssh.user, privateKey: req.ssh.privateKey, hostKey: req.ssh.hostKey, signal: login.signal, timeoutMs: 10_000 });
+      } catch (e) {
+        if (/not the pinned one/.test((e as Error).message)) throw e;
+        if (!login.signal.aborted) last = (e as Error).message;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
+  } finally {
+    login.clear();
   }
   if (req.signal.aborted) throw new KgateError('interrupt', 'interrupted while waiting for the guest');
   throw new KgateError('infra', `guest did not boot: SSH never accepted a login${at.exitedFlag ? ' (qemu exited)' : ''}${last ? ` (last: ${last})` : ''}`, at.tail());

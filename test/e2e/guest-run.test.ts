@@ -98,6 +98,20 @@ test('a kernel that cannot boot: exit 125 with one line and the console tail', {
   assertNoGuestLeft(before);
 });
 
+test('a bzImage given without its modules (no network in the guest): exit 125 in bounded time, and the console says why', { skip }, async () => {
+  const { cachedKernelImage } = await import('../../src/kernel/debian.js');
+  const bz = cachedKernelImage('6.12');
+  if (!bz) return; // the debian:6.12 test above fetches it
+  const before = qemuPids();
+  const t0 = Date.now();
+  const r = await kgate(['run', '--kernel', bz, '--case', 'K3.pass']);
+  assert.equal(r.code, 125, r.stderr);
+  assert.ok(Date.now() - t0 < 90_000, 'SSH login deadline held');
+  assert.match(r.stderr, /kgate: guest did not boot: SSH never accepted a login/);
+  assert.match(r.stderr, /\| init: no network device eth0: virtio_net missing\?/);
+  assertNoGuestLeft(before);
+});
+
 test('--jobs 2: the suite sharded over two guests gives the same verdict', { skip }, async () => {
   const r = await kgate(['run', '--kernel', 'debian:6.12', '--jobs', '2', '--family', 'ioctl-open,ioctl-close']);
   assert.ok(r.run, r.stderr);
