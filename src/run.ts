@@ -115,12 +115,8 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
     if (req.signal.aborted && !run.abort) run.abort = { family: 'interrupt', reason: 'interrupted' };
   } catch (e) {
     // Bad input found while starting (an unknown kernel, a missing file) is the user's: one line, exit 2.
-    if (e instanceof KgateError && e.family === 'user' && run.cases.length === 0) {
-      stopBoots();
-      await Promise.allSettled(pending);
-      await Promise.allSettled(targets.map((t) => t.stop()));
-      throw e;
-    }
+    // (finally still stops what was started)
+    if (e instanceof KgateError && e.family === 'user' && run.cases.length === 0) throw e;
     run.abort = req.signal.aborted ? { family: 'interrupt', reason: 'interrupted' }
       : e instanceof KgateError ? { family: e.family, reason: e.message }
       : { family: 'bug', reason: e instanceof Error ? (e.stack ?? e.message) : String(e) };
