@@ -112,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
       }
       const parsed = parseLog(text);
       process.stdout.write(o.json ? JSON.stringify(parsed.cases, null, 2) + '\n'
-        : `${formatSummaryTable(parsedLogToRun(parsed, { target: file }))}\n${formatParseSummary(parsed)}\n`);
+        : `${formatSummaryTable(parsedLogToRun(parsed, { target: file, runId: `${file === '-' ? 'stdin' : file} (parsed)` }))}\n${formatParseSummary(parsed)}\n`);
       exitCode = parsed.cases.length === 0 ? EXIT.usage
         : parsed.cases.some((c) => ['FAIL', 'CRASH', 'TIMEOUT', 'ERROR', 'MISS'].includes(c.status)) ? EXIT.fail : EXIT.ok;
     });

@@ -48,6 +48,27 @@ function startTargets(spec: TargetSpec, dir: string, req: RunRequest, signal: Ab
   return Array.from({ length: jobs }, (_, i) => guests.then((g) => g[i]));
 }
 
+/**
+ * results/<run>/, made exclusively: two runs started in the same second (a
+ * nightly over several kernels) get <id> and <id>-2, never one directory.
+ */
+export function claimRunDir(root: string, id: string): { dir: string; runId: string } {
+  try {
+    mkdirSync(root, { recursive: true });
+    for (let n = 1; ; n++) {
+      const runId = n === 1 ? id : `${id}-${n}`;
+      try {
+        mkdirSync(join(root, runId));
+        return { dir: join(root, runId), runId };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+  } catch (e) {
+    throw new KgateError('user', `cannot write results to ${root}: ${(e as NodeJS.ErrnoException).code ?? e} (choose another --results)`);
+  }
+}
+
 export function exitCodeOf(run: RunResult): number {
   if (run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT')) return EXIT.fail;
   if (run.abort?.family === 'interrupt') return EXIT.interrupted;
@@ -56,15 +77,10 @@ export function exitCodeOf(run: RunResult): number {
 }
 
 export async function runCommand(req: RunRequest): Promise<RunOutcome> {
-  const dir = join(req.resultsRoot, req.runId);
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new KgateError('user', `cannot write results to ${dir}: ${(e as NodeJS.ErrnoException).code ?? e} (choose another --results)`);
-  }
+  const { dir, runId } = claimRunDir(req.resultsRoot, req.runId);
   const t0 = Date.now();
   const run: RunResult = {
-    runId: req.runId,
+    runId,
     startedAt: new Date(t0).toISOString(),
     target: req.target.kind === 'ssh' ? `ssh://${req.target.user}@${req.target.host}:${req.target.port}` : req.target.kind,
     cases: [],

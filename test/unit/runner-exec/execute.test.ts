@@ -8,7 +8,10 @@ import { runSuite, workPieces, type WorkItem } from '../../../src/runner/execute
 import type { ConsoleEvent, ExecRequest, SuiteTarget } from '../../../src/runner/target.js';
 import type { BuiltBinary } from '../../../src/gen/manifest.js';
 import type { CaseResult } from '../../../src/model.js';
-import { exitCodeOf } from '../../../src/run.js';
+import { claimRunDir, exitCodeOf } from '../../../src/run.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { summarise } from '../../../src/model.js';
 
 const bin = (ids: string[], timeoutSec = 1): BuiltBinary => ({
@@ -164,4 +167,17 @@ test('exit codes: FAIL/CRASH/TIMEOUT -> 1 even after an infra abort; infra alone
   assert.equal(exitCodeOf(mk(['PASS', 'CRASH'], { family: 'infra', reason: 'x' })), 1);
   assert.equal(exitCodeOf(mk(['PASS', 'MISS'], { family: 'infra', reason: 'x' })), 125);
   assert.equal(exitCodeOf(mk(['TIMEOUT'])), 1);
+});
+
+test('claimRunDir: two runs with the same id get two directories', () => {
+  const root = mkdtempSync(join(tmpdir(), 'kgate-claim-'));
+  try {
+    const a = claimRunDir(root, '20261124T090000Z');
+    const b = claimRunDir(root, '20261124T090000Z');
+    assert.equal(a.runId, '20261124T090000Z');
+    assert.equal(b.runId, '20261124T090000Z-2');
+    assert.notEqual(a.dir, b.dir);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
