@@ -86,12 +86,11 @@ export async function runFromCli(o: RunCliOptions): Promise<number> {
     });
     suite.catch(() => {}); // awaited by runCommand; never an unhandled rejection if it stops first
     emit({ type: 'stage', stage: 'suite', state: 'start' });
-    const ts = Date.now();
     const out = await runCommand({
       target: spec, suite, resultsRoot: o.results, runId: newRunId(),
       argv: o.argv, signal: controller.signal, emit, env: suiteEnv(),
     });
-    emit({ type: 'stage', stage: 'suite', state: out.run.abort ? 'fail' : 'done', detail: out.run.abort?.reason, ms: Date.now() - ts });
+    emit({ type: 'stage', stage: 'suite', state: out.run.abort ? 'fail' : 'done', detail: out.run.abort?.reason, ms: out.timings.runMs });
     await progress.done();
     process.stdout.write(formatSummaryTable(out.run) + '\n');
     process.stdout.write(`results: ${out.dir}\n`);

@@ -34,7 +34,7 @@ export interface RunRequest {
   env?: Record<string, string>;
 }
 
-export interface RunOutcome { run: RunResult; dir: string; exitCode: number }
+export interface RunOutcome { run: RunResult; dir: string; exitCode: number; timings: Record<string, number> }
 
 export function newRunId(now = new Date()): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -159,7 +159,7 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
   writeJUnit(dir, run);
   timings.totalMs = Date.now() - t0;
   writeMetadata(dir, { run, timings, notes, argv: req.argv, cc: manifest?.cc });
-  return { run, dir, exitCode: exitCodeOf(run) };
+  return { run, dir, exitCode: exitCodeOf(run), timings };
 }
 
 function writeMetadata(dir: string, m: { run: RunResult; timings: Record<string, number>; notes: Record<string, string>; argv: string[]; cc?: string }) {
