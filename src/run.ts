@@ -118,6 +118,8 @@ export async function runCommand(req: RunRequest): Promise<RunOutcome> {
     notes = first.notes ?? {};
     req.emit({ type: 'stage', stage: 'target', state: 'done', ms: timings.targetMs,
       detail: `${run.kernel.release}${run.accel ? ` (${run.accel})` : ''}` });
+    // A WARN or oops before any case ran belongs to no case, but the user must see it.
+    for (const e of first.consoleEventsSince(0)) run.problems.push(`kernel ${e.kind} while booting, before any case: ${e.line}`);
     sink.flush();
     const tRun = Date.now();
     // The time to the first result is what a bisecting user waits for: keep it.
