@@ -1,7 +1,7 @@
 // `kgate run`: build the suite, bring up the targets, run, write, judge.
 // Each stage is a function of its own (gen, build, startGuest, runSuite,
 // writers); this file only composes them and decides the exit code.
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaseResult, RunResult } from './model.js';
 import { EXIT, KgateError, isFailure, summarise } from './model.js';
@@ -10,6 +10,8 @@ import type { BuildManifest } from './gen/manifest.js';
 import type { SuiteTarget } from './runner/target.js';
 import { runSuite, type WorkItem } from './runner/execute.js';
 import { anySignal } from './deadline.js';
+import { writeFileAtomic } from './atomic.js';
+import { shellLine } from './shell.js';
 import { RunSink } from './runner/sink.js';
 import { localTarget } from './runner/local.js';
 import { writeJUnit, writeResultsJson } from './report/index.js';
@@ -173,10 +175,8 @@ function writeMetadata(dir: string, m: { run: RunResult; timings: Record<string,
     cc: m.cc,
     ...m.notes,
     timings: m.timings,
-    reproducer: ['kgate', ...m.argv].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '),
+    reproducer: shellLine(['kgate', ...m.argv]),
     summary: m.run.summary,
   };
-  const tmp = join(dir, '.metadata.json.tmp');
-  writeFileSync(tmp, JSON.stringify(meta, null, 2) + '\n');
-  renameSync(tmp, join(dir, 'metadata.json'));
+  writeFileAtomic(join(dir, 'metadata.json'), JSON.stringify(meta, null, 2) + '\n');
 }

@@ -1,8 +1,9 @@
 // C sources -> static binaries, incrementally and in parallel, then the
 // manifest the runners read. A binary is rebuilt only when its inputs change:
 // the source text, the compiler identity and the flags.
+import { writeFileAtomic } from '../atomic.js';
 import { availableParallelism } from 'node:os';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { KgateError } from '../model.js';
@@ -58,12 +59,6 @@ export async function ccIdentity(cc: string): Promise<string> {
   } catch (e) {
     throw new KgateError('infra', `C compiler '${cc}' not usable (${(e as Error).message.split('\n')[0]}); install gcc and libc6-dev`);
   }
-}
-
-async function writeAtomic(path: string, data: string | Buffer): Promise<void> {
-  const tmp = `${path}.tmp${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
 }
 
 /** Runs fn over items with at most `jobs` at a time; the first error stops new starts. */
@@ -122,7 +117,7 @@ export async function buildSuite(req: BuildRequest = {}): Promise<BuildResult> {
       throw new KgateError('infra', `cc failed for ${src.name}: ${first.trim()}`, r.all);
     }
     await rename(tmp, path);
-    await writeAtomic(stampPath, inputs + '\n');
+    writeFileAtomic(stampPath, inputs + '\n');
     const bin = await readFile(path);
     const durationMs = performance.now() - t;
     emit({ type: 'compile-end', name: src.name, cached: false, durationMs });
@@ -136,7 +131,7 @@ export async function buildSuite(req: BuildRequest = {}): Promise<BuildResult> {
   }));
   const manifest: BuildManifest = { version: 1, builtAt: new Date().toISOString(), cc: ccId, binaries };
   const manifestPath = join(binDir, MANIFEST_NAME);
-  await writeAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+  writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
   return {
     srcDir: render.srcDir, binDir, manifestPath, manifest, render,
     steps: results.map((x) => x.step), compileMs, durationMs: performance.now() - t0,

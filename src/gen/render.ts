@@ -2,11 +2,12 @@
 // separate from the file writes so tests can render without touching disk.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
 import { KgateError } from '../model.js';
 import { projectRoot } from '../paths.js';
+import { writeFileAtomic } from '../atomic.js';
 import { groupByFamily, selectCases, type Api, type CaseDef, type CaseFilter, type FamilyDef } from '../catalog/index.js';
 
 export { projectRoot };
@@ -124,11 +125,7 @@ export async function renderSuite(req: RenderRequest = {}): Promise<RenderResult
     const path = join(srcDir, `${name}.c`);
     const old = await readFile(path, 'utf8').catch(() => undefined);
     const changed = old !== text;
-    if (changed) {
-      const tmp = `${path}.tmp${process.pid}`;
-      await writeFile(tmp, text);
-      await rename(tmp, path);
-    }
+    if (changed) writeFileAtomic(path, text);
     sources.push({
       name, family: g.family.name, api: g.family.api, path,
       cases: g.cases.map((c) => ({ id: c.id, timeoutSec: c.timeoutSec })),

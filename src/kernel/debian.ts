@@ -2,6 +2,7 @@
 // come from the apt archive the host already trusts (apt-get download, signed
 // lists), are unpacked once under vm-images/kernels/ and reused from there.
 import { projectRoot } from '../paths.js';
+import { writeFileAtomic } from '../atomic.js';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -93,10 +94,7 @@ async function archiveKernels(kernelsDir: string, opts: ResolveOptions): Promise
   const names = (await runTool('apt-cache', ['pkgnames', 'linux-image-'], { signal: opts.signal })).stdout
     .split('\n').map((s) => s.trim()).filter(isCloudKernelPackage);
   const madison = names.length ? (await runTool('apt-cache', ['madison', ...names], { signal: opts.signal })).stdout : '';
-  await mkdir(kernelsDir, { recursive: true });
-  const tmp = `${indexPath}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify({ stamp, madison }));
-  await rename(tmp, indexPath);
+  writeFileAtomic(indexPath, JSON.stringify({ stamp, madison }));
   return madison;
 }
 

@@ -9,6 +9,7 @@ import { KgateError } from '../model.js';
 import type { BuiltBinary } from '../gen/manifest.js';
 import { startGuest, stopGuest, type StartedGuest } from './guest.js';
 import { qemuArgv, showCommand } from './qemu.js';
+import { shellQuote } from '../shell.js';
 import type { ExecOutcome, ExecRequest, SuiteTarget } from './target.js';
 import type { TargetSpec } from '../run.js';
 import type { Transport } from './ssh.js';
@@ -34,12 +35,10 @@ function qemuVersion(): string {
 }
 const REMOTE_DIR = '/kgate/bin';
 
-/** Shell-quote for the remote command line (the ids are catalog ids, but be strict anyway). */
-const q = (s: string) => (/^[\w./=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 export function remoteCommand(binary: BuiltBinary, caseIds: string[], env: Record<string, string> = {}): string {
-  const envs = Object.entries(env).map(([k, v]) => `${k}=${q(v)}`);
-  return [...envs, `${REMOTE_DIR}/${binary.name}`, ...caseIds.map(q)].join(' ');
+  const envs = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`);
+  return [...envs, `${REMOTE_DIR}/${binary.name}`, ...caseIds.map(shellQuote)].join(' ');
 }
 
 /**

@@ -3,6 +3,7 @@
 // captures the serial console, waits for the init's ready marker and then for an
 // SSH login, and falls back from KVM to TCG by itself where nested KVM fails.
 import { deadline } from '../deadline.js';
+import { shellLine } from '../shell.js';
 import { accessSync, constants, createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
@@ -106,9 +107,7 @@ export function qemuArgv(spec: QemuSpec): string[] {
 }
 
 /** One shell-quoted line, for --show-command and for the reproducer. */
-export function showCommand(argv: string[]): string {
-  return argv.map((w) => (/^[A-Za-z0-9_\/.,:=@%+-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
+export const showCommand = shellLine;
 
 /** A port nothing listens on now. QEMU binds it a moment later; a collision is retried by bootGuest. */
 export function freePort(): Promise<number> {
