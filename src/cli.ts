@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { EXIT, KgateError, exitCodeFor } from './model.js';
-import { makeProgress, plainProgress } from './progress.js';
+import { makeProgress } from './progress.js';
 import { projectRoot } from './paths.js';
 import { buildEventsTo } from './events.js';
 import type { BuildEvent } from './gen/build.js';
@@ -165,4 +165,3 @@ main(process.argv.slice(2)).then(
     process.exitCode = EXIT.untestable;
   },
 );
-export { plainProgress, makeProgress };

@@ -7,21 +7,12 @@ import { execa } from 'execa';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, kgateBin, isRoot, tempDir } from './helpers.js';
+import { pidsWhere } from './procs.js';
 
 const skip = !isRoot() || !existsSync('/dev/fuse') ? 'needs root and /dev/fuse' : false;
 const selftest = join(root, 'build', 'bin', 'kgate-selftest');
 
-/** Pids whose command line runs the given binary. */
-function pidsOf(binary: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0')[0] === binary) out.push(Number(d));
-    } catch { /* gone */ }
-  }
-  return out;
-}
+const pidsOf = (binary: string) => pidsWhere((a) => a === binary);
 
 async function gone(binary: string, ms: number): Promise<number[]> {
   const until = Date.now() + ms;
