@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { projectRoot } from '../src/paths.js';
+import { projectRoot } from '../src/util/paths.js';
 import { resolveKernel, defaultCacheDir } from '../src/kernel/debian.js';
 import { buildImage, secretsArchive, withSecrets } from '../src/runner/image.js';
 import { makeRunKeys } from '../src/runner/ssh.js';

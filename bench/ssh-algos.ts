@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { startGuest, stopGuest } from '../src/runner/guest.js';
-import { projectRoot } from '../src/paths.js';
+import { projectRoot } from '../src/util/paths.js';
 
 const binary = join(projectRoot(), 'build', 'bin', 'kgate-ioctl-open');
 const variants: { name: string; cipher: string[]; compress: string[] }[] = [

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { EXIT, KgateError, exitCodeFor } from './model.js';
 import { makeProgress } from './progress.js';
-import { projectRoot } from './paths.js';
+import { projectRoot } from './util/paths.js';
 import { buildEventsTo } from './events.js';
 import type { BuildEvent } from './gen/build.js';
 

@@ -1,14 +1,15 @@
 // C sources -> static binaries, incrementally and in parallel, then the
 // manifest the runners read. A binary is rebuilt only when its inputs change:
 // the source text, the compiler identity and the flags.
-import { writeFileAtomic } from '../atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { availableParallelism } from 'node:os';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { KgateError } from '../model.js';
 import { MANIFEST_NAME, type BuildManifest, type BuiltBinary } from './manifest.js';
-import { projectRoot, renderSuite, sha256, type RenderRequest, type RenderResult } from './render.js';
+import { renderSuite, sha256, type RenderRequest, type RenderResult } from './render.js';
+import { projectRoot } from '../util/paths.js';
 
 export const DEFAULT_CFLAGS: readonly string[] = Object.freeze(['-static', '-O2', '-Wall', '-Werror', '-pthread', '-s']);
 

@@ -1,5 +1,5 @@
 // The gen stage: `kgate gen` calls renderSuite, `kgate build` calls buildSuite.
-export { renderSuite, renderFamily, renderTemplate, loadTemplates, makeHandlebars, projectRoot, binaryName, cString, cIdent } from './render.js';
+export { renderSuite, renderFamily, renderTemplate, loadTemplates, makeHandlebars, binaryName, cString, cIdent } from './render.js';
 export type { RenderRequest, RenderResult, RenderedSource, Templates } from './render.js';
 export { buildSuite, ccIdentity, DEFAULT_CFLAGS } from './build.js';
 export type { BuildRequest, BuildResult, BuildStep, BuildEvent } from './build.js';

@@ -6,11 +6,10 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
 import { KgateError } from '../model.js';
-import { projectRoot } from '../paths.js';
-import { writeFileAtomic } from '../atomic.js';
+import { projectRoot } from '../util/paths.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { groupByFamily, selectCases, type Api, type CaseDef, type CaseFilter, type FamilyDef } from '../catalog/index.js';
 
-export { projectRoot };
 
 export const binaryName = (family: string): string => `kgate-${family}`;
 

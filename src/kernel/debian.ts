@@ -1,13 +1,13 @@
 // resolveKernel: a --kernel spec -> a bzImage (+ modules) on disk. Debian kernels
 // come from the apt archive the host already trusts (apt-get download, signed
 // lists), are unpacked once under vm-images/kernels/ and reused from there.
-import { projectRoot } from '../paths.js';
-import { writeFileAtomic } from '../atomic.js';
+import { projectRoot } from '../util/paths.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KgateError } from '../model.js';
-import { runTool } from './host.js';
+import { runTool } from '../util/run-tool.js';
 import { choosePackage, compareVersions, isCloudKernelPackage, parseKernelSpec, parseMadison, bzImageRelease } from './spec.js';
 
 export interface KernelArtifact {

@@ -2,5 +2,4 @@
 export { writeResultsJson, RESULTS_JSON } from './json.js';
 export { writeJUnit, formatJUnit, junitKind, JUNIT_XML } from './junit.js';
 export { formatSummaryTable } from './summary.js';
-export { writeFileAtomic } from '../atomic.js';
 export { xmlText, xmlAttr } from './xml.js';

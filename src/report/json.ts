@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { RunResult } from '../model.js';
 import { summarise } from '../model.js';
-import { writeFileAtomic } from '../atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 export const RESULTS_JSON = 'results.json';
 

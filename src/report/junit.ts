@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { CaseResult, RunResult, Status } from '../model.js';
 import { byFamily } from '../model.js';
-import { writeFileAtomic } from '../atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { attrs, xmlText } from './xml.js';
 
 export const JUNIT_XML = 'junit.xml';

@@ -9,7 +9,7 @@ import { KgateError } from '../model.js';
 import type { Emit } from '../events.js';
 import type { SuiteTarget } from './target.js';
 import { openCaseStream } from './case-stream.js';
-import { anySignal } from '../deadline.js';
+import { anySignal } from '../util/deadline.js';
 
 export interface WorkItem { binary: BuiltBinary; caseIds: string[] }
 

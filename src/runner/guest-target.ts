@@ -9,7 +9,7 @@ import { KgateError } from '../model.js';
 import type { BuiltBinary } from '../gen/manifest.js';
 import { startGuest, stopGuest, type StartedGuest } from './guest.js';
 import { qemuArgv, showCommand } from './qemu.js';
-import { shellQuote } from '../shell.js';
+import { shellQuote } from '../util/shell.js';
 import type { ExecOutcome, ExecRequest, SuiteTarget } from './target.js';
 import type { TargetSpec } from '../run.js';
 import type { Transport } from './ssh.js';

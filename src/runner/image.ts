@@ -6,7 +6,7 @@
 // 110-byte ASCII header per entry, and writing it ourselves gives device nodes
 // (/dev/console) without root or mknod, fixed owners and mtimes (so equal inputs
 // give equal bytes), and no staging tree to clean up.
-import { projectRoot } from '../paths.js';
+import { projectRoot } from '../util/paths.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile, copyFile, appendFile } from 'node:fs/promises';
@@ -15,7 +15,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import Handlebars from 'handlebars';
 import { KgateError } from '../model.js';
 import type { KernelArtifact } from '../kernel/debian.js';
-import { runTool } from '../kernel/host.js';
+import { runTool } from '../util/run-tool.js';
 
 // ---------------------------------------------------------------- cpio newc
 
@@ -190,7 +190,6 @@ export const HOST_KEY_PATH = '/etc/dropbear/dropbear_ed25519_host_key';
 const IMAGE_FORMAT = 3;
 
 /** The checkout (templates/guest lives there). */
-export const packageRoot = projectRoot;
 
 export function renderInit(templateText: string, modules: string[]): string {
   const t = Handlebars.compile(templateText, { noEscape: true, strict: true });
@@ -227,7 +226,7 @@ async function hostInputs(signal?: AbortSignal): Promise<string> {
  */
 export async function buildImage(req: ImageRequest): Promise<ImageResult> {
   const t0 = performance.now();
-  const tmplPath = path.join(packageRoot(), 'templates', 'guest', 'init.hbs');
+  const tmplPath = path.join(projectRoot(), 'templates', 'guest', 'init.hbs');
   const tmpl = readFileSync(tmplPath, 'utf8');
   const { kernel } = req;
   const modFiles: string[] = [];

@@ -2,8 +2,8 @@
 // --show-command), a free forwarded port, and bootGuest(), which starts qemu,
 // captures the serial console, waits for the init's ready marker and then for an
 // SSH login, and falls back from KVM to TCG by itself where nested KVM fails.
-import { deadline } from '../deadline.js';
-import { shellLine } from '../shell.js';
+import { deadline } from '../util/deadline.js';
+import { shellLine } from '../util/shell.js';
 import { accessSync, constants, createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { KgateError } from '../model.js';
-import { runTool } from '../kernel/host.js';
+import { runTool } from '../util/run-tool.js';
 import { splitLines } from './lines.js';
 
 const { Client, utils } = ssh2;

@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { readFileSync, readdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { projectRoot } from '../../src/paths.js';
+import { projectRoot } from '../../src/util/paths.js';
 import type { RunResult } from '../../src/model.js';
 
 export const root = projectRoot();

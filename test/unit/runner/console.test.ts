@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CrashDetector, classifyLine, detectCrashes, stripPrintk } from '../../../src/runner/console.js';
-import { packageRoot } from '../../../src/runner/image.js';
+import { projectRoot as packageRoot } from '../../../src/util/paths.js';
 
 const fixture = (f: string) => readFileSync(join(packageRoot(), 'test', 'fixtures', 'console', f), 'utf8');
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { CpioArchive, GUEST_MODULES, listCpio, moduleClosure, parseLdd, renderInit, secretsArchive } from '../../../src/runner/image.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../../src/runner/image.js';
+import { projectRoot as packageRoot } from '../../../src/util/paths.js';
 
 test('cpio newc round trip with parents, symlinks, device nodes, 512 padding', () => {
   const buf = new CpioArchive().file('usr/bin/x', 'hello', 0o755).symlink('bin/sh', '/bin/busybox').chardev('dev/console', 5, 1).toBuffer();

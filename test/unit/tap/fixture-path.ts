@@ -1,7 +1,7 @@
 // Fixtures live in the source tree (test/fixtures), not in dist/.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../../src/paths.js';
+import { projectRoot } from '../../../src/util/paths.js';
 
 export const FIXTURES = join(projectRoot(), 'test', 'fixtures', 'ktap');
 export function fixture(name: string): string {

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { KgateError } from './model.js';
+import { KgateError } from '../model.js';
 
 let cached: string | undefined;
 
