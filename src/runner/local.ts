@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { release, version } from 'node:os';
 import { KgateError } from '../model.js';
 import type { ExecOutcome, ExecRequest, SuiteTarget } from './target.js';
-import { splitLines } from './lines.js';
+import { lineSplitter } from '../util/lines.js';
 
 export function assertRoot(what: string): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
@@ -32,10 +32,10 @@ export function localTarget(): SuiteTarget {
         // The selftest panic case must never crash the host, whatever the caller's environment says.
         env: { ...req.env, KGATE_ALLOW_PANIC: '0' },
       });
-      const out = splitLines(req.onLine);
+      const out = lineSplitter(req.onLine);
       child.stdout!.on('data', (b: Buffer) => out.push(b));
       // stderr is diagnostic noise for the KTAP stream's reader: keep it, marked.
-      const err = splitLines((l) => req.onLine(`# stderr: ${l}`));
+      const err = lineSplitter((l) => req.onLine(`# stderr: ${l}`));
       child.stderr!.on('data', (b: Buffer) => err.push(b));
       const r = await child;
       out.end(); err.end();

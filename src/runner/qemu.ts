@@ -10,8 +10,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { KgateError } from '../model.js';
-import { CrashDetector, type CrashEvent } from './console.js';
-import { splitLines } from './lines.js';
+import { CrashDetector, classifyLine, type CrashEvent } from '../kmsg/crash.js';
+import { stripPrintk } from '../kmsg/printk.js';
+import { lineSplitter } from '../util/lines.js';
 import { READY_MARKER } from './image.js';
 import { connect, type Transport } from './ssh.js';
 
@@ -212,7 +213,7 @@ class Attempt {
     if (this.proc.pid === undefined) throw new KgateError('infra', `cannot start ${argv[0]}`);
     this.pid = this.proc.pid;
     track(this.pid);
-    const split = splitLines((line) => {
+    const split = lineSplitter((line) => {
       const at = Date.now();
       this.lines.push({ at, line });
       if (this.lines.length > CONSOLE_KEEP) this.lines.splice(0, this.lines.length - CONSOLE_KEEP);
@@ -281,7 +282,7 @@ function awaitMarker(at: Attempt, accel: Accel, req: BootRequest): Promise<Outco
       if (e.kind === 'panic') done({ ok: false, kind: 'boot', why: `kernel panic: ${e.line}` });
     };
     // A panic is reported when the detector's report completes; see the start too.
-    const onPanicStart = (line: string) => { if (/Kernel panic - not syncing/.test(line)) done({ ok: false, kind: 'boot', why: `kernel panic: ${line.replace(/^\[[^\]]*\]\s*/, '')}` }); };
+    const onPanicStart = (line: string) => { const l = stripPrintk(line); if (classifyLine(l) === 'panic') done({ ok: false, kind: 'boot', why: `kernel panic: ${l}` }); };
     const onAbort = () => done({ ok: false, kind: 'boot', why: 'interrupted' });
     at.consoleListeners.add(onLine);
     at.consoleListeners.add(onPanicStart);

@@ -10,7 +10,7 @@ import ssh2 from 'ssh2';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { KgateError } from '../model.js';
 import { runTool } from '../util/run-tool.js';
-import { splitLines } from './lines.js';
+import { lineSplitter } from '../util/lines.js';
 
 const { Client, utils } = ssh2;
 
@@ -129,8 +129,8 @@ export async function connect(req: ConnectRequest): Promise<Transport> {
         if (!open) return resolve({ code: null, signal: null, lost: true, ms: 0 });
         conn.exec(cmd, (err, stream: ClientChannel) => {
           if (err) return reject(new KgateError('infra', `exec on ${target} failed: ${err.message}`));
-          const out = splitLines((l) => opts.onStdout?.(l));
-          const errs = splitLines((l) => opts.onStderr?.(l));
+          const out = lineSplitter((l) => opts.onStdout?.(l));
+          const errs = lineSplitter((l) => opts.onStderr?.(l));
           let code: number | null = null;
           let sig: string | null = null;
           let exited = false;

@@ -2,6 +2,7 @@
 // a QEMU guest kgate booted, or a machine already up over SSH.
 import type { KernelIdentity } from '../model.js';
 import type { BuiltBinary } from '../gen/manifest.js';
+import type { CrashEvent } from '../kmsg/crash.js';
 
 export interface ExecOutcome {
   code: number | null;
@@ -19,13 +20,8 @@ export interface ExecRequest {
   env?: Record<string, string>;
 }
 
-/** A console problem seen while the suite ran (guest targets only). */
-export interface ConsoleEvent {
-  kind: string;        // oops, warning, kasan, panic, ...
-  line: string;
-  excerpt: string[];
-  at: number;          // Date.now() when seen
-}
+/** A console problem seen while the suite ran (guest targets only): a kernel report. */
+export type ConsoleEvent = CrashEvent;
 
 export interface SuiteTarget {
   readonly name: string;            // "local", "qemu#1", "ssh://root@box:22"

@@ -5,7 +5,7 @@ import type { CaseResult, RunResult, RunSummary, Status } from '../model.js';
 import { summarise } from '../model.js';
 import { parseKtap, toCaseResults, type KtapDocument, type TapCase, type TapProblem, type ToCaseContext } from './parse.js';
 
-export { KtapNormaliser, normaliseLines, splitLines, crashMarker } from './normalise.js';
+export { KtapNormaliser, normaliseLines } from './normalise.js';
 export type { NormLine, LineKind } from './normalise.js';
 export { KtapStream, parseKtap, parseResultLine, toCaseResults, topToCases, treeStatus } from './parse.js';
 export type { TapCase, TapProblem, KtapDocument, ParsedKtap, KtapStreamOptions, ToCaseContext, DirectiveKind } from './parse.js';

@@ -3,7 +3,10 @@
 // the text before the first "KTAP version"/"TAP version" is the console prefix
 // (printk timestamp, caller id, a tag), stripped from every later line. It also
 // flags kernel crash markers and the markers after which no TAP can follow.
-// Nothing here throws: odd lines are classified, never rejected.
+// Nothing here throws: odd lines are classified, never rejected. The crash
+// markers and the printk prefix are src/kmsg's, shared with the live console.
+import { crashMarker } from '../kmsg/crash.js';
+import { PRINTK_PREFIX_RE } from '../kmsg/printk.js';
 
 /** What a line is, once the console prefix is gone. */
 export type LineKind =
@@ -27,36 +30,6 @@ export interface NormLine {
 const VERSION_RE = /(K?TAP version \d+)\s*$/;
 // kunit_parser.py KTAP_END, plus any panic: nothing after a panic is TAP.
 const END_RE = /(List of all partitions:|Kernel panic - not syncing|reboot: System halted|reboot: Restarting system|reboot: Power down)/;
-
-/**
- * Crash markers, one table: the kernel prints these when something went wrong
- * in it while a case ran (DESIGN.md: CRASH). Matched on the raw line so a
- * prefix-less kernel message interleaved with userspace TAP is seen too.
- */
-const CRASH_MARKERS: readonly RegExp[] = Object.freeze([
-  /Kernel panic - not syncing: .*/,
-  /\bBUG: .*/,                                   // BUG: KASAN ..., BUG: kernel NULL pointer ..., soft lockup
-  /\bOops(?:: | - ).*/,
-  /Internal error: .*Oops.*/,
-  /\bWARNING: CPU: \d+ PID: \d+ at .*/,
-  /\b(?:UBSAN|KFENCE|KCSAN|KMSAN): .*/,
-  /general protection fault.*/,
-  /\bINFO: task .* blocked for more than \d+ seconds.*/,
-  /\brcu: INFO: .* detected stalls.*/,
-  /kunit test case crashed!/,                    // KUnit's own try-catch verdict
-  /^\s*Call Trace:\s*$/,                         // a trace with its header lost (UML)
-]);
-
-export function crashMarker(line: string): string | undefined {
-  for (const re of CRASH_MARKERS) {
-    const m = re.exec(line);
-    if (m) return m[0].trim();
-  }
-  return undefined;
-}
-
-/** Printk-like prefixes: "[    1.234567] ", "[    1.2][    T1] ", "<6>[ 1.2] ". */
-const PRINTK_PREFIX_RE = /^(?:<\d+>)?\[\s*\d+\.\d+\](?:\[\s*[CT]?\d+\])?/;
 
 function isPrintkPrefix(prefix: string): boolean {
   const m = PRINTK_PREFIX_RE.exec(prefix);
@@ -131,14 +104,6 @@ export class KtapNormaliser {
     if (raw === this.prefix.trimEnd()) return '';
     return undefined;
   }
-}
-
-/** Split text into lines; a final newline does not make an extra empty line. */
-export function splitLines(text: string): string[] {
-  if (text === '') return [];
-  const lines = text.split(/\r?\n/);
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines;
 }
 
 /** Normalise a whole log at once. */

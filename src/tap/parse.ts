@@ -11,7 +11,8 @@
 import { lineTypes, parseDirective } from 'tap-parser';
 import type { CaseResult, KernelIdentity, Status } from '../model.js';
 import { isFailure, worstStatus } from '../model.js';
-import { KtapNormaliser, splitLines, type NormLine } from './normalise.js';
+import { KtapNormaliser, type NormLine } from './normalise.js';
+import { textLines } from '../util/lines.js';
 
 export interface TapProblem {
   line: number;     // 1-based line number in the input; 0 when not tied to a line
@@ -627,7 +628,7 @@ function fmtRange(ns: number[]): string {
 /** Parse a whole log (text or lines). Never throws. */
 export function parseKtap(input: string | Iterable<string>): ParsedKtap {
   const s = new KtapStream();
-  const lines = typeof input === 'string' ? splitLines(input) : input;
+  const lines = typeof input === 'string' ? textLines(input) : input;
   for (const l of lines) s.push(l);
   return s.end();
 }

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CrashDetector, classifyLine, detectCrashes, stripPrintk } from '../../../src/runner/console.js';
+import { CrashDetector, classifyLine, detectCrashes } from '../../../src/kmsg/crash.js';
+import { stripPrintk } from '../../../src/kmsg/printk.js';
 import { projectRoot as packageRoot } from '../../../src/util/paths.js';
 
 const fixture = (f: string) => readFileSync(join(packageRoot(), 'test', 'fixtures', 'console', f), 'utf8');
