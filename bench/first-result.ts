@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSyn
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { projectRoot } from '../src/util/paths.js';
-import { resolveKernel, defaultCacheDir } from '../src/kernel/debian.js';
+import { resolveKernel, parseKernelSpec } from '../src/kernel/index.js';
+import { cacheDir } from '../src/util/cache.js';
 import { buildImage, secretsArchive, withSecrets } from '../src/runner/image.js';
 import { makeRunKeys } from '../src/runner/ssh.js';
 import { qemuArgv, freePort } from '../src/runner/qemu.js';
@@ -41,8 +42,8 @@ async function kgateRun(): Promise<Sample> {
 
 async function baselineRun(manifest: BuildManifest): Promise<Sample> {
   // Untimed preparation, as a person would have it ready: kernel, image, keys.
-  const kernel = await resolveKernel(kernelSpec, {});
-  const img = await buildImage({ kernel, cacheDir: defaultCacheDir() });
+  const kernel = await resolveKernel({ spec: parseKernelSpec(kernelSpec) });
+  const img = await buildImage({ kernel, cacheDir: cacheDir('images') });
   const keys = await makeRunKeys();
   const dir = mkdtempSync(join(tmpdir(), 'kgate-bench-base-'));
   const initrd = join(dir, 'initrd');

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { startGuest, stopGuest } from '../src/runner/guest.js';
+import { resolveKernel, parseKernelSpec } from '../src/kernel/index.js';
 import { projectRoot } from '../src/util/paths.js';
 
 const binary = join(projectRoot(), 'build', 'bin', 'kgate-ioctl-open');
@@ -20,7 +21,7 @@ const variants: { name: string; cipher: string[]; compress: string[] }[] = [
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'kgate-algos-'));
   const ac = new AbortController();
-  const started = await startGuest({ kernelSpec: 'debian:6.12', accel: 'tcg', runDir: dir, signal: ac.signal });
+  const started = await startGuest({ kernel: await resolveKernel({ spec: parseKernelSpec('debian:6.12') }), accel: 'tcg', runDir: dir, signal: ac.signal });
   const { guest: g, keys } = started;
   const size = statSync(binary).size;
   try {

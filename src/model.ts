@@ -26,9 +26,19 @@ export function isFailure(s: Status): boolean {
 export interface KernelIdentity {
   release: string;           // uname -r of the kernel that ran the case
   version?: string;          // uname -v
+  /** The upstream version it is: "6.12.117" (Debian package), "6.12.57" (tree Makefile); the verdict judges by it. */
+  kernelVersion?: string;
   configHash?: string;       // sha256 of the .config, where known
   commit?: string;           // git commit of a tree build, where known
+  describe?: string;         // git describe of that commit
+  dirtyHash?: string;        // sha256 of the uncommitted changes built with it
+  baseConfig?: string;       // tree builds: tiny, defconfig, debian or a file
+  fragments?: string[];      // tree builds: config fragments applied
+  package?: string;          // Debian package name
+  packageVersion?: string;   // Debian package version it resolved to
   source?: string;           // what --kernel said: "debian:6.12", "local", a path
+  /** The --kernel that gives exactly this kernel again ("debian:6.12.117", "tree:/src/linux@<commit>"). */
+  pinned?: string;
 }
 
 export interface CaseResult {
@@ -82,6 +92,19 @@ export function exitCodeFor(family: FailureFamily): number {
     case 'interrupt': return EXIT.interrupted;
     case 'bug': return EXIT.untestable; // never 126/127/128+: those abort git bisect run
   }
+}
+
+/**
+ * The exit code of a run, the one mapping every command uses (DESIGN.md
+ * "Exit codes"): a failed, crashed or timed-out case is 1 even when the run
+ * was cut short later; a run stopped by an infra fault before that is 125
+ * (git bisect run skips the commit); the user's mistake is 2; Ctrl-C is 130;
+ * a case that was never run or errored is 1.
+ */
+export function exitCodeOf(run: Pick<RunResult, 'cases' | 'abort'>): number {
+  if (run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT')) return EXIT.fail;
+  if (run.abort) return exitCodeFor(run.abort.family);
+  return run.cases.some((c) => isFailure(c.status)) ? EXIT.fail : EXIT.ok;
 }
 
 export function summarise(cases: CaseResult[]): RunSummary {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { CaseFilter } from '../catalog/index.js';
 import { buildSuite, type BuildRequest, type BuildResult } from './build.js';
 import { renderSuite, type RenderResult } from './render.js';
+import type { Emit } from '../events.js';
 
 export interface GenRequest {
   filter?: CaseFilter;   // --case/--family/--api
@@ -40,5 +41,14 @@ export async function generateAndBuild(req: GenRequest = {}): Promise<BuildResul
   return {
     ...r,
     summary: `${r.steps.length} binaries (${built} compiled, ${r.steps.length - built} up to date), ${cases} cases, in ${r.binDir} in ${s(r.durationMs)}`,
+  };
+}
+
+/** The compiler's progress as notes of the build stage (one per binary actually compiled). */
+export function buildEventsTo(emit: Emit): NonNullable<BuildRequest['onEvent']> {
+  return (e) => {
+    if (e.type === 'compile-end' && !e.cached) {
+      emit({ type: 'stage', stage: 'build', state: 'note', detail: `compiled ${e.name} in ${(e.durationMs / 1000).toFixed(2)} s` });
+    }
   };
 }

@@ -1,26 +1,20 @@
-// resolveKernel: a --kernel spec -> a bzImage (+ modules) on disk. Debian kernels
-// come from the apt archive the host already trusts (apt-get download, signed
-// lists), are unpacked once under vm-images/kernels/ and reused from there.
-import { projectRoot } from '../util/paths.js';
+// Debian kernels and bzImage paths -> a KernelArtifact. Debian kernels come
+// from the apt archive the host already trusts (apt-get download, signed
+// lists), are unpacked once into the kgate cache (outside the checkout, shared
+// by every clone) and reused from there.
+import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic.js';
+import { cacheCapBytes, cacheRoot, evictLru, touchEntry } from '../util/cache.js';
+import type { KernelArtifact } from './artifact.js';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KgateError } from '../model.js';
 import { runTool } from '../util/run-tool.js';
-import { choosePackage, compareVersions, isCloudKernelPackage, parseKernelSpec, parseMadison, bzImageRelease } from './spec.js';
-
-export interface KernelArtifact {
-  bzImage: string;
-  /** lib/modules/<release> of this kernel; absent for a monolithic bzImage given by path. */
-  modulesDir?: string;
-  release: string;
-  /** What identifies it: "debian:linux-image-6.12.117+deb12-cloud-amd64-unsigned=6.12.117-1~deb12u1", or the path. */
-  source: string;
-}
+import { choosePackage, compareVersions, isCloudKernelPackage, parseMadison, bzImageRelease, type KernelSpec } from './spec.js';
 
 export interface ResolveOptions {
-  /** vm-images/ of the checkout (default); kernels go in <cacheDir>/kernels. */
+  /** The kgate cache (default); kernels go in <cacheDir>/kernels. */
   cacheDir?: string;
   /** For the path form: lib/modules/<release>, or a root that holds lib/modules/<release>. */
   modulesDir?: string;
@@ -28,16 +22,15 @@ export interface ResolveOptions {
   log?: (line: string) => void;
 }
 
-export async function resolveKernel(specText: string, opts: ResolveOptions): Promise<KernelArtifact> {
-  const spec = parseKernelSpec(specText);
-  if (spec.kind === 'path') return resolvePath(spec.bzImage, opts.modulesDir);
-
+export async function resolveDebianKernel(spec: Extract<KernelSpec, { kind: 'debian' }>, opts: ResolveOptions): Promise<KernelArtifact> {
+  const t0 = Date.now();
   const kernelsDir = path.join(opts.cacheDir ?? defaultCacheDir(), 'kernels');
   const pkg = choosePackage(spec, parseMadison(await archiveKernels(kernelsDir, opts)));
 
   const dest = path.join(kernelsDir, `${pkg.name}_${pkg.version}`.replace(/[^A-Za-z0-9._+-]/g, '_'));
   const done = path.join(dest, '.kgate-complete');
-  if (!existsSync(done)) {
+  const fetched = !existsSync(done);
+  if (fetched) {
     opts.log?.(`fetching ${pkg.name} ${pkg.version}`);
     await mkdir(kernelsDir, { recursive: true });
     const tmp = `${dest}.partial-${process.pid}`;
@@ -62,13 +55,28 @@ export async function resolveKernel(specText: string, opts: ResolveOptions): Pro
       await rm(tmp, { recursive: true, force: true });
     }
   }
+  touchEntry(dest);
+  if (fetched) evictLru(kernelsDir, cacheCapBytes() / 4, [dest]);
   const release = releaseFromTree(dest);
+  const bzImage = path.join(dest, 'boot', `vmlinuz-${release}`);
   return {
-    bzImage: path.join(dest, 'boot', `vmlinuz-${release}`),
+    bzImage,
     modulesDir: path.join(dest, 'lib', 'modules', release),
     release,
     source: `debian:${pkg.name}=${pkg.version}`,
+    identity: {
+      release, kernelVersion: pkg.upstream, package: pkg.name, packageVersion: pkg.version,
+      configHash: configHashBeside(bzImage, release), source: spec.text, pinned: `debian:${pkg.upstream}`,
+    },
+    how: fetched ? 'fetched' : 'cached',
+    ms: Date.now() - t0,
   };
+}
+
+/** sha256 of the kernel's config where it is shipped beside the image (boot/config-<release>). */
+function configHashBeside(bzImage: string, release: string): string | undefined {
+  const p = path.join(path.dirname(bzImage), `config-${release}`);
+  return existsSync(p) ? createHash('sha256').update(readFileSync(p)).digest('hex') : undefined;
 }
 
 function releaseFromTree(root: string): string {
@@ -113,7 +121,7 @@ async function ensureAptLists(opts: ResolveOptions): Promise<void> {
   await runTool('apt-get', ['update', '-q'], { signal: opts.signal });
 }
 
-async function resolvePath(bzImage: string, modulesArg: string | undefined): Promise<KernelArtifact> {
+export async function resolvePathKernel(bzImage: string, modulesArg: string | undefined): Promise<KernelArtifact> {
   const abs = path.resolve(bzImage);
   if (!existsSync(abs) || !statSync(abs).isFile()) throw new KgateError('user', `kernel image ${bzImage} does not exist or is not a file`);
   const fh = await open(abs, 'r');
@@ -128,7 +136,11 @@ async function resolvePath(bzImage: string, modulesArg: string | undefined): Pro
     modulesDir = candidates.find((c) => existsSync(path.join(c, 'modules.order')) || existsSync(path.join(c, 'modules.dep')) || existsSync(path.join(c, 'kernel')));
     if (!modulesDir) throw new KgateError('user', `modules directory ${modulesArg} has no modules for ${release} (looked for modules.dep or kernel/ in ${candidates.join(', ')})`);
   }
-  return { bzImage: abs, modulesDir, release, source: abs };
+  return {
+    bzImage: abs, modulesDir, release, source: abs,
+    identity: { release, configHash: configHashBeside(abs, release), source: bzImage, pinned: abs },
+    how: 'path',
+  };
 }
 
 /** The bzImage of an already-fetched Debian kernel of a series, newest first; no apt, no network. */
@@ -144,8 +156,7 @@ export function cachedKernelImage(series: string, cacheDir = defaultCacheDir()):
   return undefined;
 }
 
-/** vm-images/ of this checkout. */
-/** vm-images/ of the checkout: downloaded kernels and built guest images. */
+/** The kgate cache: downloaded kernels (kernels/) and built guest images (images/). */
 export function defaultCacheDir(): string {
-  return path.join(projectRoot(), 'vm-images');
+  return cacheRoot();
 }

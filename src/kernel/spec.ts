@@ -4,17 +4,29 @@ import { KgateError } from '../model.js';
 
 export type KernelSpec =
   | { kind: 'debian'; series: string; exact?: string; text: string }
-  | { kind: 'path'; bzImage: string; text: string };
+  | { kind: 'path'; bzImage: string; text: string }
+  | { kind: 'tree'; path: string; ref?: string; text: string };
 
 export const KERNEL_FORMS = [
   'debian:6.12 (newest 6.12 cloud kernel in the archive)',
   'debian:6.12.107 (that stable release)',
   'debian:6.1 (newest 6.1 cloud kernel)',
+  'tree:PATH[@REF] (build the kernel from a git tree)',
   'PATH to a bzImage (modules with --modules DIR)',
 ] as const;
 
 export function parseKernelSpec(text: string): KernelSpec {
   const s = text.trim();
+  if (s.startsWith('tree:')) {
+    // The last @ splits off the ref, so a path with an @ in it still works when a ref follows.
+    const body = s.slice('tree:'.length);
+    const at = body.lastIndexOf('@');
+    const path = at > 0 ? body.slice(0, at) : body;
+    const ref = at > 0 ? body.slice(at + 1) : undefined;
+    if (!path) throw new KgateError('user', `kernel '${text}': tree: needs a path (tree:PATH or tree:PATH@REF)`);
+    if (ref !== undefined && !/^[^\s~^:?*[\\]+$/.test(ref)) throw new KgateError('user', `kernel '${text}': '${ref}' is not a git ref`);
+    return ref === undefined ? { kind: 'tree', path, text: s } : { kind: 'tree', path, ref, text: s };
+  }
   const deb = /^debian:(\d+\.\d+)(?:\.(\d+|0-\d+))?$/.exec(s);
   if (deb) {
     const series = deb[1];

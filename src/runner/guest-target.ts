@@ -1,8 +1,6 @@
 // QEMU guests as suite targets: startGuest (src/runner/guest.ts) per shard,
 // binaries uploaded once per boot, each run streamed over the pinned SSH link.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import type { Emit } from '../events.js';
 import { KgateError } from '../model.js';
@@ -11,20 +9,11 @@ import { startGuest, stopGuest, type StartedGuest } from './guest.js';
 import { qemuArgv, showCommand } from './qemu.js';
 import { shellQuote } from '../util/shell.js';
 import type { ExecOutcome, ExecRequest, SuiteTarget } from './target.js';
-import type { TargetSpec } from '../run.js';
+import type { TargetSpec } from './target-spec.js';
 import type { Transport } from './ssh.js';
+import type { KernelArtifact } from '../kernel/artifact.js';
 
 type QemuSpec = Extract<TargetSpec, { kind: 'qemu' }>;
-
-/** sha256 of the kernel's config where the package ships it beside the image (boot/config-<release>). */
-const configHashes = new Map<string, string | undefined>();
-function configHash(bzImage: string, release: string): string | undefined {
-  const path = join(dirname(bzImage), `config-${release}`);
-  if (!configHashes.has(path)) {
-    configHashes.set(path, existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : undefined);
-  }
-  return configHashes.get(path);
-}
 
 let qemuVersionText: string | undefined;
 function qemuVersion(): string {
@@ -90,14 +79,14 @@ class GuestTarget implements SuiteTarget {
   private boots = 0;
   private runner = transportRunner(() => this.g.transport, (name, bytes, ms) =>
     this.emit({ type: 'stage', stage: 'suite', state: 'note', detail: `${this.name}: uploaded ${name} (${Math.round(bytes / 1024)} KiB, ${ms} ms)` }));
-  constructor(readonly name: string, private spec: QemuSpec, private runDir: string, private emit: Emit, private index: number,
+  constructor(readonly name: string, private spec: QemuSpec, private artifact: KernelArtifact, private runDir: string, private emit: Emit, private index: number,
     private shared: { accel?: 'kvm' | 'tcg' }) {}
 
-  get kernel() { return { ...this.g.kernel, configHash: configHash(this.g.artifact.bzImage, this.g.kernel.release) }; }
+  get kernel() { return this.g.kernel; }
   get accel() { return this.g.accel; }
   get timings() {
     const t = this.g.timings;
-    return { kernelMs: t.kernel, imageMs: t.image, prepMs: t.prep, bootMs: t.boot, sshMs: t.ssh, guestMs: t.total };
+    return { imageMs: t.image, prepMs: t.prep, bootMs: t.boot, sshMs: t.ssh, guestMs: t.total };
   }
   get notes() {
     const n: Record<string, string> = { qemu: qemuVersion() };
@@ -108,8 +97,7 @@ class GuestTarget implements SuiteTarget {
   async start(signal: AbortSignal) {
     const consoleName = `console${this.index > 0 ? `-${this.index + 1}` : ''}${this.boots > 0 ? `.boot${this.boots + 1}` : ''}.log`;
     this.g = await startGuest({
-      kernelSpec: this.spec.kernel,
-      modulesDir: this.spec.modules,
+      kernel: this.artifact,
       accel: this.shared.accel ?? this.spec.accel,
       runDir: this.runDir,
       signal,
@@ -117,7 +105,6 @@ class GuestTarget implements SuiteTarget {
       smp: this.spec.smp,
       consoleName,
       bootTimeoutMs: this.spec.bootTimeoutSec * 1000,
-      kernel: this.g?.artifact,
       onNote: (note) => this.emit({ type: 'stage', stage: 'target', state: 'note', detail: `${this.name}: ${note}` }),
     });
     this.boots++;
@@ -145,13 +132,13 @@ class GuestTarget implements SuiteTarget {
 }
 
 /**
- * One guest per job. The first resolves the kernel and builds the image; the
- * others start when it is up and reuse both. Each is returned as a promise, so
+ * One guest per job, all on the one kernel the kernel stage resolved. The
+ * first builds the image; the others start when it is up and reuse it. Each is returned as a promise, so
  * work starts on the first while the others boot.
  */
-export function startGuestTargets(spec: QemuSpec, runDir: string, signal: AbortSignal, emit: Emit): Promise<SuiteTarget>[] {
+export function startGuestTargets(spec: QemuSpec, kernel: KernelArtifact, runDir: string, signal: AbortSignal, emit: Emit): Promise<SuiteTarget>[] {
   const shared = {};
-  const targets = Array.from({ length: spec.jobs }, (_, i) => new GuestTarget(spec.jobs > 1 ? `qemu${i + 1}` : 'qemu', spec, runDir, emit, i, shared));
+  const targets = Array.from({ length: spec.jobs }, (_, i) => new GuestTarget(spec.jobs > 1 ? `qemu${i + 1}` : 'qemu', spec, kernel, runDir, emit, i, shared));
   const first = targets[0].start(signal).then(() => targets[0]);
   const startOne = async (t: GuestTarget) => {
     await first;
@@ -166,12 +153,10 @@ export function startGuestTargets(spec: QemuSpec, runDir: string, signal: AbortS
   return [first, ...targets.slice(1).map(startOne)];
 }
 
-export async function showGuestCommand(spec: QemuSpec): Promise<string> {
-  const { resolveKernel } = await import('../kernel/debian.js');
-  const k = await resolveKernel(spec.kernel, { modulesDir: spec.modules });
+export function showGuestCommand(spec: QemuSpec, k: KernelArtifact): string {
   // The port and the initrd with this run's keys are only known at boot: shown as placeholders.
   return showCommand(qemuArgv({
     arch: 'x86_64', kernel: k.bzImage, initrd: 'INITRD', memMB: spec.memMB, smp: spec.smp,
     accel: spec.accel === 'kvm' ? 'kvm' : 'tcg', sshPort: 0,
-  })).replace('INITRD', '<vm-images/initramfs + this run\'s keys>').replace('127.0.0.1:0-', '127.0.0.1:<free port>-');
+  })).replace('INITRD', '<cached initramfs + this run\'s keys>').replace('127.0.0.1:0-', '127.0.0.1:<free port>-');
 }

@@ -1,19 +1,20 @@
-// startGuest: kernel spec -> a booted guest with a connected, pinned SSH
-// transport. The stages (resolve kernel, build image, keys, boot, login) are
+// startGuest: a kernel artifact -> a booted guest with a connected, pinned SSH
+// transport. The stages (build image, keys, boot, login) are
 // the functions of src/kernel and src/runner; this only composes and times them.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { KernelIdentity } from '../model.js';
 import { KgateError } from '../model.js';
-import { defaultCacheDir, resolveKernel, type KernelArtifact } from '../kernel/debian.js';
+import type { KernelArtifact } from '../kernel/artifact.js';
+import { cacheDir } from '../util/cache.js';
 import { buildImage, secretsArchive, withSecrets } from './image.js';
 import { bootGuest, type AccelChoice, type Accel, type Guest } from './qemu.js';
 import { makeRunKeys, type Transport } from './ssh.js';
 
 export interface StartGuestRequest {
-  kernelSpec: string;
-  modulesDir?: string;
+  /** Resolved (or built) once per run by the kernel stage. */
+  kernel: KernelArtifact;
   accel: AccelChoice;
   /** results/<run>/: console.log goes here (console-<n>.log for later guests of the run, see consoleName). */
   runDir: string;
@@ -22,14 +23,12 @@ export interface StartGuestRequest {
   smp?: number;
   /** console.log by default; a restarted or second guest passes its own name. */
   consoleName?: string;
-  /** vm-images/ by default. */
-  cacheDir?: string;
+  /** Where guest images are cached: the kgate cache's images/ by default. */
+  imageDir?: string;
   bootTimeoutMs?: number;
   append?: string[];
   /** Gzip the cached image (off: under TCG it measured no faster, see image.ts). */
   gzipImage?: boolean;
-  /** A kernel already resolved (a restart skips apt). */
-  kernel?: KernelArtifact;
   onConsole?: (line: string, at: number) => void;
   onNote?: (note: string) => void;
 }
@@ -41,7 +40,7 @@ export interface StartedGuest {
   artifact: KernelArtifact;
   accel: Accel;
   accelNote?: string;
-  timings: { kernel: number; image: number; imageCached: boolean; prep: number; boot: number; ssh: number; total: number };
+  timings: { image: number; imageCached: boolean; prep: number; boot: number; ssh: number; total: number };
   /** Private files of this guest (keys, initrd with secrets); removed by stopGuest. */
   scratch: string;
   /** This run's client key and the guest's pinned host key, for a second connection (ssh:// tests, benches). */
@@ -51,11 +50,10 @@ export interface StartedGuest {
 export async function startGuest(req: StartGuestRequest): Promise<StartedGuest> {
   const t0 = performance.now();
   const lap = (() => { let t = t0; return () => { const n = performance.now(); const d = n - t; t = n; return Math.round(d); }; })();
-  const artifact = req.kernel ?? await resolveKernel(req.kernelSpec, { cacheDir: req.cacheDir, modulesDir: req.modulesDir, signal: req.signal, log: req.onNote });
-  const tKernel = lap();
+  const artifact = req.kernel;
   // Keys and the image do not depend on each other: make both at once.
   const [img, keys] = await Promise.all([
-    buildImage({ kernel: artifact, cacheDir: req.cacheDir ?? defaultCacheDir(), signal: req.signal, gzip: req.gzipImage }),
+    buildImage({ kernel: artifact, cacheDir: req.imageDir ?? cacheDir('images'), signal: req.signal, gzip: req.gzipImage }),
     makeRunKeys(req.signal),
   ]);
   const tPrep = lap();
@@ -85,12 +83,11 @@ export async function startGuest(req: StartGuestRequest): Promise<StartedGuest> 
     return {
       guest,
       transport: guest.transport,
-      kernel: { release: guest.release || artifact.release, source: req.kernelSpec },
+      kernel: { ...artifact.identity, release: guest.release || artifact.release },
       artifact,
       accel: guest.accel,
       accelNote: guest.accelNote,
       timings: {
-        kernel: tKernel,
         image: Math.round(img.ms),
         imageCached: img.cached,
         /** Keys and image together (they run at once), plus appending the secrets. */

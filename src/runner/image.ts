@@ -9,12 +9,13 @@
 import { projectRoot } from '../util/paths.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile, copyFile, appendFile } from 'node:fs/promises';
+import { readFile, copyFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import Handlebars from 'handlebars';
 import { KgateError } from '../model.js';
-import type { KernelArtifact } from '../kernel/debian.js';
+import type { KernelArtifact } from '../kernel/artifact.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { runTool } from '../util/run-tool.js';
 
 // ---------------------------------------------------------------- cpio newc
@@ -282,10 +283,7 @@ export async function buildImage(req: ImageRequest): Promise<ImageResult> {
   // ready marker under TCG here (both 3.8-5.3 s, within run-to-run noise), and
   // skipping it keeps a cold build at ~150 ms.
   if (req.gzip) bytes = gzipSync(bytes, { level: 6 });
-  await mkdir(req.cacheDir, { recursive: true });
-  const tmp = `${out}.tmp-${process.pid}`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, out);
+  writeFileAtomic(out, bytes);
   return { path: out, cached: false, ms: performance.now() - t0, modules: guestMods, bytes: bytes.length };
 }
 

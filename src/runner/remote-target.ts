@@ -2,7 +2,7 @@
 // the patched kernel). Same transport and upload as a guest; no console, so a
 // crash shows up only as a lost connection (exit 125) or a case's own failure.
 import type { Emit } from '../events.js';
-import type { TargetSpec } from '../run.js';
+import { targetName, type TargetSpec } from './target-spec.js';
 import { connectTarget, type Transport } from './ssh.js';
 import { transportRunner } from './guest-target.js';
 import type { SuiteTarget } from './target.js';
@@ -10,8 +10,8 @@ import type { SuiteTarget } from './target.js';
 type SshSpec = Extract<TargetSpec, { kind: 'ssh' }>;
 
 export async function sshTarget(spec: SshSpec, signal: AbortSignal, emit: Emit): Promise<SuiteTarget> {
-  const url = `ssh://${spec.user}@${spec.host}:${spec.port}`;
-  const transport: Transport = await connectTarget(url, { identity: spec.identity, signal });
+  const url = targetName(spec);
+  const transport: Transport = await connectTarget(spec, { identity: spec.identity, signal });
   let uname = '';
   await transport.exec('uname -r; uname -v', { onStdout: (l) => { uname += l + '\n'; } });
   const [release = 'unknown', version] = uname.trim().split('\n');
@@ -20,7 +20,7 @@ export async function sshTarget(spec: SshSpec, signal: AbortSignal, emit: Emit):
     emit({ type: 'stage', stage: 'suite', state: 'note', detail: `${url}: uploaded ${name} (${Math.round(bytes / 1024)} KiB, ${ms} ms)` }));
   return {
     name: url,
-    kernel: { release, version, source: url },
+    kernel: { release, version, source: url, pinned: undefined },
     prepare: (b) => runner.prepare(b),
     exec: (r) => runner.exec(r),
     consoleEventsSince: () => [],

@@ -256,8 +256,8 @@ export interface ConnectTargetOptions {
 }
 
 /** --target ssh://user@host:port: a machine already up, checked against known_hosts. */
-export async function connectTarget(url: string, opts: ConnectTargetOptions = {}): Promise<Transport> {
-  const t = parseSshTarget(url);
+export async function connectTarget(t: SshTarget, opts: ConnectTargetOptions = {}): Promise<Transport> {
+  const url = `ssh://${t.user}@${t.host}:${t.port}`;
   const sshDir = path.join(os.homedir(), '.ssh');
   const identity = opts.identity ?? ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((f) => path.join(sshDir, f)).find(existsSync);
   if (!identity || !existsSync(identity)) throw new KgateError('user', `no SSH key for ${url}: pass one (--identity) or create ~/.ssh/id_ed25519`);

@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 let seq = 0;
 
 /** Write `data` to `path` through a temporary file in the same directory and a rename. */
-export function writeFileAtomic(path: string, data: string): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   // Unique per process and call, so concurrent writers never share a temp file.

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGuest, stopGuest } from '../../src/runner/guest.js';
 import { buildImage } from '../../src/runner/image.js';
-import { resolveKernel } from '../../src/kernel/debian.js';
+import { resolveKernel, parseKernelSpec } from '../../src/kernel/index.js';
 import { KgateError } from '../../src/model.js';
 
 function have(cmd: string): boolean {
@@ -52,7 +52,7 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 
 for (const spec of ['debian:6.12', 'debian:6.1']) {
   test(`${spec}: boot under --accel auto, upload and run a static binary, stop`, { skip, timeout: 300_000 }, async (t) => {
-    const kernel = await resolveKernel(spec, {});
+    const kernel = await resolveKernel({ spec: parseKernelSpec(spec) });
     // Cold image into a scratch cache, then warm: the numbers the report quotes.
     const cache = join(work, `cache-${spec.replace(/\W/g, '_')}`);
     const cold = await buildImage({ kernel, cacheDir: cache });
@@ -64,7 +64,7 @@ for (const spec of ['debian:6.12', 'debian:6.1']) {
     const runDir = join(work, `run-${spec.replace(/\W/g, '_')}`);
     const notes: string[] = [];
     const ac = new AbortController();
-    const g = await startGuest({ kernelSpec: spec, kernel, accel: 'auto', runDir, signal: ac.signal, onNote: (n) => notes.push(n) });
+    const g = await startGuest({ kernel, accel: 'auto', runDir, signal: ac.signal, onNote: (n) => notes.push(n) });
     try {
       assert.match(g.kernel.release, new RegExp(`^${spec.slice('debian:'.length).replace('.', '\\.')}\\.`));
       if (existsSync('/dev/kvm') && g.accel === 'tcg') assert.match(g.accelNote ?? '', /fell back to TCG: KVM failed/);
@@ -96,26 +96,26 @@ for (const spec of ['debian:6.12', 'debian:6.1']) {
 }
 
 test('an abort kills the guest, after boot and during boot', { skip, timeout: 300_000 }, async () => {
-  const kernel = await resolveKernel('debian:6.12', {});
+  const kernel = await resolveKernel({ spec: parseKernelSpec('debian:6.12') });
   const ac = new AbortController();
-  const g = await startGuest({ kernelSpec: 'debian:6.12', kernel, accel: 'tcg', runDir: join(work, 'abort'), signal: ac.signal });
+  const g = await startGuest({ kernel, accel: 'tcg', runDir: join(work, 'abort'), signal: ac.signal });
   ac.abort();
   await g.guest.exited;
   assert.ok(gone(g.guest.pid));
   await stopGuest(g);
 
   const ac2 = new AbortController();
-  const p = startGuest({ kernelSpec: 'debian:6.12', kernel, accel: 'tcg', runDir: join(work, 'abort2'), signal: ac2.signal });
+  const p = startGuest({ kernel, accel: 'tcg', runDir: join(work, 'abort2'), signal: ac2.signal });
   setTimeout(() => ac2.abort(), 1_000);
   await assert.rejects(p, (e: unknown) => e instanceof KgateError && e.family === 'interrupt');
   assert.deepEqual(ourQemus(), []);
 });
 
 test('a kernel that panics at boot is an infra error with the console tail', { skip, timeout: 120_000 }, async () => {
-  const kernel = await resolveKernel('debian:6.12', {});
+  const kernel = await resolveKernel({ spec: parseKernelSpec('debian:6.12') });
   const ac = new AbortController();
   // init=/nonexistent with rdinit broken: the kernel finds no init and panics.
-  const p = startGuest({ kernelSpec: 'debian:6.12', kernel, accel: 'tcg', runDir: join(work, 'panic'), signal: ac.signal, append: ['rdinit=/nonexistent', 'root=/dev/nonexistent'] });
+  const p = startGuest({ kernel, accel: 'tcg', runDir: join(work, 'panic'), signal: ac.signal, append: ['rdinit=/nonexistent', 'root=/dev/nonexistent'] });
   await assert.rejects(p, (e: unknown) => {
     assert.ok(e instanceof KgateError);
     assert.equal(e.family, 'infra');

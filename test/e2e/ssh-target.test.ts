@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { kgate, hasQemu, statusOf } from './helpers.js';
 import { startGuest, stopGuest } from '../../src/runner/guest.js';
+import { resolveKernel, parseKernelSpec } from '../../src/kernel/index.js';
 
 test('kgate run --target ssh://root@127.0.0.1:PORT runs the suite on a machine that is already up', { skip: hasQemu() ? false : 'no qemu' }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'kgate-home-'));
   const ac = new AbortController();
-  const g = await startGuest({ kernelSpec: 'debian:6.12', accel: 'tcg', runDir: home, signal: ac.signal });
+  const g = await startGuest({ kernel: await resolveKernel({ spec: parseKernelSpec('debian:6.12') }), accel: 'tcg', runDir: home, signal: ac.signal });
   const guest = g.guest;
   const keys = g.keys;
   try {

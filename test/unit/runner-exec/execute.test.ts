@@ -8,7 +8,8 @@ import { runSuite, workPieces, type WorkItem } from '../../../src/runner/execute
 import type { ConsoleEvent, ExecRequest, SuiteTarget } from '../../../src/runner/target.js';
 import type { BuiltBinary } from '../../../src/gen/manifest.js';
 import type { CaseResult } from '../../../src/model.js';
-import { claimRunDir, exitCodeOf } from '../../../src/run.js';
+import { claimRunDir } from '../../../src/session/run-dir.js';
+import { exitCodeOf } from '../../../src/model.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';

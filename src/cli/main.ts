@@ -3,12 +3,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
-import { EXIT, KgateError, exitCodeFor } from './model.js';
-import { makeProgress } from './progress.js';
-import { projectRoot } from './util/paths.js';
-import { buildEventsTo } from './events.js';
-import type { BuildEvent } from './gen/build.js';
+import { EXIT, KgateError, exitCodeFor, exitCodeOf } from '../model.js';
+import { makeProgress } from '../progress.js';
+import { projectRoot } from '../util/paths.js';
+import { buildEventsTo } from '../gen/stage.js';
+import type { BuildEvent } from '../gen/build.js';
+import { runInputsOf, selectionOf } from './inputs.js';
 
 const root = projectRoot();
 const caseFilterOptions = (cmd: Command) =>
@@ -22,28 +22,6 @@ function collect(v: string, prev: string[]): string[] {
 }
 
 interface FilterOpts { case: string[]; family: string[]; api: string[] }
-const filterOf = (o: FilterOpts) => ({ cases: o.case, families: o.family, apis: o.api });
-
-const RunOpts = z.object({
-  target: z.string().regex(/^(local|qemu|ssh:\/\/[^@\s]+@[^:\s]+(:\d+)?)$/, {
-    message: "--target must be local, qemu or ssh://user@host[:port]",
-  }),
-  kernel: z.string().min(1),
-  modules: z.string().optional(),
-  accel: z.enum(['auto', 'kvm', 'tcg'], { message: '--accel must be auto, kvm or tcg' }),
-  jobs: z.coerce.number({ message: '--jobs must be a number' }).int().min(1, { message: '--jobs must be 1 or more' }).max(16, { message: '--jobs must be 16 or less' }),
-  mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
-  results: z.string(),
-  bootTimeout: z.coerce.number({ message: '--boot-timeout must be a number of seconds' }).positive({ message: '--boot-timeout must be positive' }),
-  identity: z.string().optional(),
-  showCommand: z.boolean().optional(),
-});
-
-function parseOpts<T>(schema: z.ZodType<T>, raw: unknown): T {
-  const r = schema.safeParse(raw);
-  if (!r.success) throw new KgateError('user', r.error.issues.map((i) => i.message).join('; '));
-  return r.data;
-}
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('kgate')
@@ -57,8 +35,8 @@ async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
 
   caseFilterOptions(program.command('list').description('list the cases of the catalog')).action(async (o: FilterOpts) => {
-    const { selectCases } = await import('./catalog/index.js');
-    for (const c of selectCases(filterOf(o))) {
+    const { getCase } = await import('../catalog/index.js');
+    for (const c of selectionOf(o).ids.map(getCase)) {
       process.stdout.write(`${c.id.padEnd(22)} ${c.family.padEnd(14)} ${c.api.padEnd(9)} ${c.expected.padEnd(10)} ${c.setup}\n`);
     }
   });
@@ -66,8 +44,9 @@ async function main(argv: string[]): Promise<number> {
   caseFilterOptions(program.command('gen').description('render the catalog to C sources'))
     .option('--out <dir>', 'build directory', resolve(root, 'build'))
     .action(async (o: FilterOpts & { out: string }) => {
-      const { generate } = await import('./gen/index.js');
-      const r = await withBuildProgress('Render suite', () => generate({ filter: filterOf(o), buildDir: o.out }));
+      const { generate } = await import('../gen/index.js');
+      const { filter } = selectionOf(o);
+      const r = await withBuildProgress('Render suite', () => generate({ filter, buildDir: o.out }));
       process.stdout.write(`${r.summary}\n`);
     });
 
@@ -75,15 +54,18 @@ async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'build directory', resolve(root, 'build'))
     .option('--force', 'recompile even what is up to date')
     .action(async (o: FilterOpts & { out: string; force?: boolean }) => {
-      const { generateAndBuild } = await import('./gen/index.js');
-      const r = await withBuildProgress('Build suite', (onEvent) => generateAndBuild({ filter: filterOf(o), buildDir: o.out, onEvent, force: o.force }));
+      const { generateAndBuild } = await import('../gen/index.js');
+      const { filter } = selectionOf(o);
+      const r = await withBuildProgress('Build suite', (onEvent) => generateAndBuild({ filter, buildDir: o.out, onEvent, force: o.force }));
       process.stdout.write(`${r.summary}\n`);
     });
 
   caseFilterOptions(program.command('run').description('build the suite, run it on a target, report and judge'))
     .addOption(new Option('--target <target>', 'local | qemu | ssh://user@host:port').default('qemu'))
-    .option('--kernel <spec>', 'debian:6.12, debian:6.12.107, debian:6.1, or a bzImage path', 'debian:6.12')
+    .option('--kernel <spec>', 'debian:6.12, debian:6.12.107, debian:6.1, tree:PATH[@REF], or a bzImage path', 'debian:6.12')
     .option('--modules <dir>', 'modules tree for a --kernel bzImage (lib/modules/<release>)')
+    .option('--base-config <base>', 'tree builds: tiny (default), defconfig, debian or a .config file')
+    .option('--config-fragment <file>', 'tree builds: a config fragment merged on top (repeatable)', (v: string, p: string[]) => p.concat(v), [] as string[])
     .option('--accel <accel>', 'auto | kvm | tcg (auto falls back to TCG when KVM fails)', 'auto')
     .option('--jobs <n>', 'guests to shard the suite over', '1')
     .option('--mem <mib>', 'guest memory', '1024')
@@ -93,17 +75,17 @@ async function main(argv: string[]): Promise<number> {
     .option('--build-dir <dir>', 'build directory', resolve(root, 'build'))
     .option('--show-command', 'print the QEMU command line and exit')
     .action(async (raw: FilterOpts & Record<string, unknown>) => {
-      const o = parseOpts(RunOpts, raw);
-      const { runFromCli } = await import('./run-cli.js');
-      exitCode = await runFromCli({ ...o, filter: filterOf(raw), buildDir: String(raw.buildDir), argv });
+      const inputs = runInputsOf(raw);
+      const { runFromCli } = await import('./run-command.js');
+      exitCode = await runFromCli(inputs, argv);
     });
 
   program.command('parse').description('parse a KTAP/TAP log (kselftest, KUnit, kgate) and print the summary')
     .argument('<file>', 'log file, or - for stdin')
     .option('--json', 'print the parsed cases as JSON')
     .action(async (file: string, o: { json?: boolean }) => {
-      const { parseLog, formatParseSummary, parsedLogToRun } = await import('./tap/index.js');
-      const { formatSummaryTable } = await import('./report/index.js');
+      const { parseLog, formatParseSummary, parsedLogToRun } = await import('../tap/index.js');
+      const { formatSummaryTable } = await import('../report/index.js');
       let text: string;
       try {
         text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
@@ -113,8 +95,7 @@ async function main(argv: string[]): Promise<number> {
       const parsed = parseLog(text);
       process.stdout.write(o.json ? JSON.stringify(parsed.cases, null, 2) + '\n'
         : `${formatSummaryTable(parsedLogToRun(parsed, { target: file, runId: `${file === '-' ? 'stdin' : file} (parsed)` }))}\n${formatParseSummary(parsed)}\n`);
-      exitCode = parsed.cases.length === 0 ? EXIT.usage
-        : parsed.cases.some((c) => ['FAIL', 'CRASH', 'TIMEOUT', 'ERROR', 'MISS'].includes(c.status)) ? EXIT.fail : EXIT.ok;
+      exitCode = parsed.cases.length === 0 ? EXIT.usage : exitCodeOf(parsed);
     });
 
   await program.parseAsync(argv, { from: 'user' });

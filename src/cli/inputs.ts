@@ -1,0 +1,75 @@
+// Every input of the command line, validated once here at the edge into the
+// typed values the stages take (Selection, KernelRequest, TargetSpec). Bad
+// input is one line and exit 2 (KgateError 'user'), before anything slow runs.
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import { KgateError } from '../model.js';
+import { makeSelection, type Selection } from '../catalog/selection.js';
+import { parseKernelSpec, type KernelRequest } from '../kernel/index.js';
+import { parseTarget, type TargetSpec } from '../runner/target-spec.js';
+
+/** zod issues -> one line. */
+export function parseOpts<T>(schema: z.ZodType<T>, raw: unknown): T {
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new KgateError('user', r.error.issues.map((i) => i.message).join('; '));
+  return r.data;
+}
+
+const names = z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'case, family and API names are letters, digits, . _ and -' }));
+export const SelectionOpts = z.object({ case: names, family: names, api: names });
+export type SelectionInput = z.infer<typeof SelectionOpts>;
+
+/** --case/--family/--api -> the Selection every later stage takes. */
+export function selectionOf(raw: unknown): Selection {
+  const o = parseOpts(SelectionOpts, raw);
+  return makeSelection({ cases: o.case, families: o.family, apis: o.api });
+}
+
+const RunOpts = z.object({
+  target: z.string(),
+  kernel: z.string().min(1),
+  modules: z.string().optional(),
+  baseConfig: z.string().optional(),
+  configFragment: z.array(z.string()).optional(),
+  accel: z.enum(['auto', 'kvm', 'tcg'], { message: '--accel must be auto, kvm or tcg' }),
+  jobs: z.coerce.number({ message: '--jobs must be a number' }).int().min(1, { message: '--jobs must be 1 or more' }).max(16, { message: '--jobs must be 16 or less' }),
+  mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
+  results: z.string(),
+  buildDir: z.string(),
+  bootTimeout: z.coerce.number({ message: '--boot-timeout must be a number of seconds' }).positive({ message: '--boot-timeout must be positive' }),
+  identity: z.string().optional(),
+  showCommand: z.boolean().optional(),
+});
+
+export interface RunInputs {
+  selection: Selection;
+  target: TargetSpec;
+  kernel: KernelRequest;
+  results: string;
+  buildDir: string;
+  showCommand: boolean;
+}
+
+/** Everything `kgate run` was given, parsed and checked as far as it can be without the network. */
+export function runInputsOf(raw: Record<string, unknown>): RunInputs {
+  const o = parseOpts(RunOpts, raw);
+  const target = parseTarget(o.target, { accel: o.accel, memMB: o.mem, jobs: o.jobs, bootTimeoutSec: o.bootTimeout, identity: o.identity });
+  const selection = selectionOf(raw);
+  const kernel = kernelRequestOf(o);
+  if (target.kind === 'qemu' && kernel.spec.kind === 'path' && !existsSync(kernel.spec.bzImage)) {
+    throw new KgateError('user', `kernel image ${kernel.spec.bzImage} does not exist`);
+  }
+  if (target.kind === 'ssh' && o.identity && !existsSync(o.identity)) throw new KgateError('user', `--identity ${o.identity} does not exist`);
+  return { selection, target, kernel, results: o.results, buildDir: o.buildDir, showCommand: o.showCommand ?? false };
+}
+
+export function kernelRequestOf(o: { kernel: string; modules?: string; baseConfig?: string; configFragment?: string[] }): KernelRequest {
+  const spec = parseKernelSpec(o.kernel);
+  if (o.modules !== undefined && !existsSync(o.modules)) throw new KgateError('user', `modules directory ${o.modules} does not exist`);
+  for (const f of o.configFragment ?? []) if (!existsSync(f)) throw new KgateError('user', `config fragment ${f} does not exist`);
+  const req: KernelRequest = { spec };
+  if (o.modules !== undefined) req.modules = o.modules;
+  if (o.baseConfig !== undefined) req.baseConfig = o.baseConfig;
+  if (o.configFragment?.length) req.fragments = o.configFragment;
+  return req;
+}

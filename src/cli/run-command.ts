@@ -1,0 +1,80 @@
+// The CLI face of `kgate run`: progress, Ctrl-C, the summary, the exit code.
+// The run itself is the session's runOnce; this file only maps it to output.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXIT, KgateError } from '../model.js';
+import { assertRoot } from '../runner/local.js';
+import { makeProgress } from '../progress.js';
+import { runOnce } from '../session/run-once.js';
+import { formatSummaryTable } from '../report/index.js';
+import type { RunInputs } from './inputs.js';
+
+/** Switches of the generated suite that kgate passes through to it (docs/suite-protocol.md). */
+export function suiteEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ['KGATE_ALLOW_PANIC', 'KGATE_FAKE_GENERATION']) if (env[k] !== undefined) out[k] = env[k]!;
+  return out;
+}
+
+/** Ctrl-C (and SIGTERM) abort the signal once; a second one gives up on cleanup. */
+export function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(EXIT.interrupted);
+    process.stderr.write('\nkgate: interrupted, stopping guests (Ctrl-C again to force)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  return fn(controller.signal).finally(() => {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  });
+}
+
+export async function runFromCli(o: RunInputs, argv: string[]): Promise<number> {
+  const { target } = o;
+  if (o.showCommand) {
+    if (target.kind !== 'qemu') throw new KgateError('user', '--show-command needs --target qemu');
+    const { resolveKernel } = await import('../kernel/index.js');
+    const { showGuestCommand } = await import('../runner/guest-target.js');
+    process.stdout.write(showGuestCommand(target, await resolveKernel(o.kernel)) + '\n');
+    return EXIT.ok;
+  }
+  if (target.kind === 'local') assertRoot('kgate run --target local');
+
+  const progress = makeProgress([
+    ...(target.kind === 'qemu' ? [{ key: 'kernel', title: `Kernel ${o.kernel.spec.text}` }] : []),
+    { key: 'build', title: 'Build suite' },
+    { key: 'target', title: target.kind === 'qemu' ? `Boot guest${target.jobs > 1 ? `s (${target.jobs})` : ''}` : `Connect ${target.kind}` },
+    { key: 'suite', title: 'Run suite' },
+  ]);
+  try {
+    const out = await interruptible((signal) => runOnce({
+      kernel: o.kernel, target, selection: o.selection, buildDir: o.buildDir, resultsRoot: o.results,
+      argv, signal, emit: progress.emit, env: suiteEnv(),
+    }));
+    await progress.done();
+    process.stdout.write(formatSummaryTable(out.run) + '\n');
+    process.stdout.write(`results: ${out.dir}\n`);
+    if (out.run.abort) {
+      // The one line first, then what the console said last: that is where a boot failure shows.
+      process.stderr.write(`kgate: ${out.run.abort.reason.split('\n')[0]}\n`);
+      if (out.run.abort.family === 'infra') process.stderr.write(consoleTail(out.dir));
+    }
+    return out.exitCode;
+  } finally {
+    await progress.done();
+  }
+}
+
+/** The last lines the guest's kernel printed (kgate's own notes left out), for an infra failure. */
+export function consoleTail(dir: string, n = 15): string {
+  const logs = existsSync(dir) ? readdirSync(dir).filter((f) => /^console.*\.log$/.test(f)).sort() : [];
+  if (logs.length === 0) return '';
+  const file = join(dir, logs.at(-1)!);
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('kgate: ') && !l.startsWith('qemu-system'));
+  if (lines.length === 0) return `  console (${file}): empty, the kernel printed nothing\n`;
+  return `  console tail (${file}):\n` + lines.slice(-n).map((l) => `  | ${l}`).join('\n') + '\n';
+}

@@ -1,0 +1,18 @@
+// What the kernel stage hands to everything after it: a bootable image on
+// disk and the identity that says exactly which kernel it is. Resolved (or,
+// for a tree, built) once per run, before any guest boots.
+import type { KernelIdentity } from '../model.js';
+
+export interface KernelArtifact {
+  bzImage: string;
+  /** lib/modules/<release> of this kernel; absent for a monolithic kernel. */
+  modulesDir?: string;
+  release: string;
+  /** What identifies it: "debian:linux-image-6.12.117+deb12-cloud-amd64-unsigned=6.12.117-1~deb12u1", a path, a tree commit. */
+  source: string;
+  /** Release, exact version, package or commit, config hash, and the --kernel that pins it. */
+  identity: KernelIdentity;
+  /** How the stage got it: fetched, cached, built (with make's time), given by path. */
+  how: 'fetched' | 'cached' | 'built' | 'path';
+  ms?: number;
+}

@@ -1,0 +1,43 @@
+// The kernel stage: a parsed --kernel -> one KernelArtifact, once per run,
+// before any guest boots. Debian packages are fetched (or found in the cache),
+// paths are read, trees are built (src/kernel/tree).
+import { KgateError } from '../model.js';
+import type { KernelArtifact } from './artifact.js';
+import type { KernelSpec } from './spec.js';
+import { resolveDebianKernel, resolvePathKernel } from './debian.js';
+
+export type { KernelArtifact } from './artifact.js';
+export { parseKernelSpec, KERNEL_FORMS, type KernelSpec } from './spec.js';
+
+export interface KernelRequest {
+  spec: KernelSpec;
+  /** --modules DIR, for a bzImage path. */
+  modules?: string;
+  /** Tree builds: --base-config and --config-fragment. */
+  baseConfig?: string;
+  fragments?: string[];
+}
+
+export interface KernelStageOptions {
+  /** The kgate cache by default. */
+  cacheDir?: string;
+  signal?: AbortSignal;
+  /** One line of what is happening (fetching, building, the make target). */
+  log?: (line: string) => void;
+}
+
+export async function resolveKernel(req: KernelRequest, opts: KernelStageOptions = {}): Promise<KernelArtifact> {
+  const { spec } = req;
+  if (spec.kind !== 'path' && req.modules !== undefined) throw new KgateError('user', `--modules is for a bzImage path, not --kernel ${spec.text}`);
+  if (spec.kind !== 'tree' && (req.baseConfig !== undefined || (req.fragments?.length ?? 0) > 0)) {
+    throw new KgateError('user', `--base-config and --config-fragment are for --kernel tree:..., not ${spec.text}`);
+  }
+  switch (spec.kind) {
+    case 'debian': return resolveDebianKernel(spec, { cacheDir: opts.cacheDir, signal: opts.signal, log: opts.log });
+    case 'path': return resolvePathKernel(spec.bzImage, req.modules);
+    case 'tree': {
+      const { treeKernel } = await import('./tree-artifact.js');
+      return treeKernel(spec, req, opts);
+    }
+  }
+}

@@ -1,0 +1,29 @@
+// results/<run>/: one directory per run, claimed exclusively.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { KgateError } from '../model.js';
+
+export function newRunId(now = new Date()): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * Made exclusively: two runs started in the same second (a nightly over
+ * several kernels) get <id> and <id>-2, never one directory.
+ */
+export function claimRunDir(root: string, id: string): { dir: string; runId: string } {
+  try {
+    mkdirSync(root, { recursive: true });
+    for (let n = 1; ; n++) {
+      const runId = n === 1 ? id : `${id}-${n}`;
+      try {
+        mkdirSync(join(root, runId));
+        return { dir: join(root, runId), runId };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+  } catch (e) {
+    throw new KgateError('user', `cannot write results to ${root}: ${(e as NodeJS.ErrnoException).code ?? e} (choose another --results)`);
+  }
+}

@@ -1,0 +1,189 @@
+// runOnce: "run this suite on this kernel", as a function. `kgate run` calls it
+// once; bisect, gate and nightly call it per step, revision or cell and
+// compare the RunResults. It owns the run directory, metadata.json and the
+// sink; it composes the stages (kernel, suite build, targets, runSuite,
+// writers) and never prints: the caller renders its events.
+import type { CaseResult, RunResult } from '../model.js';
+import { KgateError, exitCodeOf, summarise } from '../model.js';
+import { forRun, type Emit } from '../events.js';
+import type { BuildManifest } from '../gen/manifest.js';
+import { buildEventsTo, generateAndBuild } from '../gen/index.js';
+import type { Selection } from '../catalog/selection.js';
+import { resolveKernel, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
+import type { SuiteTarget } from '../runner/target.js';
+import { targetName, type TargetSpec } from '../runner/target-spec.js';
+import { runSuite, type WorkItem } from '../runner/execute.js';
+import { RunSink } from '../runner/sink.js';
+import { localTarget } from '../runner/local.js';
+import { anySignal } from '../util/deadline.js';
+import { writeJUnit, writeResultsJson } from '../report/index.js';
+import { claimRunDir, newRunId } from './run-dir.js';
+import { MetadataFile } from './metadata.js';
+
+export interface RunOnceRequest {
+  /** The kernel to test (qemu targets); local and ssh:// targets test the kernel they run. */
+  kernel?: KernelRequest | { artifact: KernelArtifact };
+  target: TargetSpec;
+  selection: Selection;
+  /** Where the suite is rendered and compiled (build/ of the checkout). */
+  buildDir: string;
+  resultsRoot: string;
+  runId?: string;
+  /** The command line that made this run, as typed; metadata.json pins what its defaults resolved to. */
+  argv: string[];
+  signal: AbortSignal;
+  emit: Emit;
+  env?: Record<string, string>;
+}
+
+export interface RunOutcome { run: RunResult; dir: string; exitCode: number; timings: Record<string, number>; kernel?: KernelArtifact }
+
+interface BuiltSuite { manifest: BuildManifest; selection: WorkItem[]; buildMs: number }
+
+/** The manifest's binaries, each with the selected case ids in catalog order. */
+export function workItems(manifest: BuildManifest, selection: Selection): WorkItem[] {
+  const wanted = new Set(selection.ids);
+  return manifest.binaries
+    .map((binary) => ({ binary, caseIds: binary.cases.map((c) => c.id).filter((id) => wanted.has(id)) }))
+    .filter((i) => i.caseIds.length > 0);
+}
+
+/** The suite is built whole (hidden families too) so one build serves every selection. */
+function buildSuiteStage(req: RunOnceRequest, emit: Emit): Promise<BuiltSuite> {
+  const t0 = Date.now();
+  emit({ type: 'stage', stage: 'build', state: 'start' });
+  const p = generateAndBuild({ filter: {}, buildDir: req.buildDir, all: true, signal: req.signal, onEvent: buildEventsTo(emit) }).then((built) => {
+    emit({ type: 'stage', stage: 'build', state: 'done', ms: Date.now() - t0, detail: built.summary });
+    return { manifest: built.manifest, selection: workItems(built.manifest, req.selection), buildMs: Date.now() - t0 };
+  }, (e) => {
+    emit({ type: 'stage', stage: 'build', state: 'fail', detail: e instanceof Error ? e.message : String(e) });
+    throw e;
+  });
+  p.catch(() => {}); // awaited below; never an unhandled rejection if the run stops first
+  return p;
+}
+
+async function kernelStage(req: RunOnceRequest, emit: Emit): Promise<KernelArtifact | undefined> {
+  if (req.target.kind !== 'qemu' || !req.kernel) return undefined;
+  if ('artifact' in req.kernel) return req.kernel.artifact;
+  const t0 = Date.now();
+  emit({ type: 'stage', stage: 'kernel', state: 'start', detail: req.kernel.spec.text });
+  try {
+    const k = await resolveKernel(req.kernel, { signal: req.signal, log: (l) => emit({ type: 'stage', stage: 'kernel', state: 'note', detail: l }) });
+    emit({ type: 'stage', stage: 'kernel', state: 'done', ms: Date.now() - t0, detail: `${k.release} (${k.how})` });
+    return k;
+  } catch (e) {
+    emit({ type: 'stage', stage: 'kernel', state: 'fail', detail: e instanceof Error ? e.message.split('\n')[0] : String(e) });
+    throw e;
+  }
+}
+
+function startTargets(spec: TargetSpec, kernel: KernelArtifact | undefined, dir: string, emit: Emit, signal: AbortSignal): Promise<SuiteTarget>[] {
+  if (spec.kind === 'local') return [Promise.resolve().then(() => localTarget())];
+  if (spec.kind === 'ssh') return [import('../runner/remote-target.js').then((m) => m.sshTarget(spec, signal, emit))];
+  if (!kernel) throw new KgateError('bug', 'a qemu target without a kernel');
+  const guests = import('../runner/guest-target.js').then((m) => m.startGuestTargets(spec, kernel, dir, signal, emit));
+  return Array.from({ length: spec.jobs }, (_, i) => guests.then((g) => g[i]));
+}
+
+export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
+  const { dir, runId } = claimRunDir(req.resultsRoot, req.runId ?? newRunId());
+  const emit = forRun(runId, req.emit);
+  const t0 = Date.now();
+  const run: RunResult = { runId, startedAt: new Date(t0).toISOString(), target: targetName(req.target), cases: [], problems: [], summary: summarise([]) };
+  const sink = new RunSink(dir, run);
+  // Written now and completed at the end: a killed run still says what it was.
+  const meta = new MetadataFile(dir, run, req.argv);
+  const timings: Record<string, number> = {};
+  const targets: SuiteTarget[] = [];
+  let pending: Promise<SuiteTarget>[] = [];
+  let stopBoots = () => {};
+  let manifest: BuildManifest | undefined;
+  let selection: WorkItem[] = [];
+  let kernel: KernelArtifact | undefined;
+  try {
+    // The suite builds (2-3 s cold) while the kernel is fetched or built and the guest boots.
+    const suite = buildSuiteStage(req, emit);
+    emit({ type: 'stage', stage: 'suite', state: 'start' });
+    const tKernel = Date.now();
+    kernel = await kernelStage(req, emit);
+    if (kernel) {
+      timings.kernelMs = Date.now() - tKernel;
+      run.kernel = kernel.identity;
+      meta.update({ kernel: kernel.identity, kernelHow: kernel.how });
+    }
+    const tTargets = Date.now();
+    emit({ type: 'stage', stage: 'target', state: 'start', detail: run.target });
+    // Guests still booting when the suite is done are not waited for.
+    const boots = new AbortController();
+    stopBoots = () => boots.abort();
+    pending = startTargets(req.target, kernel, dir, emit, anySignal([req.signal, boots.signal])).map((p) => p.then((t) => { targets.push(t); return t; }));
+    // The first target and the build are awaited together: a build failure must not leave a booting guest behind.
+    const [started, built] = await Promise.allSettled([pending[0], suite]);
+    if (built.status === 'fulfilled') ({ manifest, selection } = built.value), timings.buildMs = built.value.buildMs;
+    if (built.status === 'rejected') throw built.reason;
+    if (started.status === 'rejected') throw started.reason;
+    const first = started.value;
+    timings.targetMs = Date.now() - tTargets;
+    run.kernel = first.kernel;
+    run.accel = first.accel;
+    Object.assign(timings, first.timings ?? {});
+    meta.update({ kernel: run.kernel, accel: run.accel, cc: manifest?.cc, ...(first.notes ?? {}) });
+    emit({ type: 'stage', stage: 'target', state: 'done', ms: timings.targetMs, detail: `${run.kernel.release}${run.accel ? ` (${run.accel})` : ''}` });
+    // A WARN or oops before any case ran belongs to no case, but the user must see it.
+    for (const e of first.consoleEventsSince(0)) run.problems.push(`kernel ${e.kind} while booting, before any case: ${e.line}`);
+    sink.flush();
+    const tRun = Date.now();
+    // The time to the first result is what a bisecting user waits for: keep it.
+    const onEvent: Emit = (e) => {
+      if (e.type === 'case' && timings.firstResultMs === undefined) timings.firstResultMs = Date.now() - t0;
+      emit(e);
+    };
+    const r = await runSuite({ targets: pending, items: selection, sink, emit: onEvent, signal: req.signal, env: req.env });
+    timings.runMs = Date.now() - tRun;
+    if (r.abort) run.abort = r.abort;
+    if (req.signal.aborted && !run.abort) run.abort = { family: 'interrupt', reason: 'interrupted' };
+  } catch (e) {
+    // Bad input found while starting (an unknown kernel, a missing file) is the user's: one line, exit 2.
+    // (finally still stops what was started)
+    if (e instanceof KgateError && e.family === 'user' && run.cases.length === 0) {
+      await stopAll();
+      meta.finish({ error: e.message });
+      throw e;
+    }
+    run.abort = req.signal.aborted ? { family: 'interrupt', reason: 'interrupted' }
+      : e instanceof KgateError ? { family: e.family, reason: e.message }
+      : { family: 'bug', reason: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+    if (e instanceof KgateError && e.detail) run.problems.push(e.detail);
+  }
+  await stopAll();
+  addMissing(run, selection, emit);
+  run.finishedAt = new Date().toISOString();
+  run.summary = summarise(run.cases);
+  writeResultsJson(dir, run);
+  writeJUnit(dir, run);
+  timings.totalMs = Date.now() - t0;
+  emit({ type: 'stage', stage: 'suite', state: run.abort ? 'fail' : 'done', detail: run.abort?.reason.split('\n')[0], ms: timings.runMs });
+  meta.finish({ timings, summary: run.summary, abort: run.abort });
+  return { run, dir, exitCode: exitCodeOf(run), timings, kernel };
+
+  async function stopAll() {
+    stopBoots();
+    await Promise.allSettled(pending);
+    await Promise.allSettled(targets.map((t) => t.stop()));
+  }
+}
+
+/** Every case asked for shows up, even those a dead target never reached. */
+function addMissing(run: RunResult, selection: WorkItem[], emit: Emit): void {
+  const seen = new Set(run.cases.map((c) => c.id));
+  for (const item of selection) {
+    for (const id of item.caseIds) {
+      if (seen.has(id)) continue;
+      const miss: CaseResult = { id, family: item.binary.family, api: item.binary.api, status: 'MISS', tap: [],
+        reason: run.abort ? `not run: ${run.abort.reason.split('\n')[0]}` : 'never reported' };
+      run.cases.push(miss);
+      emit({ type: 'case', shard: '-', result: miss });
+    }
+  }
+}
