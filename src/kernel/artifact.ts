@@ -2,6 +2,7 @@
 // disk and the identity that says exactly which kernel it is. Resolved (or,
 // for a tree, built) once per run, before any guest boots.
 import type { KernelIdentity } from '../model.js';
+import type { KernelSpec } from './spec.js';
 
 export interface KernelArtifact {
   bzImage: string;
@@ -16,3 +17,21 @@ export interface KernelArtifact {
   how: 'fetched' | 'cached' | 'built' | 'path';
   ms?: number;
 }
+
+export interface KernelRequest {
+  spec: KernelSpec;
+  /** --modules DIR, for a bzImage path. */
+  modules?: string;
+  /** Tree builds: --base-config and --config-fragment. */
+  baseConfig?: string;
+  fragments?: string[];
+}
+
+export interface KernelStageOptions {
+  /** The kgate cache by default. */
+  cacheDir?: string;
+  signal?: AbortSignal;
+  /** One line of what is happening (fetching, building, the make target). */
+  log?: (line: string) => void;
+}
+

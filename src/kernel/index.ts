@@ -2,29 +2,11 @@
 // before any guest boots. Debian packages are fetched (or found in the cache),
 // paths are read, trees are built (src/kernel/tree).
 import { KgateError } from '../model.js';
-import type { KernelArtifact } from './artifact.js';
-import type { KernelSpec } from './spec.js';
+import type { KernelArtifact, KernelRequest, KernelStageOptions } from './artifact.js';
 import { resolveDebianKernel, resolvePathKernel } from './debian.js';
 
-export type { KernelArtifact } from './artifact.js';
+export type { KernelArtifact, KernelRequest, KernelStageOptions } from './artifact.js';
 export { parseKernelSpec, KERNEL_FORMS, type KernelSpec } from './spec.js';
-
-export interface KernelRequest {
-  spec: KernelSpec;
-  /** --modules DIR, for a bzImage path. */
-  modules?: string;
-  /** Tree builds: --base-config and --config-fragment. */
-  baseConfig?: string;
-  fragments?: string[];
-}
-
-export interface KernelStageOptions {
-  /** The kgate cache by default. */
-  cacheDir?: string;
-  signal?: AbortSignal;
-  /** One line of what is happening (fetching, building, the make target). */
-  log?: (line: string) => void;
-}
 
 export async function resolveKernel(req: KernelRequest, opts: KernelStageOptions = {}): Promise<KernelArtifact> {
   const { spec } = req;

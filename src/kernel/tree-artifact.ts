@@ -1,7 +1,6 @@
 // A tree build (src/kernel/tree) as the kernel stage's KernelArtifact.
 import { KgateError } from '../model.js';
-import type { KernelArtifact } from './artifact.js';
-import type { KernelRequest, KernelStageOptions } from './index.js';
+import type { KernelArtifact, KernelRequest, KernelStageOptions } from './artifact.js';
 import type { KernelSpec } from './spec.js';
 
 export async function treeKernel(spec: Extract<KernelSpec, { kind: 'tree' }>, _req: KernelRequest, _opts: KernelStageOptions): Promise<KernelArtifact> {

@@ -7,7 +7,7 @@ import type { BuiltBinary } from '../gen/manifest.js';
 import type { CaseResult, FailureFamily } from '../model.js';
 import { KgateError } from '../model.js';
 import type { Emit } from '../events.js';
-import type { SuiteTarget } from './target.js';
+import type { ConsoleEvent, ExecOutcome, SuiteTarget } from './target.js';
 import { openCaseStream } from './case-stream.js';
 import { anySignal } from '../util/deadline.js';
 
@@ -64,12 +64,61 @@ function caseTimeoutMs(binary: BuiltBinary, id: string): number {
 const CONSOLE_SETTLE_MS = 400;
 const MAX_RESTARTS_WITHOUT_PROGRESS = 2;
 
+// ---------------------------------------------------------------------------
+// The rules. A case the binary reported is judged by what it printed, unless
+// the kernel reported something on the console while it ran. A binary that
+// stopped before reporting a case is asked why, in this order: the console
+// (CRASH), kgate's deadline (TIMEOUT), a dead guest or link (an infra fault:
+// the run stops, the case is not blamed), else the binary's own exit (ERROR).
+
+/** A kernel oops/WARN on the console while the case ran makes it CRASH, whatever it printed. */
+export function withConsoleCrash(r: CaseResult, events: ConsoleEvent[]): CaseResult {
+  if (events.length === 0) return r;
+  return { ...r, status: 'CRASH', reason: `kernel ${events[0].kind} while the case ran: ${events[0].line}`, console: events.flatMap((e) => e.excerpt) };
+}
+
+export type EarlyStop =
+  | { kind: 'crash'; events: ConsoleEvent[] }
+  | { kind: 'timeout' }
+  | { kind: 'lost'; why: string }
+  | { kind: 'exited'; code: number | null; signal?: string | null };
+
+export function whyStopped(o: { events: ConsoleEvent[]; outcome?: ExecOutcome; alive: boolean; execError?: unknown }): EarlyStop {
+  if (o.events.length > 0) return { kind: 'crash', events: o.events };
+  if (o.outcome?.killed === 'timeout') return { kind: 'timeout' };
+  if (!o.alive || o.execError) return { kind: 'lost', why: o.execError instanceof Error ? o.execError.message : 'the guest stopped' };
+  return { kind: 'exited', code: o.outcome?.code ?? null, signal: o.outcome?.signal };
+}
+
+/** The result an early stop gives the case that was running; undefined for an infra fault (nobody's result). */
+export function stopResult(stop: EarlyStop, base: Omit<CaseResult, 'status'>, ctx: { binary: string; timeoutMs: number; consoleTail: () => string[] }): CaseResult | undefined {
+  switch (stop.kind) {
+    case 'crash':
+      return { ...base, status: 'CRASH', reason: `kernel ${stop.events[0].kind}: ${stop.events[0].line}`, console: stop.events.flatMap((e) => e.excerpt) };
+    case 'timeout':
+      return { ...base, status: 'TIMEOUT', reason: `no result within ${Math.round(ctx.timeoutMs / 1000)} s; the harness did not end it either`, console: ctx.consoleTail() };
+    case 'lost':
+      return undefined;
+    case 'exited':
+      return { ...base, status: 'ERROR', reason: `${ctx.binary} exited (code ${stop.code ?? '?'}${stop.signal ? `, signal ${stop.signal}` : ''}) before reporting this case` };
+  }
+}
+
+/** A crash or a hang leaves a guest that must be replaced before the next case; an ERROR does not. */
+function needsRestart(stop: EarlyStop, target: SuiteTarget): boolean {
+  return stop.kind === 'crash' || (stop.kind === 'timeout' && target.restart !== undefined) || !target.alive();
+}
+
 export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
   const queue = workPieces(req.items, req.targets.length);
   let restarts = 0;
   let abort: RunSuiteResult['abort'];
   const controller = new AbortController();
   const signal = anySignal([req.signal, controller.signal]);
+  const deliver = (target: SuiteTarget, r: CaseResult) => {
+    req.sink.add(r);
+    req.emit({ type: 'case', shard: target.name, result: r });
+  };
 
   let ready = 0;
   const runShard = async (pending: SuiteTarget | Promise<SuiteTarget>) => {
@@ -89,43 +138,52 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       const item = queue.shift()!;
       // Its binary now, the next one's in the background while this one runs.
       await target.prepare(queue.length > 0 ? [item.binary, queue[0].binary] : [item.binary], signal);
-      await runItem(target, [item.binary], item);
+      await runItem(target, item);
     }
   };
 
-  const runItem = async (target: SuiteTarget, binaries: BuiltBinary[], item: WorkItem) => {
+  /** Restart a target after a crash or a hang; false (and the run's abort set) when that is impossible. */
+  const restart = async (target: SuiteTarget, binary: BuiltBinary, after: string): Promise<boolean> => {
+    if (!target.restart) {
+      abort = { family: 'infra', reason: `${target.name} cannot be restarted after ${after}` };
+      return false;
+    }
+    req.emit({ type: 'stage', stage: 'restart', state: 'start', detail: `${target.name} after ${after}` });
+    try {
+      await target.restart(signal);
+      await target.prepare([binary], signal);
+      restarts++;
+      req.emit({ type: 'stage', stage: 'restart', state: 'done', detail: target.name });
+      return true;
+    } catch (e) {
+      abort = { family: 'infra', reason: `restart of ${target.name} failed: ${e instanceof Error ? e.message : e}` };
+      return false;
+    }
+  };
+
+  /** Run the binary for the cases still owed, as often as it takes: each pass ends with a result or a reason for every case. */
+  const runItem = async (target: SuiteTarget, item: WorkItem) => {
     const { binary } = item;
     const remaining = [...item.caseIds];
     let stalls = 0;
     req.emit({ type: 'family', family: binary.family, shard: target.name, state: 'start', total: remaining.length });
     while (remaining.length > 0 && !abort && !signal.aborted) {
       let caseStart = Date.now();
-      const record = (r: CaseResult) => {
+      const stream = openCaseStream({ family: binary.family, api: binary.api, onCase: (r) => {
         const i = remaining.indexOf(r.id);
         if (i < 0) {
           req.sink.problem(`${binary.name}: result for ${r.id}, which was not asked for`);
           return;
         }
         remaining.splice(i, 1);
-        // A kernel oops/WARN while the case ran makes it CRASH, whatever it printed.
-        const events = target.consoleEventsSince(caseStart);
-        if (events.length > 0) {
-          r = {
-            ...r,
-            status: 'CRASH',
-            reason: `kernel ${events[0].kind} while the case ran: ${events[0].line}`,
-            console: events.flatMap((e) => e.excerpt),
-          };
-        }
-        r.kernel ??= target.kernel;
-        req.sink.add(r);
-        req.emit({ type: 'case', shard: target.name, result: r });
+        const judged = withConsoleCrash(r, target.consoleEventsSince(caseStart));
+        judged.kernel ??= target.kernel;
+        deliver(target, judged);
         caseStart = Date.now();
         stalls = 0;
-      };
-      const stream = openCaseStream({ family: binary.family, api: binary.api, onCase: record });
+      } });
       const timeoutMs = remaining.reduce((n, id) => n + caseTimeoutMs(binary, id), 0) + (req.slackMs ?? 15_000);
-      let outcome;
+      let outcome: ExecOutcome | undefined;
       let execError: unknown;
       try {
         outcome = await target.exec({
@@ -145,71 +203,25 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
 
       // The binary stopped before reporting `current`: find out why.
       await new Promise((r) => setTimeout(r, CONSOLE_SETTLE_MS));
-      const current = remaining.shift()!;
-      const events = target.consoleEventsSince(caseStart);
-      const dead = !target.alive();
-      const base = { id: current, family: binary.family, api: binary.api, kernel: target.kernel, tap: [] as string[] };
-      let needRestart = dead;
-      if (events.length > 0) {
-        const r: CaseResult = {
-          ...base, status: 'CRASH',
-          reason: `kernel ${events[0].kind}: ${events[0].line}`,
-          console: events.flatMap((e) => e.excerpt),
-          durationMs: Date.now() - caseStart,
-        };
-        req.sink.add(r);
-        req.emit({ type: 'case', shard: target.name, result: r });
-        needRestart = true;
-      } else if (outcome?.killed === 'timeout') {
-        const r: CaseResult = {
-          ...base, status: 'TIMEOUT',
-          reason: `no result within ${Math.round(timeoutMs / 1000)} s; the harness did not end it either`,
-          durationMs: Date.now() - caseStart,
-          console: target.consoleLinesSince(caseStart).slice(-40),
-        };
-        req.sink.add(r);
-        req.emit({ type: 'case', shard: target.name, result: r });
-        needRestart = target.restart !== undefined;
-      } else if (dead || execError) {
+      const current = remaining[0];
+      const stop = whyStopped({ events: target.consoleEventsSince(caseStart), outcome, alive: target.alive(), execError });
+      const base = { id: current, family: binary.family, api: binary.api, kernel: target.kernel, tap: [] as string[], durationMs: Date.now() - caseStart };
+      const r = stopResult(stop, base, { binary: binary.name, timeoutMs, consoleTail: () => target.consoleLinesSince(caseStart).slice(-40) });
+      if (!r) {
         // No kernel message and no answer: an infrastructure fault, not a test result.
-        remaining.unshift(current);
-        const why = execError instanceof Error ? execError.message : 'the guest stopped';
-        abort = { family: 'infra', reason: `connection to ${target.name} lost while running ${binary.name} (${why})` };
+        abort = { family: 'infra', reason: `connection to ${target.name} lost while running ${binary.name} (${(stop as { why: string }).why})` };
         req.sink.problem(abort.reason);
         break;
-      } else {
-        const r: CaseResult = {
-          ...base, status: 'ERROR',
-          reason: `${binary.name} exited (code ${outcome?.code ?? '?'}${outcome?.signal ? `, signal ${outcome.signal}` : ''}) before reporting this case`,
-          durationMs: Date.now() - caseStart,
-        };
-        req.sink.add(r);
-        req.emit({ type: 'case', shard: target.name, result: r });
-        if (++stalls > MAX_RESTARTS_WITHOUT_PROGRESS) break;
       }
-      if (needRestart) {
-        if (!target.restart) {
-          abort = { family: 'infra', reason: `${target.name} cannot be restarted after ${current}` };
-          break;
-        }
-        req.emit({ type: 'stage', stage: 'restart', state: 'start', detail: `${target.name} after ${current}` });
-        try {
-          await target.restart(signal);
-          await target.prepare(binaries, signal);
-          restarts++;
-          req.emit({ type: 'stage', stage: 'restart', state: 'done', detail: target.name });
-        } catch (e) {
-          abort = { family: 'infra', reason: `restart of ${target.name} failed: ${e instanceof Error ? e.message : e}` };
-          break;
-        }
-      }
+      remaining.shift();
+      deliver(target, r);
+      if (stop.kind === 'exited' && ++stalls > MAX_RESTARTS_WITHOUT_PROGRESS) break;
+      if (needsRestart(stop, target) && !(await restart(target, binary, current))) break;
     }
     // Whatever was asked for and never reported stays visible as MISS.
     for (const id of remaining) {
-      const r: CaseResult = { id, family: binary.family, api: binary.api, status: 'MISS', tap: [], kernel: target.kernel,
-        reason: abort ? `not run: ${abort.reason}` : signal.aborted ? 'not run: interrupted' : 'never reported' };
-      req.sink.add(r);
-      req.emit({ type: 'case', shard: target.name, result: r });
+      deliver(target, { id, family: binary.family, api: binary.api, status: 'MISS', tap: [], kernel: target.kernel,
+        reason: abort ? `not run: ${abort.reason}` : signal.aborted ? 'not run: interrupted' : 'never reported' });
     }
     req.emit({ type: 'family', family: binary.family, shard: target.name, state: 'done', total: item.caseIds.length });
   };
