@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EXIT, KgateError, exitCodeFor, exitCodeOf } from '../model.js';
-import { makeProgress } from '../progress.js';
+import { makeProgress } from './progress.js';
 import { projectRoot } from '../util/paths.js';
 import { buildEventsTo } from '../gen/stage.js';
 import type { BuildEvent } from '../gen/build.js';

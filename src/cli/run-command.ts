@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, KgateError } from '../model.js';
 import { assertRoot } from '../runner/local.js';
-import { makeProgress } from '../progress.js';
+import { makeProgress } from './progress.js';
 import { runOnce } from '../session/run-once.js';
 import { formatSummaryTable } from '../report/index.js';
 import type { RunInputs } from './inputs.js';

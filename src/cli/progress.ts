@@ -1,8 +1,8 @@
 // Renders stage events: listr2 on a terminal, plain lines in CI or a pipe.
 // State lives in the events; this file only draws them.
 import { Listr, type ListrTaskWrapper } from 'listr2';
-import type { Emit, KgateEvent } from './events.js';
-import type { Status } from './model.js';
+import type { Emit, KgateEvent } from '../events.js';
+import type { Status } from '../model.js';
 
 export interface Progress { emit: Emit; done(): Promise<void> }
 
