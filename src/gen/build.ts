@@ -1,9 +1,10 @@
 // C sources -> static binaries, incrementally and in parallel, then the
 // manifest the runners read. A binary is rebuilt only when its inputs change:
 // the source text, the compiler identity and the flags.
+import { mkdirpAsync } from '../util/fs.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { availableParallelism } from 'node:os';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { KgateError } from '../model.js';
@@ -91,7 +92,7 @@ export async function buildSuite(req: BuildRequest = {}): Promise<BuildResult> {
   const render = await renderSuite({ ...req, root });
   emit({ type: 'render', durationMs: render.durationMs, files: render.sources.length, changed: render.sources.filter((s) => s.changed).length });
   const ccId = await ccIdentity(cc);
-  await mkdir(binDir, { recursive: true }).catch((e: Error) => {
+  await mkdirpAsync(binDir).catch((e: Error) => {
     throw new KgateError('infra', `cannot create ${binDir}: ${e.message}`);
   });
 

@@ -1,8 +1,9 @@
 // Catalog + templates -> one C source per family binary. Pure rendering is
 // separate from the file writes so tests can render without touching disk.
+import { mkdirpAsync } from '../util/fs.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
 import { KgateError } from '../model.js';
@@ -113,7 +114,7 @@ export async function renderSuite(req: RenderRequest = {}): Promise<RenderResult
   const templates = loadTemplates(req.templatesDir ?? join(root, 'templates', 'c'));
   const groups = groupByFamily(req.caseDefs ?? selectCases(req));
   try {
-    await mkdir(srcDir, { recursive: true });
+    await mkdirpAsync(srcDir);
   } catch (e) {
     throw new KgateError('infra', `cannot create ${srcDir}: ${(e as Error).message}`);
   }

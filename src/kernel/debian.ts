@@ -2,12 +2,13 @@
 // from the apt archive the host already trusts (apt-get download, signed
 // lists), are unpacked once into the kgate cache (outside the checkout, shared
 // by every clone) and reused from there.
+import { mkdirpAsync } from '../util/fs.js';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic.js';
 import { cacheCapBytes, cacheRoot, evictLru, touchEntry } from '../util/cache.js';
 import type { KernelArtifact } from './artifact.js';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KgateError } from '../model.js';
 import { runTool } from '../util/run-tool.js';
@@ -32,10 +33,10 @@ export async function resolveDebianKernel(spec: Extract<KernelSpec, { kind: 'deb
   const fetched = !existsSync(done);
   if (fetched) {
     opts.log?.(`fetching ${pkg.name} ${pkg.version}`);
-    await mkdir(kernelsDir, { recursive: true });
+    await mkdirpAsync(kernelsDir);
     const tmp = `${dest}.partial-${process.pid}`;
     await rm(tmp, { recursive: true, force: true });
-    await mkdir(tmp, { recursive: true });
+    await mkdirpAsync(tmp);
     try {
       // apt-get download writes into its cwd; running as root it warns that _apt
       // cannot write there, which is harmless.

@@ -1,7 +1,8 @@
 // Where results go while a run is under way: results.json is rewritten
 // atomically as each case finishes, the KTAP log is appended line by line, so a
 // run killed at any point leaves everything it had.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirp } from '../util/fs.js';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaseResult, RunResult } from '../model.js';
 import { summarise } from '../model.js';
@@ -11,7 +12,7 @@ import type { ResultSink } from './execute.js';
 export class RunSink implements ResultSink {
   private shards = new Map<string, string>();
   constructor(readonly dir: string, readonly run: RunResult) {
-    mkdirSync(dir, { recursive: true });
+    mkdirp(dir);
     this.flush();
   }
   add(result: CaseResult): void {

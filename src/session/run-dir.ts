@@ -1,4 +1,5 @@
 // results/<run>/: one directory per run, claimed exclusively.
+import { mkdirp } from '../util/fs.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { KgateError } from '../model.js';
@@ -13,7 +14,7 @@ export function newRunId(now = new Date()): string {
  */
 export function claimRunDir(root: string, id: string): { dir: string; runId: string } {
   try {
-    mkdirSync(root, { recursive: true });
+    mkdirp(root);
     for (let n = 1; ; n++) {
       const runId = n === 1 ? id : `${id}-${n}`;
       try {

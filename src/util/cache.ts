@@ -1,7 +1,8 @@
 // kgate's cache: downloaded kernels, guest images, kernel builds. It lives
 // outside the checkout so every clone and worktree of kgate shares it, and it
 // has a size cap so a nightly over many commits cannot fill the disk.
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, lstatSync } from 'node:fs';
+import { mkdirp } from './fs.js';
+import { existsSync, readdirSync, rmSync, statSync, utimesSync, lstatSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -17,7 +18,7 @@ export type CacheArea = 'kernels' | 'images' | 'builds' | 'trees' | 'apt';
 /** One area of the cache, made on first use. */
 export function cacheDir(area: CacheArea, env: NodeJS.ProcessEnv = process.env): string {
   const dir = path.join(cacheRoot(env), area);
-  mkdirSync(dir, { recursive: true });
+  mkdirp(dir);
   return dir;
 }
 

@@ -37,3 +37,12 @@ test('kgate run --target local as an unprivileged user -> exit 2, says root is n
   assert.match(String(r.stderr).trim().split('\n').at(-1)!, /needs root/);
   assert.doesNotMatch(String(r.stderr), /\n\s+at /);
 });
+
+test('kgate run --results /proc/x (a directory that cannot be made) -> one line, exit 2, promptly', async () => {
+  // Node 20's mkdirSync(..., { recursive: true }) never returns on /proc: this hung kgate (src/util/fs.ts).
+  const r = await execa('node', [kgateBin, 'run', '--results', '/proc/x/results', '--case', 'U01'],
+    { reject: false, env: { CI: '1' }, stdin: 'ignore', timeout: 5000, killSignal: 'SIGKILL' });
+  assert.equal(r.timedOut, false, 'did not end within 5 s');
+  assert.equal(r.exitCode, 2, String(r.stderr));
+  assert.match(String(r.stderr).trim().split('\n').at(-1)!, /cannot write results to \/proc\/x\/results: ENOENT/);
+});
