@@ -49,14 +49,14 @@ export function workItems(manifest: BuildManifest, selection: Selection): WorkIt
 }
 
 /** The suite is built whole (hidden families too) so one build serves every selection. */
-function buildSuiteStage(req: RunOnceRequest, emit: Emit): Promise<BuiltSuite> {
+function buildSuiteStage(req: RunOnceRequest, emit: Emit, signal: AbortSignal): Promise<BuiltSuite> {
   const t0 = Date.now();
   emit({ type: 'stage', stage: 'build', state: 'start' });
-  const p = generateAndBuild({ filter: {}, buildDir: req.buildDir, all: true, signal: req.signal, onEvent: buildEventsTo(emit) }).then((built) => {
+  const p = generateAndBuild({ filter: {}, buildDir: req.buildDir, all: true, signal, onEvent: buildEventsTo(emit) }).then((built) => {
     emit({ type: 'stage', stage: 'build', state: 'done', ms: Date.now() - t0, detail: built.summary });
     return { manifest: built.manifest, selection: workItems(built.manifest, req.selection), buildMs: Date.now() - t0 };
   }, (e) => {
-    emit({ type: 'stage', stage: 'build', state: 'fail', detail: e instanceof Error ? e.message : String(e) });
+    emit({ type: 'stage', stage: 'build', state: 'fail', detail: signal.aborted ? 'stopped' : e instanceof Error ? e.message : String(e) });
     throw e;
   });
   p.catch(() => {}); // awaited below; never an unhandled rejection if the run stops first
@@ -73,7 +73,9 @@ async function kernelStage(req: RunOnceRequest, emit: Emit): Promise<KernelArtif
     emit({ type: 'stage', stage: 'kernel', state: 'done', ms: Date.now() - t0, detail: `${k.release} (${k.how})` });
     return k;
   } catch (e) {
-    emit({ type: 'stage', stage: 'kernel', state: 'fail', detail: e instanceof Error ? e.message.split('\n')[0] : String(e) });
+    // The user's mistake is said once, by whoever renders the error; the stage only ends.
+    const user = e instanceof KgateError && e.family === 'user';
+    emit({ type: 'stage', stage: 'kernel', state: 'fail', ...(user ? {} : { detail: e instanceof Error ? e.message.split('\n')[0] : String(e) }) });
     throw e;
   }
 }
@@ -101,9 +103,11 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
   let manifest: BuildManifest | undefined;
   let selection: WorkItem[] = [];
   let kernel: KernelArtifact | undefined;
+  const stopBuild = new AbortController();
+  let suite: Promise<BuiltSuite> | undefined;
   try {
     // The suite builds (2-3 s cold) while the kernel is fetched or built and the guest boots.
-    const suite = buildSuiteStage(req, emit);
+    suite = buildSuiteStage(req, emit, anySignal([req.signal, stopBuild.signal]));
     emit({ type: 'stage', stage: 'suite', state: 'start' });
     const tKernel = Date.now();
     kernel = await kernelStage(req, emit);
@@ -147,6 +151,8 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     // Bad input found while starting (an unknown kernel, a missing file) is the user's: one line, exit 2.
     // (finally still stops what was started)
     if (e instanceof KgateError && e.family === 'user' && run.cases.length === 0) {
+      stopBuild.abort();
+      await Promise.allSettled([suite]);
       await stopAll();
       meta.finish({ error: e.message });
       throw e;
