@@ -1,9 +1,10 @@
 // Every input of the command line, validated once here at the edge into the
 // typed values the stages take (Selection, KernelRequest, TargetSpec). Bad
 // input is one line and exit 2 (KgateError 'user'), before anything slow runs.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { KgateError } from '../model.js';
+import { KgateError, isFailure, type Status } from '../model.js';
 import { makeSelection, type Selection } from '../catalog/selection.js';
 import { parseKernelSpec, type KernelRequest } from '../kernel/index.js';
 import { parseTarget, type TargetSpec } from '../runner/target-spec.js';
@@ -72,4 +73,19 @@ export function kernelRequestOf(o: { kernel: string; modules?: string; baseConfi
   if (o.baseConfig !== undefined) req.baseConfig = o.baseConfig;
   if (o.configFragment?.length) req.fragments = o.configFragment;
   return req;
+}
+
+/** --failed-in DIR: the ids of the cases that failed, crashed, timed out or errored in a run directory's results.json. */
+export function failedCasesIn(dir: string): string[] {
+  const file = existsSync(join(dir, 'results.json')) ? join(dir, 'results.json') : dir;
+  let run: { cases?: { id?: unknown; status?: unknown }[] };
+  try {
+    run = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new KgateError('user', `--failed-in ${dir}: no readable results.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!Array.isArray(run.cases)) throw new KgateError('user', `--failed-in ${dir}: results.json has no cases`);
+  return run.cases
+    .filter((c) => typeof c.id === 'string' && typeof c.status === 'string' && isFailure(c.status as Status))
+    .map((c) => c.id as string);
 }

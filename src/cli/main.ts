@@ -17,6 +17,24 @@ const caseFilterOptions = (cmd: Command) =>
     .option('--family <names>', 'case families, comma-separated', collect, [])
     .option('--api <gens>', 'API generations: upstream, a1, a2, r8', collect, []);
 
+/** Tree builds: the config the kernel stage starts from and what it merges on top. */
+const treeOptions = (cmd: Command) =>
+  cmd
+    .option('--base-config <base>', 'tree builds: tiny (default), defconfig, debian or a .config file')
+    .option('--config-fragment <file>', 'tree builds: a config fragment merged on top (repeatable)', (v: string, p: string[]) => p.concat(v), [] as string[]);
+
+/** The QEMU guest the kernel under test boots in. */
+const guestOptions = (cmd: Command) =>
+  cmd
+    .option('--accel <accel>', 'auto | kvm | tcg (auto falls back to TCG when KVM fails)', 'auto')
+    .option('--mem <mib>', 'guest memory', '1024')
+    .option('--boot-timeout <s>', 'seconds a guest may take to answer SSH', '120');
+
+const outputOptions = (cmd: Command) =>
+  cmd
+    .option('--results <dir>', 'results root', resolve(root, 'results'))
+    .option('--build-dir <dir>', 'build directory of the suite', resolve(root, 'build'));
+
 function collect(v: string, prev: string[]): string[] {
   return prev.concat(v.split(',').map((s) => s.trim()).filter(Boolean));
 }
@@ -60,24 +78,42 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${r.summary}\n`);
     });
 
-  caseFilterOptions(program.command('run').description('build the suite, run it on a target, report and judge'))
+  const run = caseFilterOptions(program.command('run').description('build the suite, run it on a target, report and judge'))
     .addOption(new Option('--target <target>', 'local | qemu | ssh://user@host:port').default('qemu'))
     .option('--kernel <spec>', 'debian:6.12, debian:6.12.107, debian:6.1, tree:PATH[@REF], or a bzImage path', 'debian:6.12')
-    .option('--modules <dir>', 'modules tree for a --kernel bzImage (lib/modules/<release>)')
-    .option('--base-config <base>', 'tree builds: tiny (default), defconfig, debian or a .config file')
-    .option('--config-fragment <file>', 'tree builds: a config fragment merged on top (repeatable)', (v: string, p: string[]) => p.concat(v), [] as string[])
-    .option('--accel <accel>', 'auto | kvm | tcg (auto falls back to TCG when KVM fails)', 'auto')
+    .option('--modules <dir>', 'modules tree for a --kernel bzImage (lib/modules/<release>)');
+  outputOptions(guestOptions(treeOptions(run)))
     .option('--jobs <n>', 'guests to shard the suite over', '1')
-    .option('--mem <mib>', 'guest memory', '1024')
-    .option('--boot-timeout <s>', 'seconds a guest may take to answer SSH', '120')
     .option('--identity <file>', 'SSH private key for --target ssh://')
-    .option('--results <dir>', 'results root', resolve(root, 'results'))
-    .option('--build-dir <dir>', 'build directory', resolve(root, 'build'))
     .option('--show-command', 'print the QEMU command line and exit')
     .action(async (raw: FilterOpts & Record<string, unknown>) => {
       const inputs = runInputsOf(raw);
       const { runFromCli } = await import('./run-command.js');
       exitCode = await runFromCli(inputs, argv);
+    });
+
+  outputOptions(guestOptions(treeOptions(caseFilterOptions(program.command('bisect-step')
+    .description('for `git bisect run`: build the checkout in the current directory, run the cases, exit 0 good, 1 bad, 125 skip')))))
+    .option('--tree <dir>', 'the kernel tree (default: the current directory)', '.')
+    .option('--failed-in <dir>', 'the cases that failed in this results directory (repeatable)', collect, [])
+    .option('--repeat <n>', 'runs per step; flaky steps are skipped', '1')
+    .option('--threshold <k>', 'failing runs (of --repeat) that make a step bad (default: all of them)')
+    .action(async (raw: FilterOpts & Record<string, unknown>) => {
+      const { bisectStepFromCli } = await import('./bisect-command.js');
+      exitCode = await bisectStepFromCli(raw, argv);
+    });
+
+  outputOptions(guestOptions(treeOptions(caseFilterOptions(program.command('bisect')
+    .description('find the commit that changed a case: git bisect in a scratch clone, never in your checkout')))))
+    .requiredOption('--tree <dir>', 'the kernel tree')
+    .requiredOption('--good <ref>', 'a commit where the cases behave as expected')
+    .requiredOption('--bad <ref>', 'a later commit where they do not')
+    .option('--failed-in <dir>', 'the cases that failed in this results directory (repeatable)', collect, [])
+    .option('--repeat <n>', 'runs per step; flaky steps are skipped', '1')
+    .option('--threshold <k>', 'failing runs (of --repeat) that make a step bad (default: all of them)')
+    .action(async (raw: FilterOpts & Record<string, unknown>) => {
+      const { bisectFromCli } = await import('./bisect-command.js');
+      exitCode = await bisectFromCli(raw, argv);
     });
 
   program.command('parse').description('parse a KTAP/TAP log (kselftest, KUnit, kgate) and print the summary')
@@ -123,7 +159,15 @@ function oneLine(s: string): string {
   return s.replace(/^error: /, '').split('\n')[0].trim();
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+/**
+ * Under `git bisect run`, 2 would mean "bad" and 125 "skip": a usage error or
+ * a bug of kgate's own must stop the bisect instead (255), or git names a
+ * wrong commit. Every other command keeps DESIGN.md's codes.
+ */
+const forBisect = (code: number) => (argv[0] === 'bisect-step' && (code === EXIT.usage || code === EXIT.untestable) ? 255 : code);
+
+main(argv).then(
   (code) => { process.exitCode = code; },
   (e: unknown) => {
     if (e instanceof CommanderError) {
@@ -132,17 +176,17 @@ main(process.argv.slice(2)).then(
         return;
       }
       process.stderr.write(`kgate: ${oneLine(e.message)} (see kgate --help)\n`);
-      process.exitCode = EXIT.usage;
+      process.exitCode = forBisect(EXIT.usage);
       return;
     }
     if (e instanceof KgateError) {
       process.stderr.write(`kgate: ${e.message}\n`);
-      process.exitCode = exitCodeFor(e.family);
+      process.exitCode = e.family === 'infra' ? exitCodeFor(e.family) : forBisect(exitCodeFor(e.family));
       return;
     }
     // A bug in kgate: say so on one line, keep the stack for whoever reports it.
     process.stderr.write(`kgate: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
     if (process.env.KGATE_DEBUG) process.stderr.write(`${e instanceof Error ? e.stack : ''}\n`);
-    process.exitCode = EXIT.untestable;
+    process.exitCode = forBisect(EXIT.untestable);
   },
 );

@@ -1,0 +1,205 @@
+// `kgate bisect --tree PATH --good REF --bad REF`: git bisect driven in a
+// scratch clone of kgate's own, never in the user's checkout. The clone is
+// made with --shared --no-checkout (it reads the user's objects, writes only
+// its own refs), bisect runs there with --no-checkout (BISECT_HEAD, no work
+// tree), and each step's kernel is built by the kernel stage from the user's
+// tree at that commit (its persistent scratch checkout keeps builds
+// incremental). So the user's HEAD, index, work tree, refs and worktree list
+// are never written, whatever happens; the clone is removed at the end.
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { KgateError } from '../model.js';
+import type { Emit } from '../events.js';
+import type { Selection } from '../catalog/selection.js';
+import type { KernelRequest } from '../kernel/index.js';
+import type { TargetSpec } from '../runner/target-spec.js';
+import { compareRuns, type Comparison } from '../report/compare.js';
+import { assertGitTree, git, resolveRef } from '../util/git.js';
+import { claimRunDir, newRunId } from '../session/run-dir.js';
+import { runStep, type StepResult } from './step.js';
+import type { StepVerdict } from './verdict.js';
+import { writeBisectReport } from './report.js';
+
+export interface BisectRequest {
+  tree: string;
+  good: string;
+  bad: string;
+  selection: Selection;
+  repeat: number;
+  threshold?: number;
+  baseConfig?: string;
+  fragments?: string[];
+  target: Extract<TargetSpec, { kind: 'qemu' }>;
+  buildDir: string;
+  /** results/ of the checkout: the bisect goes to <root>/bisect/<id>/. */
+  resultsRoot: string;
+  argv: string[];
+  signal: AbortSignal;
+  emit: Emit;
+  /** One line of what the driver is doing ("step 2 of ~4: abc123 subject"). */
+  log: (line: string) => void;
+}
+
+export interface BisectStep {
+  n: number;
+  role: 'good' | 'bad' | 'step';
+  commit: string;
+  subject: string;
+  verdict: StepVerdict;
+  why: string;
+  build: 'cached' | 'built' | 'failed' | 'none';
+  buildMs?: number;
+  testMs: number;
+  runs: string[];            // run directories
+}
+
+export interface BisectReport {
+  id: string;
+  dir: string;
+  tree: string;
+  good: { ref: string; commit: string };
+  bad: { ref: string; commit: string };
+  selection: string;
+  repeat: number;
+  commitsInRange: number;
+  steps: BisectStep[];
+  builds: number;
+  /** The first bad commit, when git could name one. */
+  firstBad?: { commit: string; subject: string; author: string; date: string; files: string[] };
+  /** When skipped commits leave git a set instead of one commit. */
+  candidates?: { commit: string; subject: string }[];
+  skipped: { commit: string; subject: string; why: string }[];
+  /** The cases whose outcome differs between good and bad (expected vs observed on each side). */
+  changed: Comparison['changes'];
+  log: string;
+  reproducer: string;
+  outcome: 'found' | 'narrowed' | 'stopped';
+  wallMs: number;
+}
+
+export async function runBisect(req: BisectRequest): Promise<BisectReport> {
+  const t0 = Date.now();
+  const tree = path.resolve(req.tree);
+  await assertGitTree(tree);
+  const good = await resolveRef(tree, req.good, '--good');
+  const bad = await resolveRef(tree, req.bad, '--bad');
+  if ((await git(tree, ['merge-base', '--is-ancestor', good, bad], { allowFail: true })).code !== 0) {
+    throw new KgateError('user', `--good ${req.good} is not an ancestor of --bad ${req.bad}: git bisect needs good before bad`);
+  }
+  const commitsInRange = Number((await git(tree, ['rev-list', '--count', `${good}..${bad}`])).stdout.trim());
+  const { dir, runId: id } = claimRunDir(path.join(req.resultsRoot, 'bisect'), newRunId());
+  const stepsRoot = path.join(dir, 'steps');
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'kgate-bisect-'));
+  const report: BisectReport = {
+    id, dir, tree, good: { ref: req.good, commit: good }, bad: { ref: req.bad, commit: bad },
+    selection: req.selection.describe, repeat: req.repeat, commitsInRange, steps: [], builds: 0, skipped: [], changed: [],
+    log: '', reproducer: ['kgate', ...req.argv].join(' '), outcome: 'stopped', wallMs: 0,
+  };
+  const subjects = new Map<string, string>();
+  const subjectOf = async (c: string) => {
+    if (!subjects.has(c)) subjects.set(c, (await git(tree, ['show', '-s', '--format=%s', c])).stdout.trim());
+    return subjects.get(c)!;
+  };
+  const results = new Map<string, StepResult>();
+  const test = async (commit: string, role: BisectStep['role']): Promise<StepResult> => {
+    const n = report.steps.length + 1;
+    const subject = await subjectOf(commit);
+    const left = Math.ceil(Math.log2(Math.max(2, commitsInRange)));
+    req.log(role === 'step' ? `step ${n - 2} of about ${left}: ${commit.slice(0, 12)} ${subject}` : `checking ${role} ${commit.slice(0, 12)} ${subject}`);
+    const kernel: KernelRequest = { spec: { kind: 'tree', path: tree, ref: commit, text: `tree:${tree}@${commit}` } };
+    if (req.baseConfig) kernel.baseConfig = req.baseConfig;
+    if (req.fragments?.length) kernel.fragments = req.fragments;
+    const r = await runStep({
+      kernel, target: req.target, selection: req.selection, repeat: req.repeat, threshold: req.threshold,
+      buildDir: req.buildDir, resultsRoot: stepsRoot, argv: req.argv, signal: req.signal, emit: req.emit,
+    });
+    results.set(commit, r);
+    const build: BisectStep['build'] = r.kernel ? (r.kernel.how === 'cached' ? 'cached' : 'built') : r.runs.length ? 'failed' : 'none';
+    if (r.kernel?.how === 'built') report.builds++;
+    report.steps.push({ n, role, commit, subject, verdict: r.decision.verdict, why: r.decision.why, build,
+      ...(r.buildMs !== undefined ? { buildMs: r.buildMs } : {}), testMs: r.testMs, runs: r.runs.map((o) => o.dir) });
+    req.log(`  ${r.decision.verdict}: ${r.decision.why}${build === 'cached' ? ' (kernel cached)' : r.buildMs ? ` (built in ${(r.buildMs / 1000).toFixed(1)} s)` : ''}`);
+    if (r.decision.verdict === 'abort') throw new KgateError('user', r.decision.why);
+    if (r.decision.verdict === 'interrupted') throw new KgateError('interrupt', 'interrupted');
+    return r;
+  };
+  try {
+    // Good must be good and bad bad, or the answer would be a wrong commit.
+    const g = await test(good, 'good');
+    if (g.decision.verdict !== 'good') {
+      throw new KgateError(g.decision.verdict === 'skip' ? 'infra' : 'user',
+        `--good ${req.good} (${good.slice(0, 12)}) is not good: ${g.decision.verdict === 'bad' ? failingCases(g) : g.decision.why}`);
+    }
+    const b = await test(bad, 'bad');
+    if (b.decision.verdict !== 'bad') {
+      throw new KgateError(b.decision.verdict === 'skip' ? 'infra' : 'user',
+        `--bad ${req.bad} (${bad.slice(0, 12)}) is not bad: ${b.decision.verdict === 'good' ? 'every selected case behaves as expected there' : b.decision.why}`);
+    }
+    report.changed = compareRuns(g.runs[0].run, b.runs[0].run).changes;
+
+    // The user's objects, read through alternates: nothing is written into their repository.
+    await git(scratch, ['init', '--quiet']);
+    const common = (await git(tree, ['rev-parse', '--path-format=absolute', '--git-common-dir'])).stdout.trim();
+    writeFileSync(path.join(scratch, '.git', 'objects', 'info', 'alternates'), path.join(common, 'objects') + '\n');
+    await git(scratch, ['update-ref', '--no-deref', 'HEAD', bad]);
+    let out = await bisectCmd(scratch, ['start', '--no-checkout', bad, good], req.signal);
+    for (;;) {
+      const done = parseBisectOutput(out);
+      if (done) {
+        if (done.first) {
+          const c = done.first;
+          const show = (await git(tree, ['show', '-s', '--format=%H%n%s%n%an <%ae>%n%aI', c])).stdout.split('\n');
+          const files = (await git(tree, ['diff-tree', '--no-commit-id', '--name-only', '-r', c])).stdout.split('\n').filter(Boolean);
+          report.firstBad = { commit: show[0], subject: show[1], author: show[2], date: show[3], files };
+          report.outcome = 'found';
+        } else {
+          report.candidates = await Promise.all(done.candidates.map(async (c) => ({ commit: c, subject: await subjectOf(c) })));
+          report.outcome = 'narrowed';
+        }
+        break;
+      }
+      const commit = (await git(scratch, ['rev-parse', 'BISECT_HEAD'])).stdout.trim();
+      const r = results.get(commit) ?? await test(commit, 'step');
+      const mark = r.decision.verdict === 'good' ? 'good' : r.decision.verdict === 'bad' ? 'bad' : 'skip';
+      if (mark === 'skip') report.skipped.push({ commit, subject: await subjectOf(commit), why: r.decision.why });
+      out = await bisectCmd(scratch, [mark, commit], req.signal);
+    }
+    report.log = (await git(scratch, ['bisect', 'log'], { allowFail: true })).stdout;
+  } catch (e) {
+    report.log ||= (await git(scratch, ['bisect', 'log'], { allowFail: true }).catch(() => ({ stdout: '' }))).stdout;
+    report.wallMs = Date.now() - t0;
+    writeBisectReport(report, e instanceof Error ? e.message : String(e));
+    throw e;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  report.wallMs = Date.now() - t0;
+  writeBisectReport(report);
+  return report;
+}
+
+/** git bisect's words; it exits non-zero when skipped commits leave it a set, which is an answer, not a failure. */
+async function bisectCmd(scratch: string, args: string[], signal: AbortSignal): Promise<string> {
+  const r = await git(scratch, ['bisect', ...args], { signal, allowFail: true });
+  const out = `${r.stdout}\n${r.stderr}`;
+  if (r.code !== 0 && !parseBisectOutput(out)) throw new KgateError('bug', `git bisect ${args.join(' ')} failed: ${r.stderr.trim().split('\n').at(-1) ?? r.code}`);
+  return out;
+}
+
+function failingCases(r: StepResult): string {
+  const bad = r.runs[0]?.run.cases.filter((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT' || c.status === 'ERROR' || c.status === 'MISS') ?? [];
+  const names = bad.slice(0, 5).map((c) => `${c.id} ${c.status}${c.observed ? ` (observed ${c.observed}, expected ${c.expected})` : ''}`);
+  return `${bad.length} case(s) fail there: ${names.join(', ')}${bad.length > 5 ? ', ...' : ''}`;
+}
+
+/** git bisect's answer, once it has one: the first bad commit, or the set skipped commits leave. */
+export function parseBisectOutput(out: string): { first?: string; candidates: string[] } | undefined {
+  const first = /^([0-9a-f]{40}) is the first bad commit/m.exec(out);
+  if (first) return { first: first[1], candidates: [] };
+  if (/There are only 'skip'ped commits left to test/.test(out)) {
+    return { candidates: [...out.matchAll(/^([0-9a-f]{40})$/gm)].map((m) => m[1]) };
+  }
+  return undefined;
+}

@@ -1,0 +1,104 @@
+// The CLI faces of bisect: `kgate bisect-step` (one step, for git bisect run)
+// and `kgate bisect` (the whole search, in a scratch clone).
+import path from 'node:path';
+import { z } from 'zod';
+import { makeSelection, type Selection } from '../catalog/selection.js';
+import { KgateError } from '../model.js';
+import type { KgateEvent } from '../events.js';
+import { parseTarget } from '../runner/target-spec.js';
+import { assertGitTree, git } from '../util/git.js';
+import { runStep } from '../bisect/step.js';
+import { runBisect } from '../bisect/driver.js';
+import { formatBisectText } from '../bisect/report.js';
+import { BISECT_EXIT } from '../bisect/verdict.js';
+import { parseOpts, SelectionOpts, failedCasesIn } from './inputs.js';
+import { makeProgress, plainProgress, type Progress } from './progress.js';
+import { interruptible, suiteEnv } from './run-command.js';
+
+const BisectOpts = SelectionOpts.extend({
+  tree: z.string().min(1),
+  failedIn: z.array(z.string()),
+  repeat: z.coerce.number({ message: '--repeat must be a number' }).int().min(1, { message: '--repeat must be 1 or more' }).max(20, { message: '--repeat must be 20 or less' }),
+  threshold: z.coerce.number({ message: '--threshold must be a number' }).int().min(1, { message: '--threshold must be 1 or more' }).optional(),
+  baseConfig: z.string().optional(),
+  configFragment: z.array(z.string()),
+  accel: z.enum(['auto', 'kvm', 'tcg'], { message: '--accel must be auto, kvm or tcg' }),
+  mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
+  bootTimeout: z.coerce.number({ message: '--boot-timeout must be a number of seconds' }).positive({ message: '--boot-timeout must be positive' }),
+  results: z.string(),
+  buildDir: z.string(),
+  good: z.string().optional(),
+  bad: z.string().optional(),
+});
+type BisectInputs = z.infer<typeof BisectOpts>;
+
+function inputsOf(raw: unknown): { o: BisectInputs; selection: Selection } {
+  const o = parseOpts(BisectOpts, raw);
+  if (o.threshold !== undefined && o.threshold > o.repeat) throw new KgateError('user', `--threshold ${o.threshold} is more than --repeat ${o.repeat}`);
+  const failed = o.failedIn.flatMap(failedCasesIn);
+  if (o.failedIn.length > 0 && failed.length === 0) throw new KgateError('user', `no case failed in ${o.failedIn.join(', ')}: nothing to bisect`);
+  const selection = makeSelection({ cases: [...o.case, ...failed], families: o.family, apis: o.api });
+  return { o, selection };
+}
+
+const targetOf = (o: BisectInputs) => parseTarget('qemu', { accel: o.accel, memMB: o.mem, bootTimeoutSec: o.bootTimeout }) as Extract<ReturnType<typeof parseTarget>, { kind: 'qemu' }>;
+
+/** One progress display per run of a step: stages on a terminal, plain lines in CI. */
+function stepProgress(title: string): { emit: (e: KgateEvent) => void; done: () => Promise<void> } {
+  let current: Progress | undefined;
+  let run: string | undefined;
+  return {
+    emit(e) {
+      if (e.run !== run) {
+        void current?.done();
+        run = e.run;
+        current = makeProgress([
+          { key: 'kernel', title: `${title}: kernel` }, { key: 'build', title: 'Build suite' },
+          { key: 'target', title: 'Boot guest' }, { key: 'suite', title: 'Run cases' },
+        ]);
+      }
+      current!.emit(e);
+    },
+    async done() { await current?.done(); },
+  };
+}
+
+export async function bisectStepFromCli(raw: unknown, argv: string[]): Promise<number> {
+  const { o, selection } = inputsOf(raw);
+  const tree = path.resolve(o.tree);
+  await assertGitTree(tree);
+  const head = (await git(tree, ['rev-parse', 'HEAD'])).stdout.trim();
+  const subject = (await git(tree, ['show', '-s', '--format=%s', 'HEAD'])).stdout.trim();
+  const progress = stepProgress(`${head.slice(0, 12)} ${subject}`.slice(0, 60));
+  const r = await interruptible((signal) => runStep({
+    kernel: { spec: { kind: 'tree', path: tree, text: `tree:${tree}` }, ...(o.baseConfig ? { baseConfig: o.baseConfig } : {}), ...(o.configFragment.length ? { fragments: o.configFragment } : {}) },
+    target: targetOf(o), selection, repeat: o.repeat, threshold: o.threshold,
+    buildDir: o.buildDir, resultsRoot: o.results, argv, signal, emit: progress.emit, env: suiteEnv(),
+  }));
+  await progress.done();
+  const d = r.decision;
+  const build = r.kernel ? (r.cached ? 'kernel cached' : `built in ${((r.buildMs ?? 0) / 1000).toFixed(1)} s`) : 'no kernel';
+  process.stderr.write(`kgate bisect-step: ${head.slice(0, 12)} ${d.verdict}: ${d.why} (${build}; runs: ${r.runs.map((x) => x.dir).join(', ') || 'none'})\n`);
+  return d.exit;
+}
+
+export async function bisectFromCli(raw: unknown, argv: string[]): Promise<number> {
+  const { o, selection } = inputsOf(raw);
+  if (!o.good || !o.bad) throw new KgateError('user', 'kgate bisect needs --good REF and --bad REF');
+  const log = plainProgress();
+  const progress = stepProgress('bisect');
+  try {
+    const report = await interruptible((signal) => runBisect({
+      tree: o.tree, good: o.good!, bad: o.bad!, selection, repeat: o.repeat, threshold: o.threshold,
+      baseConfig: o.baseConfig, fragments: o.configFragment, target: targetOf(o), buildDir: o.buildDir,
+      resultsRoot: o.results, argv, signal, emit: progress.emit,
+      log: (line) => log.emit({ type: 'stage', stage: 'suite', state: 'note', detail: `bisect: ${line}` }),
+    }));
+    await progress.done();
+    process.stdout.write(formatBisectText(report));
+    process.stdout.write(`results: ${report.dir}\n`);
+    return report.outcome === 'found' ? 0 : BISECT_EXIT.skip;
+  } finally {
+    await progress.done();
+  }
+}

@@ -1,0 +1,28 @@
+// Plain text for a mail to a kernel list (bisect.txt, gate.txt, a nightly
+// summary): no terminal escapes, no tabs, and no line over 72 columns; a long
+// line is wrapped at a space under its own indentation (a hash or a path
+// longer than the line is left whole: breaking it would make it useless).
+const WIDTH = 72;
+
+export function wrapLine(line: string, width = WIDTH): string[] {
+  // eslint-disable-next-line no-control-regex
+  const clean = line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\t/g, '    ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '').trimEnd();
+  if (clean.length <= width) return [clean];
+  const indent = /^\s*/.exec(clean)![0];
+  const cont = indent + '  ';
+  const words = clean.slice(indent.length).split(' ');
+  const out: string[] = [];
+  let cur = indent;
+  for (const w of words) {
+    const lead = out.length === 0 ? indent : cont;
+    if (cur.trim() === '') cur = lead + w;
+    else if ((cur + ' ' + w).length <= width) cur += ' ' + w;
+    else { out.push(cur); cur = cont + w; }
+  }
+  if (cur.trim()) out.push(cur);
+  return out;
+}
+
+export function mailText(lines: string[], width = WIDTH): string {
+  return lines.flatMap((l) => wrapLine(l, width)).join('\n') + '\n';
+}

@@ -1,0 +1,33 @@
+// git, read-only or in a scratch repository of kgate's own: one helper, so
+// every failure is one line naming the command and git's own words.
+import { execa } from 'execa';
+import { KgateError, type FailureFamily } from '../model.js';
+
+export interface GitOptions { signal?: AbortSignal; env?: Record<string, string>; family?: FailureFamily; allowFail?: boolean }
+
+export async function git(cwd: string, args: string[], o: GitOptions = {}): Promise<{ stdout: string; stderr: string; code: number }> {
+  const r = await execa('git', ['-C', cwd, ...args], {
+    reject: false, cancelSignal: o.signal, stdin: 'ignore', stripFinalNewline: true,
+    env: { GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true', ...o.env }, extendEnv: true,
+  });
+  if (o.signal?.aborted) throw new KgateError('interrupt', `git ${args[0]} interrupted`);
+  const out = { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), code: r.exitCode ?? -1 };
+  if (out.code !== 0 && !o.allowFail) {
+    const why = out.stderr.trim().split('\n').filter(Boolean).at(-1) ?? `exit ${out.code}`;
+    throw new KgateError(o.family ?? 'infra', `git ${args.join(' ')} in ${cwd} failed: ${why}`, out.stderr);
+  }
+  return out;
+}
+
+/** The full hash REF names in the repository at `cwd`, or a user error naming it. */
+export async function resolveRef(cwd: string, ref: string, what = ref): Promise<string> {
+  const r = await git(cwd, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { allowFail: true });
+  if (r.code !== 0 || !r.stdout.trim()) throw new KgateError('user', `${what}: '${ref}' is not a commit of ${cwd}`);
+  return r.stdout.trim();
+}
+
+/** A user error unless `dir` is the top of a git work tree (or a bare repository). */
+export async function assertGitTree(dir: string): Promise<void> {
+  const r = await execa('git', ['-C', dir, 'rev-parse', '--git-dir'], { reject: false, stdin: 'ignore' });
+  if (r.exitCode !== 0) throw new KgateError('user', `${dir} is not a git tree${/cannot change to|No such file/.test(String(r.stderr)) ? ' (it does not exist)' : ''}`);
+}
