@@ -4,7 +4,6 @@ import path from 'node:path';
 import { z } from 'zod';
 import { makeSelection, type Selection } from '../catalog/selection.js';
 import { KgateError } from '../model.js';
-import type { KgateEvent } from '../events.js';
 import { parseTarget } from '../runner/target-spec.js';
 import { assertGitTree, git } from '../util/git.js';
 import { runStep } from '../bisect/step.js';
@@ -12,7 +11,8 @@ import { runBisect } from '../bisect/driver.js';
 import { formatBisectText } from '../bisect/report.js';
 import { BISECT_EXIT } from '../bisect/verdict.js';
 import { parseOpts, SelectionOpts, failedCasesIn } from './inputs.js';
-import { makeProgress, plainProgress, type Progress } from './progress.js';
+import { plainProgress } from './progress.js';
+import { runProgress } from './run-progress.js';
 import { interruptible, suiteEnv } from './run-command.js';
 
 const BisectOpts = SelectionOpts.extend({
@@ -43,33 +43,13 @@ function inputsOf(raw: unknown): { o: BisectInputs; selection: Selection } {
 
 const targetOf = (o: BisectInputs) => parseTarget('qemu', { accel: o.accel, memMB: o.mem, bootTimeoutSec: o.bootTimeout }) as Extract<ReturnType<typeof parseTarget>, { kind: 'qemu' }>;
 
-/** One progress display per run of a step: stages on a terminal, plain lines in CI. */
-function stepProgress(title: string): { emit: (e: KgateEvent) => void; done: () => Promise<void> } {
-  let current: Progress | undefined;
-  let run: string | undefined;
-  return {
-    emit(e) {
-      if (e.run !== run) {
-        void current?.done();
-        run = e.run;
-        current = makeProgress([
-          { key: 'kernel', title: `${title}: kernel` }, { key: 'build', title: 'Build suite' },
-          { key: 'target', title: 'Boot guest' }, { key: 'suite', title: 'Run cases' },
-        ]);
-      }
-      current!.emit(e);
-    },
-    async done() { await current?.done(); },
-  };
-}
-
 export async function bisectStepFromCli(raw: unknown, argv: string[]): Promise<number> {
   const { o, selection } = inputsOf(raw);
   const tree = path.resolve(o.tree);
   await assertGitTree(tree);
   const head = (await git(tree, ['rev-parse', 'HEAD'])).stdout.trim();
   const subject = (await git(tree, ['show', '-s', '--format=%s', 'HEAD'])).stdout.trim();
-  const progress = stepProgress(`${head.slice(0, 12)} ${subject}`.slice(0, 60));
+  const progress = runProgress(`${head.slice(0, 12)} ${subject}`.slice(0, 60));
   const r = await interruptible((signal) => runStep({
     kernel: { spec: { kind: 'tree', path: tree, text: `tree:${tree}` }, ...(o.baseConfig ? { baseConfig: o.baseConfig } : {}), ...(o.configFragment.length ? { fragments: o.configFragment } : {}) },
     target: targetOf(o), selection, repeat: o.repeat, threshold: o.threshold,
@@ -86,7 +66,7 @@ export async function bisectFromCli(raw: unknown, argv: string[]): Promise<numbe
   const { o, selection } = inputsOf(raw);
   if (!o.good || !o.bad) throw new KgateError('user', 'kgate bisect needs --good REF and --bad REF');
   const log = plainProgress();
-  const progress = stepProgress('bisect');
+  const progress = runProgress('bisect');
   try {
     const report = await interruptible((signal) => runBisect({
       tree: o.tree, good: o.good!, bad: o.bad!, selection, repeat: o.repeat, threshold: o.threshold,

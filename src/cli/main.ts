@@ -116,6 +116,19 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await bisectFromCli(raw, argv);
     });
 
+  outputOptions(guestOptions(treeOptions(caseFilterOptions(program.command('gate')
+    .description('apply each revision of a patch series on base (in a scratch repository), build, run, and say what changed')))))
+    .requiredOption('--tree <dir>', 'the kernel tree')
+    .requiredOption('--base <ref>', 'the commit the series applies on')
+    .option('--series <s>', '[NAME=]an mbox, a directory of .patch files, or a range A..B of the tree (repeatable, oldest revision first)', (v: string, p: string[]) => p.concat(v), [] as string[])
+    .option('--per-patch', 'also build and test after each patch of the newest revision')
+    .option('--repeat <n>', 'runs per revision, to tell flaky cases', '1')
+    .option('--format <f>', 'text (default) or junit on stdout', 'text')
+    .action(async (raw: FilterOpts & Record<string, unknown>) => {
+      const { gateFromCli } = await import('./gate-command.js');
+      exitCode = await gateFromCli(raw, argv);
+    });
+
   program.command('parse').description('parse a KTAP/TAP log (kselftest, KUnit, kgate) and print the summary')
     .argument('<file>', 'log file, or - for stdin')
     .option('--json', 'print the parsed cases as JSON')

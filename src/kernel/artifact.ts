@@ -25,6 +25,8 @@ export interface KernelRequest {
   /** Tree builds: --base-config and --config-fragment. */
   baseConfig?: string;
   fragments?: string[];
+  /** Tree builds: another repository that holds REF when the tree does not (the commits a gate's `git am` made). */
+  objectsFrom?: string;
 }
 
 export interface KernelStageOptions {

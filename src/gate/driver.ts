@@ -1,0 +1,161 @@
+// `kgate gate --tree PATH --base REF --series S1 [--series S2 ...]`: each
+// revision applied on base in a scratch repository (never the user's
+// checkout), built by the kernel stage (cached, incremental), run, and
+// compared with base and with the revision before it.
+import path from 'node:path';
+import { KgateError, type RunResult } from '../model.js';
+import type { Emit } from '../events.js';
+import type { Selection } from '../catalog/selection.js';
+import type { KernelRequest } from '../kernel/index.js';
+import type { TargetSpec } from '../runner/target-spec.js';
+import { runOnce, type RunOutcome } from '../session/run-once.js';
+import { claimRunDir, newRunId } from '../session/run-dir.js';
+import { compareRuns, type Comparison } from '../report/compare.js';
+import { assertGitTree, git, resolveRef } from '../util/git.js';
+import { readSeries, type PatchInfo, type Series } from './series.js';
+import { ScratchRepo } from './apply.js';
+import { writeGateReport } from './report.js';
+
+export interface GateRequest {
+  tree: string;
+  base: string;
+  series: string[];
+  selection: Selection;
+  repeat: number;
+  perPatch: boolean;
+  baseConfig?: string;
+  fragments?: string[];
+  target: Extract<TargetSpec, { kind: 'qemu' }>;
+  buildDir: string;
+  resultsRoot: string;
+  argv: string[];
+  signal: AbortSignal;
+  emit: Emit;
+  log: (line: string) => void;
+}
+
+export interface GateRun {
+  label: string;            // "base", "V1", "V2 patch 2/3"
+  commit: string;
+  describe: string;
+  build: 'cached' | 'built' | 'failed';
+  buildMs?: number;
+  /** The compiler's error line when the revision did not build. */
+  buildError?: string;
+  dir: string;              // its run directory
+  runs: RunResult[];        // the first, plus --repeat's further runs
+  exitCode: number;
+}
+
+export interface GateRevision {
+  label: string;
+  source: string;
+  patches: PatchInfo[];
+  run: GateRun;
+  vsBase?: Comparison;
+  vsPrevious?: Comparison;
+  /** --per-patch: each patch of the newest revision, against the patch before it (or base). */
+  perPatch?: { patch: PatchInfo; run: GateRun; vsPrevious?: Comparison }[];
+}
+
+export interface GateReport {
+  id: string;
+  dir: string;
+  tree: string;
+  base: { ref: string; commit: string; describe: string; run: GateRun };
+  revisions: GateRevision[];
+  selection: string;
+  verdict: 'regressed' | 'clean' | 'untestable';
+  exitCode: number;
+  reproducer: string;
+  wallMs: number;
+}
+
+export async function runGate(req: GateRequest): Promise<GateReport> {
+  const t0 = Date.now();
+  const tree = path.resolve(req.tree);
+  await assertGitTree(tree);
+  const base = await resolveRef(tree, req.base, '--base');
+  if (req.series.length === 0) throw new KgateError('user', 'kgate gate needs at least one --series');
+  // Every input is read and checked before anything is built.
+  const series: Series[] = [];
+  for (const [i, s] of req.series.entries()) series.push(await readSeries(s, i, tree));
+  const labels = new Set<string>();
+  for (const s of series) {
+    if (labels.has(s.label) || s.label === 'base') throw new KgateError('user', `--series ${s.source}: the name ${s.label} is used twice`);
+    labels.add(s.label);
+  }
+  const { dir, runId: id } = claimRunDir(path.join(req.resultsRoot, 'gate'), newRunId());
+  const repo = await ScratchRepo.create(tree, [...new Set(series.flatMap((s) => s.files))]);
+  const describe = async (c: string, where = tree) => (await git(where, ['describe', '--always', '--tags', c], { allowFail: true })).stdout.trim() || c.slice(0, 12);
+  try {
+    // Apply every revision first: a series that does not apply is found before a 3-minute build.
+    const applied = [];
+    for (const s of series) applied.push(await repo.apply(base, s, req.signal));
+
+    const test = async (label: string, commit: string, objectsFrom?: string): Promise<GateRun> => {
+      req.log(`${label}: ${commit.slice(0, 12)}`);
+      const kernel: KernelRequest = { spec: { kind: 'tree', path: tree, ref: commit, text: `tree:${tree}@${commit}` } };
+      if (objectsFrom) kernel.objectsFrom = objectsFrom;
+      if (req.baseConfig) kernel.baseConfig = req.baseConfig;
+      if (req.fragments?.length) kernel.fragments = req.fragments;
+      const outs: RunOutcome[] = [];
+      for (let i = 0; i < req.repeat; i++) {
+        const out = await runOnce({
+          kernel: outs[0]?.kernel ? { artifact: outs[0].kernel } : kernel, target: req.target, selection: req.selection,
+          buildDir: req.buildDir, resultsRoot: path.join(dir, 'runs'), runId: `${label.replace(/\W+/g, '-')}-${commit.slice(0, 12)}${i ? `-r${i + 1}` : ''}`,
+          argv: req.argv, signal: req.signal, emit: req.emit,
+        });
+        outs.push(out);
+        if (!out.kernel || out.exitCode === 130) break;
+      }
+      const first = outs[0];
+      if (first.exitCode === 130) throw new KgateError('interrupt', 'interrupted');
+      const k = first.kernel;
+      const run: GateRun = {
+        label, commit, describe: await describe(commit, objectsFrom ?? tree),
+        build: k ? (k.how === 'cached' ? 'cached' : 'built') : 'failed', dir: first.dir, runs: outs.map((o) => o.run), exitCode: first.exitCode,
+      };
+      if (k?.how === 'built' && k.ms !== undefined) run.buildMs = k.ms;
+      if (!k) run.buildError = first.run.abort?.reason.split('\n')[0];
+      req.log(`  ${run.build}${run.buildMs ? ` in ${(run.buildMs / 1000).toFixed(1)} s` : ''}; ${first.run.summary.total} cases, ${first.run.summary.status}`);
+      return run;
+    };
+
+    const baseRun = await test('base', base);
+    if (baseRun.build === 'failed') throw new KgateError('infra', `base ${req.base} does not build or boot: ${baseRun.buildError}`);
+    const revisions: GateRevision[] = [];
+    for (const [i, s] of series.entries()) {
+      const run = await test(s.label, applied[i].head, repo.dir);
+      const rev: GateRevision = { label: s.label, source: s.source, patches: s.patches, run };
+      if (run.build !== 'failed') {
+        rev.vsBase = compareRuns(baseRun.runs[0], run.runs[0], run.runs.slice(1));
+        const prev = revisions.at(-1);
+        if (prev && prev.run.build !== 'failed') rev.vsPrevious = compareRuns(prev.run.runs[0], run.runs[0], run.runs.slice(1));
+      }
+      revisions.push(rev);
+    }
+    const newest = revisions.at(-1)!;
+    if (req.perPatch && newest.patches.length > 1 && newest.run.build !== 'failed') {
+      const commits = applied.at(-1)!.commits;
+      newest.perPatch = [];
+      let prev = baseRun;
+      for (const [k, c] of commits.entries()) {
+        const patch = newest.patches[k];
+        const run = k === commits.length - 1 ? newest.run : await test(`${newest.label} patch ${k + 1}/${commits.length}`, c, repo.dir);
+        newest.perPatch.push({ patch, run, ...(run.build !== 'failed' && prev.build !== 'failed' ? { vsPrevious: compareRuns(prev.runs[0], run.runs[0]) } : {}) });
+        prev = run;
+      }
+    }
+    const verdict = newest.run.build === 'failed' ? 'untestable' : newest.vsBase?.regressed ? 'regressed' : 'clean';
+    const report: GateReport = {
+      id, dir, tree, base: { ref: req.base, commit: base, describe: await describe(base), run: baseRun }, revisions,
+      selection: req.selection.describe, verdict, exitCode: verdict === 'regressed' ? 1 : verdict === 'untestable' ? 125 : 0,
+      reproducer: ['kgate', ...req.argv].join(' '), wallMs: Date.now() - t0,
+    };
+    writeGateReport(report);
+    return report;
+  } finally {
+    await repo.dispose();
+  }
+}
