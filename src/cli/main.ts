@@ -129,6 +129,16 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await gateFromCli(raw, argv);
     });
 
+  const kernel = program.command('kernel').description('the kernel stage alone');
+  treeOptions(kernel.command('build').description('fetch or build the kernel a --kernel names; print its image and identity')
+    .option('--kernel <spec>', 'debian:6.12, debian:6.12.107, tree:PATH[@REF], or a bzImage path', 'debian:6.12')
+    .option('--modules <dir>', 'modules tree for a --kernel bzImage'))
+    .option('--json', 'print the artifact as JSON')
+    .action(async (raw: Record<string, unknown>) => {
+      const { kernelBuildFromCli } = await import('./kernel-command.js');
+      exitCode = await kernelBuildFromCli(raw);
+    });
+
   program.command('parse').description('parse a KTAP/TAP log (kselftest, KUnit, kgate) and print the summary')
     .argument('<file>', 'log file, or - for stdin')
     .option('--json', 'print the parsed cases as JSON')

@@ -1,0 +1,45 @@
+// `kgate kernel build`: the kernel stage alone, as `kgate run` uses it.
+import { z } from 'zod';
+import { resolveKernel } from '../kernel/index.js';
+import { kernelRequestOf, parseOpts } from './inputs.js';
+import { makeProgress } from './progress.js';
+import { interruptible } from './run-command.js';
+
+const KernelOpts = z.object({
+  kernel: z.string().min(1),
+  modules: z.string().optional(),
+  baseConfig: z.string().optional(),
+  configFragment: z.array(z.string()).optional(),
+  json: z.boolean().optional(),
+});
+
+export async function kernelBuildFromCli(raw: unknown): Promise<number> {
+  const o = parseOpts(KernelOpts, raw);
+  const req = kernelRequestOf(o);
+  const progress = makeProgress([{ key: 'kernel', title: `Kernel ${req.spec.text}` }]);
+  const t0 = Date.now();
+  progress.emit({ type: 'stage', stage: 'kernel', state: 'start', detail: req.spec.text });
+  try {
+    const k = await interruptible((signal) => resolveKernel(req, { signal, log: (l) => progress.emit({ type: 'stage', stage: 'kernel', state: 'note', detail: l }) }));
+    progress.emit({ type: 'stage', stage: 'kernel', state: 'done', ms: Date.now() - t0, detail: `${k.release} (${k.how})` });
+    await progress.done();
+    if (o.json) {
+      process.stdout.write(JSON.stringify(k, null, 2) + '\n');
+    } else {
+      process.stdout.write(`${k.bzImage}\n`);
+      const id = k.identity;
+      const rows: [string, string | undefined][] = [
+        ['release', id.release], ['version', id.kernelVersion], ['how', k.how + (k.ms !== undefined && k.how === 'built' ? ` in ${(k.ms / 1000).toFixed(1)} s` : '')],
+        ['package', id.package && `${id.package}=${id.packageVersion}`], ['commit', id.commit], ['describe', id.describe], ['dirty', id.dirtyHash],
+        ['config', id.configHash], ['base config', id.baseConfig], ['fragments', id.fragments?.join(', ')], ['modules', k.modulesDir], ['pinned', id.pinned],
+      ];
+      for (const [key, v] of rows) if (v) process.stdout.write(`  ${key.padEnd(11)} ${v}\n`);
+    }
+    return 0;
+  } catch (e) {
+    progress.emit({ type: 'stage', stage: 'kernel', state: 'fail' });
+    throw e;
+  } finally {
+    await progress.done();
+  }
+}
