@@ -15,12 +15,13 @@ import type { Emit } from '../events.js';
 import type { Selection } from '../catalog/selection.js';
 import type { KernelRequest } from '../kernel/index.js';
 import type { TargetSpec } from '../runner/target-spec.js';
-import { compareRuns, type Comparison } from '../report/compare.js';
+import { compareRuns } from '../report/compare.js';
 import { assertGitTree, git, resolveRef } from '../util/git.js';
 import { claimRunDir, newRunId } from '../session/run-dir.js';
 import { runStep, type StepResult } from './step.js';
-import type { StepVerdict } from './verdict.js';
 import { writeBisectReport } from './report.js';
+import type { BisectReport, BisectStep } from './types.js';
+export type { BisectReport, BisectStep } from './types.js';
 
 export interface BisectRequest {
   tree: string;
@@ -42,42 +43,7 @@ export interface BisectRequest {
   log: (line: string) => void;
 }
 
-export interface BisectStep {
-  n: number;
-  role: 'good' | 'bad' | 'step';
-  commit: string;
-  subject: string;
-  verdict: StepVerdict;
-  why: string;
-  build: 'cached' | 'built' | 'failed' | 'none';
-  buildMs?: number;
-  testMs: number;
-  runs: string[];            // run directories
-}
 
-export interface BisectReport {
-  id: string;
-  dir: string;
-  tree: string;
-  good: { ref: string; commit: string };
-  bad: { ref: string; commit: string };
-  selection: string;
-  repeat: number;
-  commitsInRange: number;
-  steps: BisectStep[];
-  builds: number;
-  /** The first bad commit, when git could name one. */
-  firstBad?: { commit: string; subject: string; author: string; date: string; files: string[] };
-  /** When skipped commits leave git a set instead of one commit. */
-  candidates?: { commit: string; subject: string }[];
-  skipped: { commit: string; subject: string; why: string }[];
-  /** The cases whose outcome differs between good and bad (expected vs observed on each side). */
-  changed: Comparison['changes'];
-  log: string;
-  reproducer: string;
-  outcome: 'found' | 'narrowed' | 'stopped';
-  wallMs: number;
-}
 
 export async function runBisect(req: BisectRequest): Promise<BisectReport> {
   const t0 = Date.now();

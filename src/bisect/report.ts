@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { mailText } from '../report/mail.js';
-import type { BisectReport } from './driver.js';
+import type { BisectReport } from './types.js';
 
 const s = (ms?: number) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
 

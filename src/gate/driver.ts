@@ -3,18 +3,20 @@
 // checkout), built by the kernel stage (cached, incremental), run, and
 // compared with base and with the revision before it.
 import path from 'node:path';
-import { KgateError, type RunResult } from '../model.js';
+import { KgateError } from '../model.js';
 import type { Emit } from '../events.js';
 import type { Selection } from '../catalog/selection.js';
 import type { KernelRequest } from '../kernel/index.js';
 import type { TargetSpec } from '../runner/target-spec.js';
 import { runOnce, type RunOutcome } from '../session/run-once.js';
 import { claimRunDir, newRunId } from '../session/run-dir.js';
-import { compareRuns, type Comparison } from '../report/compare.js';
+import { compareRuns } from '../report/compare.js';
 import { assertGitTree, git, resolveRef } from '../util/git.js';
-import { readSeries, type PatchInfo, type Series } from './series.js';
+import { readSeries, type Series } from './series.js';
 import { ScratchRepo } from './apply.js';
 import { writeGateReport } from './report.js';
+import type { GateReport, GateRevision, GateRun } from './types.js';
+export type { GateReport, GateRevision, GateRun } from './types.js';
 
 export interface GateRequest {
   tree: string;
@@ -34,42 +36,8 @@ export interface GateRequest {
   log: (line: string) => void;
 }
 
-export interface GateRun {
-  label: string;            // "base", "V1", "V2 patch 2/3"
-  commit: string;
-  describe: string;
-  build: 'cached' | 'built' | 'failed';
-  buildMs?: number;
-  /** The compiler's error line when the revision did not build. */
-  buildError?: string;
-  dir: string;              // its run directory
-  runs: RunResult[];        // the first, plus --repeat's further runs
-  exitCode: number;
-}
 
-export interface GateRevision {
-  label: string;
-  source: string;
-  patches: PatchInfo[];
-  run: GateRun;
-  vsBase?: Comparison;
-  vsPrevious?: Comparison;
-  /** --per-patch: each patch of the newest revision, against the patch before it (or base). */
-  perPatch?: { patch: PatchInfo; run: GateRun; vsPrevious?: Comparison }[];
-}
 
-export interface GateReport {
-  id: string;
-  dir: string;
-  tree: string;
-  base: { ref: string; commit: string; describe: string; run: GateRun };
-  revisions: GateRevision[];
-  selection: string;
-  verdict: 'regressed' | 'clean' | 'untestable';
-  exitCode: number;
-  reproducer: string;
-  wallMs: number;
-}
 
 export async function runGate(req: GateRequest): Promise<GateReport> {
   const t0 = Date.now();

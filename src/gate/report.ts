@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { formatChanges, type Comparison } from '../report/compare.js';
 import { mailText } from '../report/mail.js';
 import { xmlAttr, xmlText } from '../report/xml.js';
-import type { GateReport, GateRun } from './driver.js';
+import type { GateReport, GateRun } from './types.js';
 
 const secs = (ms?: number) => (ms === undefined ? '' : ` in ${(ms / 1000).toFixed(1)} s`);
 
