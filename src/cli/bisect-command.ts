@@ -10,23 +10,16 @@ import { runStep } from '../bisect/step.js';
 import { runBisect } from '../bisect/driver.js';
 import { formatBisectText } from '../bisect/report.js';
 import { BISECT_EXIT } from '../bisect/verdict.js';
-import { parseOpts, SelectionOpts, failedCasesIn } from './inputs.js';
+import { parseOpts, TreeJobOpts, failedCasesIn } from './inputs.js';
 import { plainProgress } from './progress.js';
 import { runProgress } from './run-progress.js';
 import { interruptible, suiteEnv } from './run-command.js';
 
-const BisectOpts = SelectionOpts.extend({
+const BisectOpts = TreeJobOpts.extend({
   tree: z.string().min(1),
   failedIn: z.array(z.string()),
   repeat: z.coerce.number({ message: '--repeat must be a number' }).int().min(1, { message: '--repeat must be 1 or more' }).max(20, { message: '--repeat must be 20 or less' }),
   threshold: z.coerce.number({ message: '--threshold must be a number' }).int().min(1, { message: '--threshold must be 1 or more' }).optional(),
-  baseConfig: z.string().optional(),
-  configFragment: z.array(z.string()),
-  accel: z.enum(['auto', 'kvm', 'tcg'], { message: '--accel must be auto, kvm or tcg' }),
-  mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
-  bootTimeout: z.coerce.number({ message: '--boot-timeout must be a number of seconds' }).positive({ message: '--boot-timeout must be positive' }),
-  results: z.string(),
-  buildDir: z.string(),
   good: z.string().optional(),
   bad: z.string().optional(),
 });

@@ -4,25 +4,18 @@ import { makeSelection } from '../catalog/selection.js';
 import { parseTarget } from '../runner/target-spec.js';
 import { runGate } from '../gate/driver.js';
 import { formatGateJUnit, formatGateText } from '../gate/report.js';
-import { parseOpts, SelectionOpts } from './inputs.js';
+import { parseOpts, TreeJobOpts } from './inputs.js';
 import { plainProgress } from './progress.js';
 import { runProgress } from './run-progress.js';
 import { interruptible } from './run-command.js';
 
-const GateOpts = SelectionOpts.extend({
+const GateOpts = TreeJobOpts.extend({
   tree: z.string().min(1),
   base: z.string().min(1),
   series: z.array(z.string()).min(1, { message: 'kgate gate needs at least one --series' }),
   repeat: z.coerce.number({ message: '--repeat must be a number' }).int().min(1, { message: '--repeat must be 1 or more' }).max(20, { message: '--repeat must be 20 or less' }),
   perPatch: z.boolean().optional(),
   format: z.enum(['text', 'junit'], { message: '--format must be text or junit' }),
-  baseConfig: z.string().optional(),
-  configFragment: z.array(z.string()),
-  accel: z.enum(['auto', 'kvm', 'tcg'], { message: '--accel must be auto, kvm or tcg' }),
-  mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
-  bootTimeout: z.coerce.number({ message: '--boot-timeout must be a number of seconds' }).positive({ message: '--boot-timeout must be positive' }),
-  results: z.string(),
-  buildDir: z.string(),
 });
 
 export async function gateFromCli(raw: unknown, argv: string[]): Promise<number> {

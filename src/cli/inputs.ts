@@ -26,6 +26,17 @@ export function selectionOf(raw: unknown): Selection {
   return makeSelection({ cases: o.case, families: o.family, apis: o.api });
 }
 
+/** What every command that builds tree kernels and boots them takes (bisect, gate). */
+export const TreeJobOpts = SelectionOpts.extend({
+  baseConfig: z.string().optional(),
+  configFragment: z.array(z.string()),
+  accel: z.enum(['auto', 'kvm', 'tcg'], { message: '--accel must be auto, kvm or tcg' }),
+  mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
+  bootTimeout: z.coerce.number({ message: '--boot-timeout must be a number of seconds' }).positive({ message: '--boot-timeout must be positive' }),
+  results: z.string(),
+  buildDir: z.string(),
+});
+
 const RunOpts = z.object({
   target: z.string(),
   kernel: z.string().min(1),
