@@ -19,15 +19,17 @@ export const FAMILIES: readonly FamilyDef[] = Object.freeze([
 ].map((f) => Object.freeze(f as FamilyDef)));
 
 // Commits that brought today's behaviour (API doc §1.7).
-const FIX_REGULAR = 'e9c8da670e74';   // regular files only: EISDIR/EINVAL (6.17, 6.16.y)
+const FIX_REGULAR = 'e9c8da670e74';   // regular files only: EISDIR/EINVAL (6.17-rc5, 6.16.8, 6.12.48)
 const FIX_OPATH = 'efad7153bf93';     // O_PATH accepted, EOPNOTSUPP check dropped (6.12)
 const FIX_PADDING = 'aef8acd79f36';   // padding checked (6.9 final)
-const FIX_WRITEBACK = '3ab394b363c5'; // writeback cache excludes passthrough (6.11, 6.10.y)
+const FIX_WRITEBACK = '3ab394b363c5'; // writeback cache excludes passthrough (6.11-rc6, 6.10.10)
 /** 6.9 and early 6.10 let INIT enable both; 3ab394b363c5 made them exclusive. */
-const writebackAndPassthrough: KnownOutcome = { outcome: 'ok', range: '6.9-6.10', what: 'writeback cache and passthrough both enabled', fix: FIX_WRITEBACK };
+const writebackAndPassthrough: KnownOutcome = { outcome: 'ok', range: '6.9-6.10', what: 'writeback cache and passthrough both enabled', fix: FIX_WRITEBACK,
+  fixedIn: ['6.10.10'] };
 
 const regularOnly = (what: string): KnownOutcome =>
-  ({ outcome: 'ok', range: '6.12-6.16', what: `${what} accepted as a backing file before the regular-only check`, fix: FIX_REGULAR });
+  ({ outcome: 'ok', range: '6.12-6.16', what: `${what} accepted as a backing file before the regular-only check`, fix: FIX_REGULAR,
+    fixedIn: ['6.12.48', '6.16.8'] });
 const noIterCheck = (what: string): KnownOutcome =>
   ({ outcome: 'EOPNOTSUPP', range: '6.9-6.11', what: `${what} rejected by the read_iter/write_iter check`, fix: FIX_REGULAR });
 const opathRejected: KnownOutcome =

@@ -10,6 +10,12 @@ export interface KnownOutcome {
   range: string;     // kernel versions that show it: "6.12-6.16", "6.9-rc", "6.9-6.10"
   what: string;      // one line, why those kernels differ
   fix: string;       // commit (12 hex) that brought today's behaviour
+  /**
+   * Stable releases inside `range` that already carry `fix` (backports), one
+   * per series: from each on, within its series, the older outcome is a
+   * regression, not an XFAIL. Exact releases: "6.12.48".
+   */
+  fixedIn?: string[];
 }
 
 export interface CaseDef {

@@ -9,6 +9,7 @@ import { KgateError } from '../model.js';
 import type { Emit } from '../events.js';
 import type { ConsoleEvent, ExecOutcome, SuiteTarget } from './target.js';
 import { openCaseStream } from './case-stream.js';
+import { judgeResult } from '../verdict/judge.js';
 import { anySignal } from '../util/deadline.js';
 
 export interface WorkItem { binary: BuiltBinary; caseIds: string[] }
@@ -176,7 +177,8 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
           return;
         }
         remaining.splice(i, 1);
-        const judged = withConsoleCrash(r, target.consoleEventsSince(caseStart));
+        // The harness judged by token; the catalog and the kernel's version decide (a regression is FAIL, not XFAIL).
+        const judged = withConsoleCrash(judgeResult(r, target.kernel), target.consoleEventsSince(caseStart));
         judged.kernel ??= target.kernel;
         deliver(target, judged);
         caseStart = Date.now();
