@@ -64,6 +64,8 @@ function caseTimeoutMs(binary: BuiltBinary, id: string): number {
 /** How long to wait after a binary ends for the console to deliver an oops it caused. */
 const CONSOLE_SETTLE_MS = 400;
 const MAX_RESTARTS_WITHOUT_PROGRESS = 2;
+/** How long a dead guest's console may take to deliver the report that explains its death. */
+const DEAD_CONSOLE_WAIT_MS = 3000;
 
 // ---------------------------------------------------------------------------
 // The rules. A case the binary reported is judged by what it printed, unless
@@ -205,6 +207,10 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
 
       // The binary stopped before reporting `current`: find out why.
       await new Promise((r) => setTimeout(r, CONSOLE_SETTLE_MS));
+      // A guest that died says why on its console; under TCG the panic's last lines can lag its death.
+      for (let waited = 0; waited < DEAD_CONSOLE_WAIT_MS && !target.alive() && target.consoleEventsSince(caseStart).length === 0; waited += 100) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const current = remaining[0];
       const stop = whyStopped({ events: target.consoleEventsSince(caseStart), outcome, alive: target.alive(), execError });
       const base = { id: current, family: binary.family, api: binary.api, kernel: target.kernel, tap: [] as string[], durationMs: Date.now() - caseStart };
