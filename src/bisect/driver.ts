@@ -1,49 +1,30 @@
 // `kgate bisect --tree PATH --good REF --bad REF`: git bisect driven in a
-// scratch clone of kgate's own, never in the user's checkout. The clone is
-// made with --shared --no-checkout (it reads the user's objects, writes only
-// its own refs), bisect runs there with --no-checkout (BISECT_HEAD, no work
-// tree), and each step's kernel is built by the kernel stage from the user's
-// tree at that commit (its persistent scratch checkout keeps builds
-// incremental). So the user's HEAD, index, work tree, refs and worktree list
-// are never written, whatever happens; the clone is removed at the end.
-import { writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+// scratch repository of kgate's own (util/git borrowingRepo: it reads the
+// user's objects, writes only its own refs), never in the user's checkout.
+// Bisect runs there with --no-checkout (BISECT_HEAD, no work tree), and each
+// step's kernel is built by the kernel stage from the user's tree at that
+// commit. So the user's HEAD, index, work tree, refs and worktree list are
+// never written, whatever happens; the scratch repository is removed at the end.
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { KgateError } from '../model.js';
-import type { Emit } from '../events.js';
-import type { Selection } from '../catalog/selection.js';
-import type { KernelRequest } from '../kernel/index.js';
-import type { TargetSpec } from '../runner/target-spec.js';
+import { KgateError, isFailure } from '../model.js';
+import { treeKernelRequest } from '../kernel/index.js';
+import type { TreeJob } from '../session/tree-job.js';
+import { shellLine } from '../util/shell.js';
 import { compareRuns } from '../report/compare.js';
-import { assertGitTree, git, resolveRef } from '../util/git.js';
+import { assertGitTree, borrowingRepo, git, resolveRef } from '../util/git.js';
 import { claimRunDir, newRunId } from '../session/run-dir.js';
 import { runStep, type StepResult } from './step.js';
 import { writeBisectReport } from './report.js';
 import type { BisectReport, BisectStep } from './types.js';
 export type { BisectReport, BisectStep } from './types.js';
 
-export interface BisectRequest {
+export interface BisectRequest extends TreeJob {
   tree: string;
   good: string;
   bad: string;
-  selection: Selection;
-  repeat: number;
   threshold?: number;
-  baseConfig?: string;
-  fragments?: string[];
-  target: Extract<TargetSpec, { kind: 'qemu' }>;
-  buildDir: string;
-  /** results/ of the checkout: the bisect goes to <root>/bisect/<id>/. */
-  resultsRoot: string;
-  argv: string[];
-  signal: AbortSignal;
-  emit: Emit;
-  /** One line of what the driver is doing ("step 2 of ~4: abc123 subject"). */
-  log: (line: string) => void;
 }
-
-
 
 export async function runBisect(req: BisectRequest): Promise<BisectReport> {
   const t0 = Date.now();
@@ -57,11 +38,11 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
   const commitsInRange = Number((await git(tree, ['rev-list', '--count', `${good}..${bad}`])).stdout.trim());
   const { dir, runId: id } = claimRunDir(path.join(req.resultsRoot, 'bisect'), newRunId());
   const stepsRoot = path.join(dir, 'steps');
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'kgate-bisect-'));
+  const scratch = await borrowingRepo(tree, 'kgate-bisect-');
   const report: BisectReport = {
     id, dir, tree, good: { ref: req.good, commit: good }, bad: { ref: req.bad, commit: bad },
     selection: req.selection.describe, repeat: req.repeat, commitsInRange, steps: [], builds: 0, skipped: [], changed: [],
-    log: '', reproducer: ['kgate', ...req.argv].join(' '), outcome: 'stopped', wallMs: 0,
+    log: '', reproducer: shellLine(['kgate', ...req.argv]), outcome: 'stopped', wallMs: 0,
   };
   const subjects = new Map<string, string>();
   const subjectOf = async (c: string) => {
@@ -74,11 +55,8 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
     const subject = await subjectOf(commit);
     const left = Math.ceil(Math.log2(Math.max(2, commitsInRange)));
     req.log(role === 'step' ? `step ${n - 2} of about ${left}: ${commit.slice(0, 12)} ${subject}` : `checking ${role} ${commit.slice(0, 12)} ${subject}`);
-    const kernel: KernelRequest = { spec: { kind: 'tree', path: tree, ref: commit, text: `tree:${tree}@${commit}` } };
-    if (req.baseConfig) kernel.baseConfig = req.baseConfig;
-    if (req.fragments?.length) kernel.fragments = req.fragments;
     const r = await runStep({
-      kernel, target: req.target, selection: req.selection, repeat: req.repeat, threshold: req.threshold,
+      kernel: treeKernelRequest(tree, commit, req), target: req.target, selection: req.selection, repeat: req.repeat, threshold: req.threshold,
       buildDir: req.buildDir, resultsRoot: stepsRoot, argv: req.argv, signal: req.signal, emit: req.emit,
     });
     results.set(commit, r);
@@ -105,10 +83,6 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
     }
     report.changed = compareRuns(g.runs[0].run, b.runs[0].run).changes;
 
-    // The user's objects, read through alternates: nothing is written into their repository.
-    await git(scratch, ['init', '--quiet']);
-    const common = (await git(tree, ['rev-parse', '--path-format=absolute', '--git-common-dir'])).stdout.trim();
-    writeFileSync(path.join(scratch, '.git', 'objects', 'info', 'alternates'), path.join(common, 'objects') + '\n');
     await git(scratch, ['update-ref', '--no-deref', 'HEAD', bad]);
     let out = await bisectCmd(scratch, ['start', '--no-checkout', bad, good], req.signal);
     for (;;) {
@@ -155,7 +129,7 @@ async function bisectCmd(scratch: string, args: string[], signal: AbortSignal): 
 }
 
 function failingCases(r: StepResult): string {
-  const bad = r.runs[0]?.run.cases.filter((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT' || c.status === 'ERROR' || c.status === 'MISS') ?? [];
+  const bad = r.runs[0]?.run.cases.filter((c) => isFailure(c.status)) ?? [];
   const names = bad.slice(0, 5).map((c) => `${c.id} ${c.status}${c.observed ? ` (observed ${c.observed}, expected ${c.expected})` : ''}`);
   return `${bad.length} case(s) fail there: ${names.join(', ')}${bad.length > 5 ? ', ...' : ''}`;
 }

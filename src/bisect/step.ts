@@ -6,7 +6,8 @@ import type { Emit } from '../events.js';
 import type { Selection } from '../catalog/selection.js';
 import type { KernelArtifact, KernelRequest } from '../kernel/index.js';
 import type { TargetSpec } from '../runner/target-spec.js';
-import { runOnce, type RunOutcome } from '../session/run-once.js';
+import type { RunOutcome } from '../session/run-once.js';
+import { runRepeated } from '../session/run-repeated.js';
 import { decideStep, type RunVerdict, type StepDecision } from './verdict.js';
 
 export interface StepRequest {
@@ -34,32 +35,18 @@ export interface StepResult {
 }
 
 export async function runStep(req: StepRequest): Promise<StepResult> {
-  const verdicts: RunVerdict[] = [];
-  const runs: RunOutcome[] = [];
-  let kernel: KernelArtifact | undefined;
   const t0 = Date.now();
-  let kernelMs = 0;
-  for (let i = 0; i < req.repeat; i++) {
-    try {
-      const out = await runOnce({
-        kernel: kernel ? { artifact: kernel } : req.kernel, target: req.target, selection: req.selection,
-        buildDir: req.buildDir, resultsRoot: req.resultsRoot, argv: req.argv, signal: req.signal, emit: req.emit, env: req.env,
-      });
-      runs.push(out);
-      kernel ??= out.kernel;
-      if (i === 0) kernelMs = out.timings.kernelMs ?? 0;
-      verdicts.push({ exitCode: out.exitCode });
-      // A commit that cannot be tested once cannot be tested again.
-      if (out.exitCode === 125 || out.exitCode === 130) break;
-    } catch (e) {
-      verdicts.push(e instanceof KgateError ? { error: e.family, message: e.message } : { error: 'bug', message: e instanceof Error ? e.message : String(e) });
-      break;
-    }
+  const { threshold, ...repeated } = req;
+  const { runs, kernel, error } = await runRepeated(repeated);
+  const verdicts: RunVerdict[] = runs.map((o) => ({ exitCode: o.exitCode }));
+  if (error !== undefined) {
+    verdicts.push(error instanceof KgateError ? { error: error.family, message: error.message } : { error: 'bug', message: error instanceof Error ? error.message : String(error) });
   }
   const first = runs[0];
+  const kernelMs = first?.timings.kernelMs ?? 0;
   const failedKernel = first?.run.abort && !first.kernel;
   return {
-    decision: decideStep(verdicts, req.threshold),
+    decision: decideStep(verdicts, threshold),
     runs,
     kernel,
     ...(kernel ? { cached: kernel.how === 'cached', buildMs: kernel.how === 'built' ? kernel.ms ?? kernelMs : 0 } : {}),

@@ -4,15 +4,14 @@ import path from 'node:path';
 import { z } from 'zod';
 import { makeSelection, type Selection } from '../catalog/selection.js';
 import { KgateError } from '../model.js';
-import { parseTarget } from '../runner/target-spec.js';
+import { treeKernelRequest } from '../kernel/index.js';
 import { assertGitTree, git } from '../util/git.js';
 import { runStep } from '../bisect/step.js';
 import { runBisect } from '../bisect/driver.js';
 import { formatBisectText } from '../bisect/report.js';
 import { BISECT_EXIT } from '../bisect/verdict.js';
-import { parseOpts, TreeJobOpts, failedCasesIn } from './inputs.js';
-import { plainProgress } from './progress.js';
-import { runProgress } from './run-progress.js';
+import { parseOpts, qemuTargetOf, TreeJobOpts, failedCasesIn } from './inputs.js';
+import { jobLog, runProgress } from './run-progress.js';
 import { interruptible, suiteEnv } from './run-command.js';
 
 const BisectOpts = TreeJobOpts.extend({
@@ -34,8 +33,6 @@ function inputsOf(raw: unknown): { o: BisectInputs; selection: Selection } {
   return { o, selection };
 }
 
-const targetOf = (o: BisectInputs) => parseTarget('qemu', { accel: o.accel, memMB: o.mem, bootTimeoutSec: o.bootTimeout }) as Extract<ReturnType<typeof parseTarget>, { kind: 'qemu' }>;
-
 export async function bisectStepFromCli(raw: unknown, argv: string[]): Promise<number> {
   const { o, selection } = inputsOf(raw);
   const tree = path.resolve(o.tree);
@@ -44,8 +41,8 @@ export async function bisectStepFromCli(raw: unknown, argv: string[]): Promise<n
   const subject = (await git(tree, ['show', '-s', '--format=%s', 'HEAD'])).stdout.trim();
   const progress = runProgress(`${head.slice(0, 12)} ${subject}`.slice(0, 60));
   const r = await interruptible((signal) => runStep({
-    kernel: { spec: { kind: 'tree', path: tree, text: `tree:${tree}` }, ...(o.baseConfig ? { baseConfig: o.baseConfig } : {}), ...(o.configFragment.length ? { fragments: o.configFragment } : {}) },
-    target: targetOf(o), selection, repeat: o.repeat, threshold: o.threshold,
+    kernel: treeKernelRequest(tree, undefined, { baseConfig: o.baseConfig, fragments: o.configFragment }),
+    target: qemuTargetOf(o), selection, repeat: o.repeat, threshold: o.threshold,
     buildDir: o.buildDir, resultsRoot: o.results, argv, signal, emit: progress.emit, env: suiteEnv(),
   }));
   await progress.done();
@@ -58,14 +55,13 @@ export async function bisectStepFromCli(raw: unknown, argv: string[]): Promise<n
 export async function bisectFromCli(raw: unknown, argv: string[]): Promise<number> {
   const { o, selection } = inputsOf(raw);
   if (!o.good || !o.bad) throw new KgateError('user', 'kgate bisect needs --good REF and --bad REF');
-  const log = plainProgress();
   const progress = runProgress('bisect');
   try {
     const report = await interruptible((signal) => runBisect({
       tree: o.tree, good: o.good!, bad: o.bad!, selection, repeat: o.repeat, threshold: o.threshold,
-      baseConfig: o.baseConfig, fragments: o.configFragment, target: targetOf(o), buildDir: o.buildDir,
+      baseConfig: o.baseConfig, fragments: o.configFragment, target: qemuTargetOf(o), buildDir: o.buildDir,
       resultsRoot: o.results, argv, signal, emit: progress.emit,
-      log: (line) => log.emit({ type: 'stage', stage: 'suite', state: 'note', detail: `bisect: ${line}` }),
+      log: jobLog('bisect'),
     }));
     await progress.done();
     process.stdout.write(formatBisectText(report));

@@ -1,12 +1,10 @@
 // The CLI face of `kgate gate`: inputs, progress, the report on stdout, the verdict.
 import { z } from 'zod';
 import { makeSelection } from '../catalog/selection.js';
-import { parseTarget } from '../runner/target-spec.js';
 import { runGate } from '../gate/driver.js';
 import { formatGateJUnit, formatGateText } from '../gate/report.js';
-import { parseOpts, TreeJobOpts } from './inputs.js';
-import { plainProgress } from './progress.js';
-import { runProgress } from './run-progress.js';
+import { parseOpts, qemuTargetOf, TreeJobOpts } from './inputs.js';
+import { jobLog, runProgress } from './run-progress.js';
 import { interruptible } from './run-command.js';
 
 const GateOpts = TreeJobOpts.extend({
@@ -21,14 +19,12 @@ const GateOpts = TreeJobOpts.extend({
 export async function gateFromCli(raw: unknown, argv: string[]): Promise<number> {
   const o = parseOpts(GateOpts, raw);
   const selection = makeSelection({ cases: o.case, families: o.family, apis: o.api });
-  const target = parseTarget('qemu', { accel: o.accel, memMB: o.mem, bootTimeoutSec: o.bootTimeout }) as Extract<ReturnType<typeof parseTarget>, { kind: 'qemu' }>;
-  const log = plainProgress();
   const progress = runProgress('gate');
   try {
     const r = await interruptible((signal) => runGate({
       tree: o.tree, base: o.base, series: o.series, selection, repeat: o.repeat, perPatch: o.perPatch ?? false,
-      baseConfig: o.baseConfig, fragments: o.configFragment, target, buildDir: o.buildDir, resultsRoot: o.results,
-      argv, signal, emit: progress.emit, log: (line) => log.emit({ type: 'stage', stage: 'suite', state: 'note', detail: `gate: ${line}` }),
+      baseConfig: o.baseConfig, fragments: o.configFragment, target: qemuTargetOf(o), buildDir: o.buildDir, resultsRoot: o.results,
+      argv, signal, emit: progress.emit, log: jobLog('gate'),
     }));
     await progress.done();
     process.stdout.write(o.format === 'junit' ? formatGateJUnit(r) : formatGateText(r));

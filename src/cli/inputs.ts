@@ -37,6 +37,11 @@ export const TreeJobOpts = SelectionOpts.extend({
   buildDir: z.string(),
 });
 
+/** The QEMU target of a tree job, from the TreeJobOpts it was given. */
+export function qemuTargetOf(o: { accel: 'auto' | 'kvm' | 'tcg'; mem: number; bootTimeout: number }): Extract<TargetSpec, { kind: 'qemu' }> {
+  return parseTarget('qemu', { accel: o.accel, memMB: o.mem, bootTimeoutSec: o.bootTimeout }) as Extract<TargetSpec, { kind: 'qemu' }>;
+}
+
 const RunOpts = z.object({
   target: z.string(),
   kernel: z.string().min(1),

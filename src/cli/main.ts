@@ -35,6 +35,13 @@ const outputOptions = (cmd: Command) =>
     .option('--results <dir>', 'results root', resolve(root, 'results'))
     .option('--build-dir <dir>', 'build directory of the suite', resolve(root, 'build'));
 
+/** What a bisect step runs and how it tells flaky from bad (bisect-step and bisect). */
+const bisectOptions = (cmd: Command) =>
+  cmd
+    .option('--failed-in <dir>', 'the cases that failed in this results directory (repeatable)', collect, [])
+    .option('--repeat <n>', 'runs per step; flaky steps are skipped', '1')
+    .option('--threshold <k>', 'failing runs (of --repeat) that make a step bad (default: all of them)');
+
 function collect(v: string, prev: string[]): string[] {
   return prev.concat(v.split(',').map((s) => s.trim()).filter(Boolean));
 }
@@ -92,25 +99,19 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await runFromCli(inputs, argv);
     });
 
-  outputOptions(guestOptions(treeOptions(caseFilterOptions(program.command('bisect-step')
+  bisectOptions(outputOptions(guestOptions(treeOptions(caseFilterOptions(program.command('bisect-step')
     .description('for `git bisect run`: build the checkout in the current directory, run the cases, exit 0 good, 1 bad, 125 skip')))))
-    .option('--tree <dir>', 'the kernel tree (default: the current directory)', '.')
-    .option('--failed-in <dir>', 'the cases that failed in this results directory (repeatable)', collect, [])
-    .option('--repeat <n>', 'runs per step; flaky steps are skipped', '1')
-    .option('--threshold <k>', 'failing runs (of --repeat) that make a step bad (default: all of them)')
+    .option('--tree <dir>', 'the kernel tree (default: the current directory)', '.'))
     .action(async (raw: FilterOpts & Record<string, unknown>) => {
       const { bisectStepFromCli } = await import('./bisect-command.js');
       exitCode = await bisectStepFromCli(raw, argv);
     });
 
-  outputOptions(guestOptions(treeOptions(caseFilterOptions(program.command('bisect')
+  bisectOptions(outputOptions(guestOptions(treeOptions(caseFilterOptions(program.command('bisect')
     .description('find the commit that changed a case: git bisect in a scratch clone, never in your checkout')))))
     .requiredOption('--tree <dir>', 'the kernel tree')
     .requiredOption('--good <ref>', 'a commit where the cases behave as expected')
-    .requiredOption('--bad <ref>', 'a later commit where they do not')
-    .option('--failed-in <dir>', 'the cases that failed in this results directory (repeatable)', collect, [])
-    .option('--repeat <n>', 'runs per step; flaky steps are skipped', '1')
-    .option('--threshold <k>', 'failing runs (of --repeat) that make a step bad (default: all of them)')
+    .requiredOption('--bad <ref>', 'a later commit where they do not'))
     .action(async (raw: FilterOpts & Record<string, unknown>) => {
       const { bisectFromCli } = await import('./bisect-command.js');
       exitCode = await bisectFromCli(raw, argv);

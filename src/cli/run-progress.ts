@@ -2,7 +2,7 @@
 // cells) shows each run as its own display: the stages of the run on a
 // terminal, plain lines in CI. Runs are told apart by the events' run key.
 import type { KgateEvent } from '../events.js';
-import { makeProgress, type Progress } from './progress.js';
+import { makeProgress, plainProgress, type Progress } from './progress.js';
 
 /** One progress display per run of a step: stages on a terminal, plain lines in CI. */
 export function runProgress(title: string): { emit: (e: KgateEvent) => void; done: () => Promise<void> } {
@@ -24,3 +24,9 @@ export function runProgress(title: string): { emit: (e: KgateEvent) => void; don
   };
 }
 
+
+/** A job's own lines ("bisect: step 2 of about 4 ..."), plain, beside the runs' displays. */
+export function jobLog(job: string): (line: string) => void {
+  const plain = plainProgress();
+  return (line) => plain.emit({ type: 'stage', stage: 'suite', state: 'note', detail: `${job}: ${line}` });
+}

@@ -6,11 +6,10 @@
 // date, so the same series on the same base gives the same hashes every time
 // and the kernel build cache recognises them.
 import { writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { KgateError } from '../model.js';
-import { git } from '../util/git.js';
+import { borrowingRepo, git } from '../util/git.js';
 import type { Series } from './series.js';
 
 const COMMITTER = { GIT_COMMITTER_NAME: 'kgate gate', GIT_COMMITTER_EMAIL: 'kgate@localhost' };
@@ -21,12 +20,9 @@ export class ScratchRepo {
   private constructor(readonly dir: string) {}
 
   static async create(tree: string, files: string[]): Promise<ScratchRepo> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'kgate-gate-'));
+    const dir = await borrowingRepo(tree, 'kgate-gate-');
     const repo = new ScratchRepo(dir);
     try {
-      await git(dir, ['init', '--quiet']);
-      const common = (await git(tree, ['rev-parse', '--path-format=absolute', '--git-common-dir'])).stdout.trim();
-      writeFileSync(path.join(dir, '.git', 'objects', 'info', 'alternates'), path.join(common, 'objects') + '\n');
       // The kernel stage fetches the commits made here by hash.
       await git(dir, ['config', 'uploadpack.allowAnySHA1InWant', 'true']);
       await git(dir, ['config', 'core.sparseCheckout', 'true']);

@@ -4,11 +4,10 @@
 // compared with base and with the revision before it.
 import path from 'node:path';
 import { KgateError } from '../model.js';
-import type { Emit } from '../events.js';
-import type { Selection } from '../catalog/selection.js';
-import type { KernelRequest } from '../kernel/index.js';
-import type { TargetSpec } from '../runner/target-spec.js';
-import { runOnce, type RunOutcome } from '../session/run-once.js';
+import { treeKernelRequest } from '../kernel/index.js';
+import type { TreeJob } from '../session/tree-job.js';
+import { shellLine } from '../util/shell.js';
+import { runRepeated } from '../session/run-repeated.js';
 import { claimRunDir, newRunId } from '../session/run-dir.js';
 import { compareRuns } from '../report/compare.js';
 import { assertGitTree, git, resolveRef } from '../util/git.js';
@@ -18,22 +17,11 @@ import { writeGateReport } from './report.js';
 import type { GateReport, GateRevision, GateRun } from './types.js';
 export type { GateReport, GateRevision, GateRun } from './types.js';
 
-export interface GateRequest {
+export interface GateRequest extends TreeJob {
   tree: string;
   base: string;
   series: string[];
-  selection: Selection;
-  repeat: number;
   perPatch: boolean;
-  baseConfig?: string;
-  fragments?: string[];
-  target: Extract<TargetSpec, { kind: 'qemu' }>;
-  buildDir: string;
-  resultsRoot: string;
-  argv: string[];
-  signal: AbortSignal;
-  emit: Emit;
-  log: (line: string) => void;
 }
 
 
@@ -63,20 +51,12 @@ export async function runGate(req: GateRequest): Promise<GateReport> {
 
     const test = async (label: string, commit: string, objectsFrom?: string): Promise<GateRun> => {
       req.log(`${label}: ${commit.slice(0, 12)}`);
-      const kernel: KernelRequest = { spec: { kind: 'tree', path: tree, ref: commit, text: `tree:${tree}@${commit}` } };
-      if (objectsFrom) kernel.objectsFrom = objectsFrom;
-      if (req.baseConfig) kernel.baseConfig = req.baseConfig;
-      if (req.fragments?.length) kernel.fragments = req.fragments;
-      const outs: RunOutcome[] = [];
-      for (let i = 0; i < req.repeat; i++) {
-        const out = await runOnce({
-          kernel: outs[0]?.kernel ? { artifact: outs[0].kernel } : kernel, target: req.target, selection: req.selection,
-          buildDir: req.buildDir, resultsRoot: path.join(dir, 'runs'), runId: `${label.replace(/\W+/g, '-')}-${commit.slice(0, 12)}${i ? `-r${i + 1}` : ''}`,
-          argv: req.argv, signal: req.signal, emit: req.emit,
-        });
-        outs.push(out);
-        if (!out.kernel || out.exitCode === 130) break;
-      }
+      const { runs: outs, error } = await runRepeated({
+        kernel: treeKernelRequest(tree, commit, { ...req, objectsFrom }), repeat: req.repeat, target: req.target, selection: req.selection, buildDir: req.buildDir,
+        resultsRoot: path.join(dir, 'runs'), runId: (i) => `${label.replace(/\W+/g, '-')}-${commit.slice(0, 12)}${i ? `-r${i + 1}` : ''}`,
+        argv: req.argv, signal: req.signal, emit: req.emit,
+      });
+      if (error !== undefined) throw error;
       const first = outs[0];
       if (first.exitCode === 130) throw new KgateError('interrupt', 'interrupted');
       const k = first.kernel;
@@ -119,7 +99,7 @@ export async function runGate(req: GateRequest): Promise<GateReport> {
     const report: GateReport = {
       id, dir, tree, base: { ref: req.base, commit: base, describe: await describe(base), run: baseRun }, revisions,
       selection: req.selection.describe, verdict, exitCode: verdict === 'regressed' ? 1 : verdict === 'untestable' ? 125 : 0,
-      reproducer: ['kgate', ...req.argv].join(' '), wallMs: Date.now() - t0,
+      reproducer: shellLine(['kgate', ...req.argv]), wallMs: Date.now() - t0,
     };
     writeGateReport(report);
     return report;

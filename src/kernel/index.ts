@@ -23,3 +23,12 @@ export async function resolveKernel(req: KernelRequest, opts: KernelStageOptions
     }
   }
 }
+
+/** The kernel of `tree` at `ref` (the work tree as it is without one), with the tree-build options a job was given. */
+export function treeKernelRequest(tree: string, ref: string | undefined, o: { baseConfig?: string; fragments?: string[]; objectsFrom?: string } = {}): KernelRequest {
+  const req: KernelRequest = { spec: ref === undefined ? { kind: 'tree', path: tree, text: `tree:${tree}` } : { kind: 'tree', path: tree, ref, text: `tree:${tree}@${ref}` } };
+  if (o.baseConfig) req.baseConfig = o.baseConfig;
+  if (o.fragments?.length) req.fragments = o.fragments;
+  if (o.objectsFrom) req.objectsFrom = o.objectsFrom;
+  return req;
+}

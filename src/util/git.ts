@@ -1,5 +1,9 @@
 // git, read-only or in a scratch repository of kgate's own: one helper, so
 // every failure is one line naming the command and git's own words.
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { execa } from 'execa';
 import { KgateError, type FailureFamily } from '../model.js';
 
@@ -30,4 +34,22 @@ export async function resolveRef(cwd: string, ref: string, what = ref): Promise<
 export async function assertGitTree(dir: string): Promise<void> {
   const r = await execa('git', ['-C', dir, 'rev-parse', '--git-dir'], { reject: false, stdin: 'ignore' });
   if (r.exitCode !== 0) throw new KgateError('user', `${dir} is not a git tree${/cannot change to|No such file/.test(String(r.stderr)) ? ' (it does not exist)' : ''}`);
+}
+
+/**
+ * A scratch repository of kgate's own that borrows the objects of `tree`
+ * through objects/info/alternates: it can name, check out and make commits
+ * on top of the user's history while never writing to their repository.
+ */
+export async function borrowingRepo(tree: string, prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  try {
+    await git(dir, ['init', '--quiet']);
+    const common = (await git(tree, ['rev-parse', '--path-format=absolute', '--git-common-dir'])).stdout.trim();
+    writeFileSync(path.join(dir, '.git', 'objects', 'info', 'alternates'), path.join(common, 'objects') + '\n');
+    return dir;
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
 }
