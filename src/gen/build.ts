@@ -1,7 +1,7 @@
 // C sources -> static binaries, incrementally and in parallel, then the
 // manifest the runners read. A binary is rebuilt only when its inputs change:
 // the source text, the compiler identity and the flags.
-import { mkdirpAsync } from '../util/fs.js';
+import { mkdirp } from '../util/fs.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { availableParallelism } from 'node:os';
 import { readFile, rename, rm } from 'node:fs/promises';
@@ -92,9 +92,11 @@ export async function buildSuite(req: BuildRequest = {}): Promise<BuildResult> {
   const render = await renderSuite({ ...req, root });
   emit({ type: 'render', durationMs: render.durationMs, files: render.sources.length, changed: render.sources.filter((s) => s.changed).length });
   const ccId = await ccIdentity(cc);
-  await mkdirpAsync(binDir).catch((e: Error) => {
-    throw new KgateError('infra', `cannot create ${binDir}: ${e.message}`);
-  });
+  try {
+    mkdirp(binDir);
+  } catch (e) {
+    throw new KgateError('infra', `cannot create ${binDir}: ${(e as Error).message}`);
+  }
 
   const tc = performance.now();
   const results = await pool(render.sources, jobs, async (src) => {

@@ -1,6 +1,6 @@
 // Catalog + templates -> one C source per family binary. Pure rendering is
 // separate from the file writes so tests can render without touching disk.
-import { mkdirpAsync } from '../util/fs.js';
+import { mkdirp } from '../util/fs.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -114,7 +114,7 @@ export async function renderSuite(req: RenderRequest = {}): Promise<RenderResult
   const templates = loadTemplates(req.templatesDir ?? join(root, 'templates', 'c'));
   const groups = groupByFamily(req.caseDefs ?? selectCases(req));
   try {
-    await mkdirpAsync(srcDir);
+    mkdirp(srcDir);
   } catch (e) {
     throw new KgateError('infra', `cannot create ${srcDir}: ${(e as Error).message}`);
   }

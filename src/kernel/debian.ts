@@ -2,7 +2,7 @@
 // from the apt archive the host already trusts (apt-get download, signed
 // lists), are unpacked once into the kgate cache (outside the checkout, shared
 // by every clone) and reused from there.
-import { mkdirpAsync } from '../util/fs.js';
+import { mkdirp } from '../util/fs.js';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic.js';
 import { cacheCapBytes, cacheRoot, evictLru, touchEntry } from '../util/cache.js';
@@ -33,10 +33,10 @@ export async function resolveDebianKernel(spec: Extract<KernelSpec, { kind: 'deb
   const fetched = !existsSync(done);
   if (fetched) {
     opts.log?.(`fetching ${pkg.name} ${pkg.version}`);
-    await mkdirpAsync(kernelsDir);
+    mkdirp(kernelsDir);
     const tmp = `${dest}.partial-${process.pid}`;
     await rm(tmp, { recursive: true, force: true });
-    await mkdirpAsync(tmp);
+    mkdirp(tmp);
     try {
       // apt-get download writes into its cwd; running as root it warns that _apt
       // cannot write there, which is harmless.

@@ -2,7 +2,7 @@
 // --show-command), a free forwarded port, and bootGuest(), which starts qemu,
 // captures the serial console, waits for the init's ready marker and then for an
 // SSH login, and falls back from KVM to TCG by itself where nested KVM fails.
-import { mkdirpAsync } from '../util/fs.js';
+import { mkdirp } from '../util/fs.js';
 import { deadline } from '../util/deadline.js';
 import { shellLine } from '../util/shell.js';
 import { accessSync, constants, createWriteStream, existsSync, type WriteStream } from 'node:fs';
@@ -328,7 +328,7 @@ async function awaitLogin(port: number, at: Attempt, req: BootRequest): Promise<
 }
 
 export async function bootGuest(req: BootRequest): Promise<Guest> {
-  await mkdirpAsync(path.dirname(req.consoleLog));
+  mkdirp(path.dirname(req.consoleLog));
   let accel: Accel;
   let accelNote: string | undefined;
   if (req.accel === 'auto') {

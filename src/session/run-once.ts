@@ -124,8 +124,9 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     pending = startTargets(req.target, kernel, dir, emit, anySignal([req.signal, boots.signal])).map((p) => p.then((t) => { targets.push(t); return t; }));
     // The first target and the build are awaited together: a build failure must not leave a booting guest behind.
     const [started, built] = await Promise.allSettled([pending[0], suite]);
-    if (built.status === 'fulfilled') ({ manifest, selection } = built.value), timings.buildMs = built.value.buildMs;
     if (built.status === 'rejected') throw built.reason;
+    ({ manifest, selection } = built.value);
+    timings.buildMs = built.value.buildMs;
     if (started.status === 'rejected') throw started.reason;
     const first = started.value;
     timings.targetMs = Date.now() - tTargets;

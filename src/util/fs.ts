@@ -24,7 +24,3 @@ export function mkdirp(dir: string): void {
     try { mkdirSync(d); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; }
   }
 }
-
-export async function mkdirpAsync(dir: string): Promise<void> {
-  mkdirp(dir);
-}
