@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 # qemu + the guest's parts (busybox, dropbear, sftp-server), the static C toolchain,
 # and the unpackers for Debian's kernel packages and compressed modules.
 pkgs=(qemu-system-x86 busybox-static dropbear-bin openssh-sftp-server cpio kmod
-      gcc libc6-dev zstd xz-utils)
+      gcc libc6-dev zstd xz-utils
+      # tree builds (--kernel tree:...): kbuild's tools, ccache, and the test tree's source
+      make bc flex bison libelf-dev libssl-dev ccache git
+      linux-source-6.12 linux-config-6.12)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -35,5 +35,7 @@ export interface KernelStageOptions {
   signal?: AbortSignal;
   /** One line of what is happening (fetching, building, the make target). */
   log?: (line: string) => void;
+  /** Where a tree build writes kernel-build.log (a run's directory); the tree's cache directory otherwise. */
+  logDir?: string;
 }
 

@@ -18,8 +18,8 @@ export async function resolveKernel(req: KernelRequest, opts: KernelStageOptions
     case 'debian': return resolveDebianKernel(spec, { cacheDir: opts.cacheDir, signal: opts.signal, log: opts.log });
     case 'path': return resolvePathKernel(spec.bzImage, req.modules);
     case 'tree': {
-      const { treeKernel } = await import('./tree-artifact.js');
-      return treeKernel(spec, req, opts);
+      const { buildTreeKernel } = await import('./tree/index.js');
+      return buildTreeKernel(spec, req, opts);
     }
   }
 }

@@ -63,13 +63,13 @@ function buildSuiteStage(req: RunOnceRequest, emit: Emit, signal: AbortSignal): 
   return p;
 }
 
-async function kernelStage(req: RunOnceRequest, emit: Emit): Promise<KernelArtifact | undefined> {
+async function kernelStage(req: RunOnceRequest, dir: string, emit: Emit): Promise<KernelArtifact | undefined> {
   if (req.target.kind !== 'qemu' || !req.kernel) return undefined;
   if ('artifact' in req.kernel) return req.kernel.artifact;
   const t0 = Date.now();
   emit({ type: 'stage', stage: 'kernel', state: 'start', detail: req.kernel.spec.text });
   try {
-    const k = await resolveKernel(req.kernel, { signal: req.signal, log: (l) => emit({ type: 'stage', stage: 'kernel', state: 'note', detail: l }) });
+    const k = await resolveKernel(req.kernel, { signal: req.signal, logDir: dir, log: (l) => emit({ type: 'stage', stage: 'kernel', state: 'note', detail: l }) });
     emit({ type: 'stage', stage: 'kernel', state: 'done', ms: Date.now() - t0, detail: `${k.release} (${k.how})` });
     return k;
   } catch (e) {
@@ -110,7 +110,7 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     suite = buildSuiteStage(req, emit, anySignal([req.signal, stopBuild.signal]));
     emit({ type: 'stage', stage: 'suite', state: 'start' });
     const tKernel = Date.now();
-    kernel = await kernelStage(req, emit);
+    kernel = await kernelStage(req, dir, emit);
     if (kernel) {
       timings.kernelMs = Date.now() - tKernel;
       run.kernel = kernel.identity;

@@ -1,0 +1,165 @@
+// The kernel's .config for a tree build: a base (tinyconfig, defconfig,
+// Debian's cloud config or a file), then kgate's required fragment, then the
+// user's fragments, merged as scripts/kconfig/merge_config.sh does (a later
+// value wins), then `make olddefconfig`. Kconfig may still drop an option (a
+// dependency is off, the option does not exist at this commit), so every
+// option asked for is checked against the final .config, and a loss is named
+// with the reason Kconfig gives.
+//
+// Merged here rather than by merge_config.sh: the script only warns, in
+// prose on stdout, and kgate must know which option came from which fragment
+// to say whose mistake a loss is (exit 2 for the user's fragment, 125 for a
+// commit whose Kconfig cannot give kgate what it needs).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+/** What kgate's guest and the suite need (measured on 6.12 tinyconfig: every option survives). */
+export const REQUIRED_FRAGMENT = [
+  '64BIT', 'PRINTK', 'TTY', 'SERIAL_8250', 'SERIAL_8250_CONSOLE', 'BLK_DEV_INITRD', 'RD_GZIP',
+  'BINFMT_ELF', 'BINFMT_SCRIPT', 'DEVTMPFS', 'DEVTMPFS_MOUNT', 'PROC_FS', 'SYSFS', 'TMPFS', 'SHMEM',
+  'MULTIUSER', 'FUTEX', 'EPOLL', 'SIGNALFD', 'TIMERFD', 'EVENTFD', 'FILE_LOCKING', 'POSIX_TIMERS',
+  'MEMFD_CREATE', 'UNIX98_PTYS', 'NET', 'INET', 'UNIX', 'PCI', 'VIRTIO_MENU', 'VIRTIO', 'VIRTIO_PCI',
+  'NETDEVICES', 'NET_CORE', 'VIRTIO_NET', 'E1000', 'FUSE_FS', 'FUSE_PASSTHROUGH', 'OVERLAY_FS',
+  'SYSVIPC', 'HW_RANDOM', 'HW_RANDOM_VIRTIO',
+].map((o) => `CONFIG_${o}=y`).join('\n') + '\n';
+
+/** Debian's config names its signing keys by paths of Debian's build tree: a plain build has none. */
+export const DEBIAN_FIXUPS = 'CONFIG_SYSTEM_TRUSTED_KEYS=""\nCONFIG_SYSTEM_REVOCATION_KEYS=""\nCONFIG_MODULE_SIG_KEY="certs/signing_key.pem"\nCONFIG_DEBUG_INFO_BTF=n\n';
+
+/** 'n' stands for "# CONFIG_X is not set"; other values as written (y, m, "string", 0x10, 42). */
+export type ConfigMap = Map<string, string>;
+
+export interface Fragment { name: string; text: string; /** kgate's own (required) or the user's. */ owner: 'kgate' | 'user' }
+
+export class ConfigSyntaxError extends Error {}
+
+/** A .config or fragment: `CONFIG_X=v` and `# CONFIG_X is not set` lines; anything else but comments is an error. */
+export function parseConfig(text: string, name = 'config'): ConfigMap {
+  const out: ConfigMap = new Map();
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line) return;
+    const unset = line.match(/^#\s*(CONFIG_\w+) is not set$/);
+    if (unset) { out.set(unset[1], 'n'); return; }
+    if (line.startsWith('#')) return;
+    const set = line.match(/^(CONFIG_\w+)=(.*)$/);
+    if (!set) throw new ConfigSyntaxError(`${name}:${i + 1}: not a config line: ${line.slice(0, 60)}`);
+    out.set(set[1], set[2] === '' ? 'n' : set[2]);
+  });
+  return out;
+}
+
+export function renderConfig(map: ConfigMap): string {
+  let s = '';
+  for (const [k, v] of map) s += v === 'n' ? `# ${k} is not set\n` : `${k}=${v}\n`;
+  return s;
+}
+
+export interface Asked { value: string; from: Fragment; /** Earlier fragments whose value this one replaced. */ overrode: { from: Fragment; value: string }[] }
+
+/** merge_config.sh's rule: fragments in order over the base, the last value of an option wins. */
+export function mergeFragments(base: ConfigMap, fragments: Fragment[]): { merged: ConfigMap; asked: Map<string, Asked> } {
+  const merged: ConfigMap = new Map(base);
+  const asked = new Map<string, Asked>();
+  for (const f of fragments) {
+    for (const [k, v] of parseConfig(f.text, f.name)) {
+      const prev = asked.get(k);
+      const overrode = prev ? [...prev.overrode, ...(prev.value !== v ? [{ from: prev.from, value: prev.value }] : [])] : [];
+      asked.set(k, { value: v, from: f, overrode });
+      merged.set(k, v);
+    }
+  }
+  return { merged, asked };
+}
+
+export interface LostOption {
+  option: string;
+  asked: string;
+  got: string;
+  /** Why, in one phrase: "depends on FUSE_FS (FUSE_FS=n)", "no such option in this tree", "your off.config sets it n". */
+  why: string;
+  /** Whose doing: a user's fragment (their mistake: exit 2) or this commit's Kconfig (exit 125). */
+  blame: 'user' | 'kconfig';
+  from: string;
+}
+
+const show = (v: string | undefined) => (v === undefined || v === 'n' ? 'n' : v);
+
+/**
+ * Every option a fragment asked for that the final .config does not hold.
+ * `kconfig(option)` returns the option's `depends on` expressions in this tree
+ * (undefined when no Kconfig defines it).
+ */
+export function lostOptions(asked: Map<string, Asked>, final: ConfigMap, kconfig: (option: string) => string[] | undefined): LostOption[] {
+  const lost: LostOption[] = [];
+  const userSet = new Set([...asked].filter(([, a]) => a.from.owner === 'user').map(([k]) => k));
+  for (const [option, a] of asked) {
+    const got = show(final.get(option));
+    if (got === show(a.value)) continue;
+    const name = option.replace(/^CONFIG_/, '');
+    let why: string;
+    let blame: LostOption['blame'];
+    const deps = kconfig(name);
+    if (deps === undefined) { why = 'no such option in this tree'; blame = a.from.owner === 'user' ? 'user' : 'kconfig'; }
+    else {
+      const syms = [...new Set(deps.flatMap((d) => d.match(/\b[A-Z][A-Z0-9_]+\b/g) ?? []))];
+      const values = syms.map((s) => `${s}=${show(final.get(`CONFIG_${s}`))}`);
+      why = deps.length ? `depends on ${deps.join(' && ')} (${values.join(', ')})` : 'Kconfig does not let it be set (no prompt, or something it needs is off)';
+      // A dependency the user's fragment turned off makes the loss theirs.
+      blame = a.from.owner === 'user' || syms.some((s) => userSet.has(`CONFIG_${s}`)) ? 'user' : 'kconfig';
+    }
+    lost.push({ option, asked: show(a.value), got, why, blame, from: a.from.name });
+  }
+  // An option the user turned off that kgate needs is lost even when Kconfig kept the user's value.
+  for (const [option, a] of asked) {
+    if (a.from.owner !== 'user' || lost.some((l) => l.option === option)) continue;
+    const kgateWanted = a.overrode.find((o) => o.from.owner === 'kgate');
+    if (kgateWanted && show(final.get(option)) !== show(kgateWanted.value)) {
+      lost.push({ option, asked: kgateWanted.value, got: show(final.get(option)), why: `${a.from.name} sets it ${show(a.value)}, kgate needs ${kgateWanted.value}`, blame: 'user', from: a.from.name });
+    }
+  }
+  return lost;
+}
+
+/**
+ * `depends on` lines of `config NAME` in the tree's Kconfig files, or
+ * undefined when no Kconfig file defines it. Read only when an option was
+ * lost, so walking the tree (about a second) costs nothing on a good build.
+ */
+export function kconfigDepends(srcDir: string): (option: string) => string[] | undefined {
+  let index: Map<string, string[]> | undefined;
+  return (option) => {
+    index ??= indexKconfig(srcDir);
+    return index.get(option);
+  };
+}
+
+function indexKconfig(srcDir: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.startsWith('Kconfig') && statSync(p).isFile()) readEntries(readFileSync(p, 'utf8'), out);
+    }
+  };
+  walk(srcDir);
+  return out;
+}
+
+/** Adds each `config`/`menuconfig` entry's depends-on lines (an option defined twice keeps both). */
+export function readEntries(text: string, out: Map<string, string[]>): void {
+  let current: string[] | undefined;
+  for (const raw of text.split('\n')) {
+    const entry = raw.match(/^\s*(?:menu)?config\s+([A-Z0-9_]+)\s*$/);
+    if (entry) {
+      current = out.get(entry[1]) ?? [];
+      out.set(entry[1], current);
+      continue;
+    }
+    if (/^\s*(endmenu|menu|choice|endchoice|if|endif|source|comment)\b/.test(raw)) { current = undefined; continue; }
+    const dep = raw.match(/^\s+depends\s+on\s+(.+?)\s*$/);
+    if (dep && current) current.push(dep[1].includes('&&') || dep[1].includes('||') ? `(${dep[1]})` : dep[1]);
+  }
+}

@@ -1,0 +1,209 @@
+// `--kernel tree:PATH[@REF]`: build the kernel under test from a git tree.
+//
+//   resolve (read-only in the user's tree) -> build key -> cached? done, no make
+//   -> lock the tree's checkout -> check out the commit (and the dirty diff)
+//   -> .config (base + fragments + olddefconfig, survival check) -> make -> cache entry
+//
+// Everything lives in the kgate cache: the checkout and one build directory
+// per (tree, config) under trees/, finished kernels under builds/. The user's
+// repository is only read.
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KgateError, type KernelIdentity } from '../../model.js';
+import { cacheCapBytes, cacheRoot, evictLru, touchEntry } from '../../util/cache.js';
+import { mkdirp } from '../../util/fs.js';
+import { runTool } from '../../util/run-tool.js';
+import type { KernelArtifact, KernelRequest, KernelStageOptions } from '../artifact.js';
+import type { KernelSpec } from '../spec.js';
+import { buildEntryDir, buildKey, configKey, readBuild, type ConfigRecipe } from './cache.js';
+import { ConfigSyntaxError, DEBIAN_FIXUPS, kconfigDepends, lostOptions, mergeFragments, parseConfig, renderConfig, REQUIRED_FRAGMENT, type Fragment } from './config.js';
+import { runMake } from './make.js';
+import { checkOut, lockTree, resolveTreeSource, treeCacheDir, type TreeSource } from './source.js';
+
+/** Build directories kept per tree (one per config recipe), least recently used dropped first. */
+const OBJ_DIRS_PER_TREE = 3;
+
+export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }>, req: KernelRequest, opts: KernelStageOptions = {}): Promise<KernelArtifact> {
+  const t0 = Date.now();
+  const log = opts.log ?? (() => {});
+  const root = opts.cacheDir ?? cacheRoot();
+  const src = await resolveTreeSource(spec.path, spec.ref, req.objectsFrom, opts.signal);
+  const what = `${src.describe}${src.dirty ? ' + uncommitted changes' : ''}`;
+  const recipe = await configRecipe(req, src, opts.signal);
+  const compiler = await compilerVersion();
+  const key = buildKey({ commit: src.commit, dirtyHash: src.dirty?.hash, config: recipe, compiler });
+  const buildsDir = path.join(root, 'builds');
+  const hit = readBuild(buildsDir, key);
+  if (hit) {
+    touchEntry(hit.dir);
+    log(`cached: ${what} (made in ${(hit.makeMs / 1000).toFixed(0)} s when first built)`);
+    return artifactOf(hit.bzImage, hit.modulesDir, hit.identity, 'cached', Date.now() - t0);
+  }
+
+  const treeDir = treeCacheDir(path.join(root, 'trees'), src);
+  const unlock = await lockTree(treeDir, log, opts.signal);
+  try {
+    // Another kgate may have built it while this one waited for the lock.
+    const late = readBuild(buildsDir, key);
+    if (late) return artifactOf(late.bzImage, late.modulesDir, late.identity, 'cached', Date.now() - t0);
+    touchEntry(treeDir);
+    const srcDir = path.join(treeDir, 'src');
+    log(`checking out ${what} in ${srcDir}`);
+    await checkOut(srcDir, src, req.objectsFrom, opts.signal);
+    const obj = path.join(treeDir, `obj-${configKey(recipe).slice(0, 12)}`);
+    mkdirp(obj);
+    touchEntry(obj);
+    const logFile = buildLogFile(opts.logDir, treeDir);
+    const make = makeRunner(root, srcDir, obj, src, logFile, what, opts);
+    const finalConfig = await configure(make, srcDir, obj, recipe, what);
+    const modules = finalConfig.get('CONFIG_MODULES') === 'y';
+    log(`building ${what}: make -j${os.availableParallelism()} bzImage${modules ? ' modules' : ''} (log: ${logFile})`);
+    let makeMs = (await make(modules ? ['bzImage', 'modules'] : ['bzImage'])).ms;
+    const release = readFileSync(path.join(obj, 'include', 'config', 'kernel.release'), 'utf8').trim();
+    const entry = buildEntryDir(buildsDir, key);
+    const tmp = `${entry}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirp(tmp);
+    copyFileSync(path.join(obj, 'arch', 'x86', 'boot', 'bzImage'), path.join(tmp, 'bzImage'));
+    const configText = readFileSync(path.join(obj, '.config'), 'utf8');
+    writeFileSync(path.join(tmp, 'config'), configText);
+    let modulesRel: string | undefined;
+    if (modules) {
+      makeMs += (await make(['modules_install'], { INSTALL_MOD_PATH: path.join(tmp, 'mod'), INSTALL_MOD_STRIP: '1' })).ms;
+      modulesRel = path.join('mod', 'lib', 'modules', release);
+      for (const l of ['build', 'source']) rmSync(path.join(tmp, modulesRel, l), { force: true });
+    }
+    const identity: KernelIdentity = {
+      release,
+      kernelVersion: src.kernelVersion,
+      configHash: createHash('sha256').update(configText).digest('hex'),
+      commit: src.commit,
+      describe: src.describe,
+      ...(src.dirty ? { dirtyHash: src.dirty.hash } : {}),
+      baseConfig: recipe.base,
+      fragments: req.fragments?.map((f) => path.resolve(f)) ?? [],
+      source: spec.text,
+      // Uncommitted changes cannot be named by a --kernel: only a clean tree is pinned.
+      ...(src.dirty || req.objectsFrom ? {} : { pinned: `tree:${src.tree}@${src.commit}` }),
+    };
+    writeFileSync(path.join(tmp, 'identity.json'), JSON.stringify({ key, identity, makeMs, ...(modulesRel ? { modulesDir: modulesRel } : {}) }, null, 2) + '\n');
+    rmSync(entry, { recursive: true, force: true });
+    renameSync(tmp, entry);
+    evictLru(buildsDir, cacheCapBytes() / 4, [entry]);
+    evictObjDirs(treeDir, obj);
+    evictLru(path.join(root, 'trees'), cacheCapBytes() / 2, [treeDir]);
+    return artifactOf(path.join(entry, 'bzImage'), modulesRel && path.join(entry, modulesRel), identity, 'built', makeMs);
+  } finally {
+    unlock();
+  }
+}
+
+function artifactOf(bzImage: string, modulesDir: string | undefined, identity: KernelIdentity, how: 'built' | 'cached', ms: number): KernelArtifact {
+  return { bzImage, ...(modulesDir ? { modulesDir } : {}), release: identity.release, source: `${identity.source} (${identity.describe ?? identity.commit})`, identity, how, ms };
+}
+
+function buildLogFile(logDir: string | undefined, treeDir: string): string {
+  const dir = logDir ?? path.join(treeDir, 'logs');
+  mkdirp(dir);
+  const f = path.join(dir, 'kernel-build.log');
+  writeFileSync(f, '');
+  return f;
+}
+
+type Make = (targets: string[], vars?: Record<string, string>) => Promise<{ ms: number }>;
+
+function makeRunner(root: string, srcDir: string, obj: string, src: TreeSource, logFile: string, what: string, opts: KernelStageOptions): Make {
+  const ccache = hasCcache();
+  const env: Record<string, string> = {
+    KBUILD_BUILD_USER: 'kgate', KBUILD_BUILD_HOST: 'kgate',
+    // The commit's date, not now: the same commit builds the same image.
+    KBUILD_BUILD_TIMESTAMP: new Date(src.commitTime * 1000).toUTCString(),
+    ...(ccache ? { CCACHE_DIR: path.join(root, 'ccache'), CCACHE_BASEDIR: srcDir, CCACHE_MAXSIZE: `${Math.max(1, Math.round(cacheCapBytes() / 4 / 1024 ** 3))}G` } : {}),
+  };
+  return (targets, vars = {}) => runMake({
+    src: srcDir, obj, targets, jobs: os.availableParallelism(), logFile, what, signal: opts.signal, log: opts.log,
+    // A terminal redraws one line; a CI log gets a line every few seconds, not one per file.
+    noteEveryMs: process.stderr.isTTY ? 1000 : 5000,
+    vars: { ...(ccache ? { CC: 'ccache gcc' } : {}), ...vars }, env,
+  });
+}
+
+let ccacheFound: boolean | undefined;
+function hasCcache(): boolean {
+  ccacheFound ??= (process.env.PATH ?? '').split(':').some((d) => d && existsSync(path.join(d, 'ccache')));
+  return ccacheFound;
+}
+
+let gccVersion: string | undefined;
+async function compilerVersion(): Promise<string> {
+  gccVersion ??= (await runTool('gcc', ['--version'])).stdout.split('\n')[0].trim();
+  return gccVersion;
+}
+
+/** The base config and the fragments, read and checked before anything is built. */
+async function configRecipe(req: KernelRequest, src: TreeSource, signal?: AbortSignal): Promise<ConfigRecipe & { baseText?: string; all: Fragment[] }> {
+  const base = req.baseConfig ?? 'tiny';
+  const fragments: Fragment[] = [{ name: 'kgate required fragment', text: REQUIRED_FRAGMENT, owner: 'kgate' }];
+  let baseText: string | undefined;
+  if (base === 'debian') {
+    baseText = await debianConfig(src.kernelVersion, signal);
+    fragments.push({ name: 'kgate fixups of the Debian config', text: DEBIAN_FIXUPS, owner: 'kgate' });
+  } else if (base !== 'tiny' && base !== 'defconfig') {
+    const file = path.resolve(base);
+    if (!existsSync(file) || !statSync(file).isFile()) throw new KgateError('user', `--base-config ${base}: no such file (give tiny, defconfig, debian or a .config file)`);
+    baseText = readFileSync(file, 'utf8');
+    try { parseConfig(baseText, base); } catch (e) { if (e instanceof ConfigSyntaxError) throw new KgateError('user', `--base-config ${e.message}`); throw e; }
+  }
+  for (const f of req.fragments ?? []) {
+    const file = path.resolve(f);
+    if (!existsSync(file) || !statSync(file).isFile()) throw new KgateError('user', `--config-fragment ${f}: no such file`);
+    const text = readFileSync(file, 'utf8');
+    try { parseConfig(text, f); } catch (e) { if (e instanceof ConfigSyntaxError) throw new KgateError('user', `--config-fragment ${e.message}`); throw e; }
+    fragments.push({ name: f, text, owner: 'user' });
+  }
+  return {
+    base: base === 'tiny' || base === 'defconfig' || base === 'debian' ? base : path.resolve(base),
+    ...(baseText !== undefined ? { baseHash: createHash('sha256').update(baseText).digest('hex'), baseText } : {}),
+    fragments: fragments.map((f) => ({ name: f.name, text: f.text })),
+    all: fragments,
+  };
+}
+
+/** Debian's cloud config for this kernel's major.minor, from linux-config-X.Y. */
+async function debianConfig(kernelVersion: string, signal?: AbortSignal): Promise<string> {
+  const mm = kernelVersion.split('.').slice(0, 2).join('.');
+  const file = `/usr/src/linux-config-${mm}/config.amd64_none_cloud-amd64.xz`;
+  if (!existsSync(file)) throw new KgateError('user', `--base-config debian: ${file} is missing (apt-get install linux-config-${mm}; Debian ships configs for the series it packages)`);
+  return (await runTool('xz', ['-dc', file], { signal })).stdout;
+}
+
+/** Write .config from the recipe, let Kconfig settle it, and check that what was asked for survived. */
+async function configure(make: Make, srcDir: string, obj: string, recipe: Awaited<ReturnType<typeof configRecipe>>, what: string): Promise<Map<string, string>> {
+  const configFile = path.join(obj, '.config');
+  const before = existsSync(configFile) ? { text: readFileSync(configFile, 'utf8'), mtime: statSync(configFile).mtime } : undefined;
+  if (recipe.base === 'tiny') await make(['tinyconfig']);
+  else if (recipe.base === 'defconfig') await make(['defconfig']);
+  else writeFileSync(configFile, recipe.baseText ?? '');
+  const { merged, asked } = mergeFragments(parseConfig(readFileSync(configFile, 'utf8')), recipe.all);
+  writeFileSync(configFile, renderConfig(merged));
+  await make(['olddefconfig']);
+  const finalText = readFileSync(configFile, 'utf8');
+  // The same .config as the last build of this directory: keep its old mtime, so make sees nothing new.
+  if (before && before.text === finalText) utimesSync(configFile, before.mtime, before.mtime);
+  const final = parseConfig(finalText);
+  const lost = lostOptions(asked, final, kconfigDepends(srcDir));
+  if (lost.length > 0) {
+    const lines = lost.map((l) => `${l.option} (asked ${l.asked} by ${l.from}, got ${l.got}): ${l.why}`);
+    const user = lost.some((l) => l.blame === 'user');
+    throw new KgateError(user ? 'user' : 'infra', `the .config of ${what} lost ${lost.length === 1 ? lines[0] : `${lost.length} options: ${lines[0]}; and ${lost.slice(1).map((l) => l.option).join(', ')}`}`, lines.join('\n'));
+  }
+  return final;
+}
+
+function evictObjDirs(treeDir: string, keep: string): void {
+  const dirs = readdirSync(treeDir).filter((e) => e.startsWith('obj-')).map((e) => path.join(treeDir, e))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  for (const d of dirs.slice(OBJ_DIRS_PER_TREE)) if (d !== keep) rmSync(d, { recursive: true, force: true });
+}

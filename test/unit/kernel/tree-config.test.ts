@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { lostOptions, mergeFragments, parseConfig, readEntries, renderConfig, REQUIRED_FRAGMENT, ConfigSyntaxError, type Fragment } from '../../../src/kernel/tree/config.js';
+import { buildKey, configKey } from '../../../src/kernel/tree/cache.js';
+import { makefileVersion } from '../../../src/kernel/tree/source.js';
+import { firstError } from '../../../src/kernel/tree/make.js';
+
+const kgate: Fragment = { name: 'kgate required fragment', text: REQUIRED_FRAGMENT, owner: 'kgate' };
+const user = (name: string, text: string): Fragment => ({ name, text, owner: 'user' });
+
+test('parseConfig reads set, unset and string values and rejects garbage with file:line', () => {
+  const m = parseConfig('# comment\nCONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C="x y"\n\nCONFIG_D=0x10\n');
+  assert.deepEqual([...m], [['CONFIG_A', 'y'], ['CONFIG_B', 'n'], ['CONFIG_C', '"x y"'], ['CONFIG_D', '0x10']]);
+  assert.equal(renderConfig(m), 'CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C="x y"\nCONFIG_D=0x10\n');
+  assert.throws(() => parseConfig('CONFIG_A=y\nFUSE=y\n', 'my.frag'), (e: unknown) => e instanceof ConfigSyntaxError && e.message === 'my.frag:2: not a config line: FUSE=y');
+});
+
+test('merge: later fragments win, as merge_config.sh does, and each option remembers who set it', () => {
+  const base = parseConfig('CONFIG_FUSE_FS=m\nCONFIG_X=y\n');
+  const { merged, asked } = mergeFragments(base, [kgate, user('a.frag', 'CONFIG_X=n\n'), user('b.frag', 'CONFIG_X=y\nCONFIG_KASAN=y\n')]);
+  assert.equal(merged.get('CONFIG_FUSE_FS'), 'y');
+  assert.equal(merged.get('CONFIG_X'), 'y');
+  assert.equal(asked.get('CONFIG_X')?.from.name, 'b.frag');
+  assert.deepEqual(asked.get('CONFIG_X')?.overrode.map((o) => [o.from.name, o.value]), [['a.frag', 'n']]);
+  assert.equal(asked.get('CONFIG_FUSE_PASSTHROUGH')?.from.owner, 'kgate');
+});
+
+const deps = new Map<string, string[]>([['FUSE_PASSTHROUGH', ['FUSE_FS']], ['FUSE_FS', []], ['OVERLAY_FS', []]]);
+const kconfig = (o: string) => deps.get(o);
+
+test('survival: every asked option present in the final config means nothing lost', () => {
+  const { merged, asked } = mergeFragments(new Map(), [kgate]);
+  assert.deepEqual(lostOptions(asked, merged, kconfig), []);
+});
+
+test('survival: a user fragment turning FUSE_PASSTHROUGH off is named, and is the user\'s doing', () => {
+  const { merged, asked } = mergeFragments(new Map(), [kgate, user('off.config', '# CONFIG_FUSE_PASSTHROUGH is not set\n')]);
+  const lost = lostOptions(asked, merged, kconfig);
+  assert.equal(lost.length, 1);
+  assert.equal(lost[0].option, 'CONFIG_FUSE_PASSTHROUGH');
+  assert.equal(lost[0].blame, 'user');
+  assert.match(lost[0].why, /off\.config sets it n, kgate needs y/);
+});
+
+test('survival: an option Kconfig dropped names the dependency and its value; blame follows who set the dependency', () => {
+  // kgate asked for it, Kconfig dropped it on its own: this commit cannot be tested (infra).
+  const a = mergeFragments(new Map(), [kgate]);
+  const final = new Map(a.merged);
+  final.set('CONFIG_FUSE_PASSTHROUGH', 'n');
+  final.set('CONFIG_FUSE_FS', 'y');
+  const lost = lostOptions(a.asked, final, kconfig);
+  assert.deepEqual(lost.map((l) => [l.option, l.blame]), [['CONFIG_FUSE_PASSTHROUGH', 'kconfig']]);
+  assert.equal(lost[0].why, 'depends on FUSE_FS (FUSE_FS=y)');
+  // The user turned the dependency off: theirs.
+  const b = mergeFragments(new Map(), [kgate, user('nofuse.config', 'CONFIG_FUSE_FS=n\n')]);
+  const final2 = new Map(b.merged);
+  final2.set('CONFIG_FUSE_PASSTHROUGH', 'n');
+  const lost2 = lostOptions(b.asked, final2, kconfig);
+  assert.deepEqual(lost2.map((l) => [l.option, l.blame]).sort(), [['CONFIG_FUSE_FS', 'user'], ['CONFIG_FUSE_PASSTHROUGH', 'user']]);
+  assert.match(lost2.find((l) => l.option === 'CONFIG_FUSE_PASSTHROUGH')!.why, /FUSE_FS=n/);
+});
+
+test('survival: an option no Kconfig defines is "no such option in this tree"', () => {
+  const a = mergeFragments(new Map(), [user('typo.config', 'CONFIG_FUSE_PASSTRHOUGH=y\n')]);
+  const lost = lostOptions(a.asked, new Map(), kconfig);
+  assert.deepEqual(lost.map((l) => [l.option, l.why, l.blame]), [['CONFIG_FUSE_PASSTRHOUGH', 'no such option in this tree', 'user']]);
+});
+
+test('Kconfig entries: depends on lines per config, menuconfig too, stopping at the next block', () => {
+  const out = new Map<string, string[]>();
+  readEntries('menuconfig FUSE_FS\n\ttristate "FUSE"\n\tselect FS_POSIX_ACL\n\nconfig FUSE_PASSTHROUGH\n\tbool "passthrough"\n\tdepends on FUSE_FS\n\tdepends on A || B\n\nif X\nconfig OTHER\n\tbool\nendif\n', out);
+  assert.deepEqual(out.get('FUSE_PASSTHROUGH'), ['FUSE_FS', '(A || B)']);
+  assert.deepEqual(out.get('FUSE_FS'), []);
+  assert.deepEqual(out.get('OTHER'), []);
+});
+
+test('build key: the same inputs give the same key; each input changes it; the config key ignores the commit', () => {
+  const config = { base: 'tiny', fragments: [{ name: 'k', text: REQUIRED_FRAGMENT }] };
+  const k = { commit: 'a'.repeat(40), config, compiler: 'gcc (Debian 12.2.0-14) 12.2.0' };
+  assert.equal(buildKey(k), buildKey({ ...k, config: { ...config, fragments: [...config.fragments] } }));
+  const variants = [
+    { ...k, commit: 'b'.repeat(40) },
+    { ...k, dirtyHash: 'c'.repeat(64) },
+    { ...k, compiler: 'gcc (Debian 13.1.0) 13.1.0' },
+    { ...k, config: { ...config, base: 'defconfig' } },
+    { ...k, config: { ...config, fragments: [...config.fragments, { name: 'u', text: 'CONFIG_KASAN=y\n' }] } },
+  ];
+  const keys = new Set([buildKey(k), ...variants.map(buildKey)]);
+  assert.equal(keys.size, variants.length + 1);
+  assert.equal(configKey(config), configKey({ ...config }));
+  assert.notEqual(configKey(config), configKey({ ...config, baseHash: 'x' }));
+});
+
+test('makefileVersion reads VERSION.PATCHLEVEL.SUBLEVEL', () => {
+  assert.equal(makefileVersion('# SPDX\nVERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 118\nEXTRAVERSION =\nNAME = Baby Opossum Posse\n'), '6.12.118');
+  assert.equal(makefileVersion('all:\n\techo hi\n'), undefined);
+});
+
+test('firstError: the first compiler error, path relative to the tree; make\'s own error otherwise', () => {
+  const log = [
+    '  CC      fs/fuse/dir.o',
+    '/cache/trees/linux-abc/src/fs/fuse/inode.c:12:1: error: unknown type name \'this\'',
+    '/cache/trees/linux-abc/src/fs/fuse/inode.c:14:1: error: expected \';\'',
+    'make[4]: *** [/cache/trees/linux-abc/src/scripts/Makefile.build:229: fs/fuse/inode.o] Error 1',
+  ];
+  assert.equal(firstError(log, '/cache/trees/linux-abc/src'), 'fs/fuse/inode.c:12:1: error: unknown type name \'this\'');
+  assert.equal(firstError(['../src/fs/fuse/file.c:3:5: fatal error: nope.h: No such file or directory'], '/x/src'), 'fs/fuse/file.c:3:5: error: nope.h: No such file or directory');
+  assert.equal(firstError(['ld: vmlinux.o: undefined reference to `foo\''], '/x'), 'ld: vmlinux.o: undefined reference to `foo\'');
+});
