@@ -1,4 +1,5 @@
 // `kgate kernel build`: the kernel stage alone, as `kgate run` uses it.
+import path from 'node:path';
 import { z } from 'zod';
 import { resolveKernel } from '../kernel/index.js';
 import { kernelRequestOf, parseOpts } from './inputs.js';
@@ -11,6 +12,7 @@ const KernelOpts = z.object({
   baseConfig: z.string().optional(),
   configFragment: z.array(z.string()).optional(),
   json: z.boolean().optional(),
+  results: z.string().default('results'),
 });
 
 export async function kernelBuildFromCli(raw: unknown): Promise<number> {
@@ -20,7 +22,9 @@ export async function kernelBuildFromCli(raw: unknown): Promise<number> {
   const t0 = Date.now();
   progress.emit({ type: 'stage', stage: 'kernel', state: 'start', detail: req.spec.text });
   try {
-    const k = await interruptible((signal) => resolveKernel(req, { signal, log: (l) => progress.emit({ type: 'stage', stage: 'kernel', state: 'note', detail: l }) }));
+    // Only a tree build writes a log; the directory is named by time, as a run's is.
+    const logDir = req.spec.kind === 'tree' ? path.join(o.results, 'kernel', new Date().toISOString().replace(/[:.]/g, '-')) : undefined;
+    const k = await interruptible((signal) => resolveKernel(req, { signal, logDir, log: (l) => progress.emit({ type: 'stage', stage: 'kernel', state: 'note', detail: l }) }));
     progress.emit({ type: 'stage', stage: 'kernel', state: 'done', ms: Date.now() - t0, detail: `${k.release} (${k.how})` });
     await progress.done();
     if (o.json) {

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The kernel tree kgate's tests build, bisect and gate: Debian's
+# linux-source-6.12, committed as `base`, with a short recipe of history on
+# top. Built in kgate's cache (never in the repository) and reused while this
+# script is unchanged. Prints the tree's path, and only that, on stdout:
+#
+#   TREE=$(scripts/test-tree.sh)        # or scripts/test-tree.sh DIR
+#
+# The history, oldest first (each commit tagged), and what the tests expect:
+#   base            Linux 6.12.x as Debian ships it: every upstream case PASS or SKIP
+#   unrelated-1     README only
+#   unrelated-2     a comment in init/main.c (compiled, not fs/fuse)
+#   revert-regular  fs/fuse/passthrough.c accepts any backing file type again:
+#                   U03.dir and U05.opath_dir get 0 instead of EISDIR, which is
+#                   the 6.9-6.12.47 behaviour fixed by e9c8da670e74 -> FAIL
+#                   "regressed to ...", and the first bad commit of a bisect
+#   broken-build    does not compile (fs/fuse/inode.c): exit 125, bisect skips it
+#   fix-build       reverts broken-build
+#   stack-depth     BACKING_OPEN allows one more stacking level (>= becomes >):
+#                   changes the ELOOP cases (U16.overlay_d1, U18.over_pt_d1, ...)
+#   unrelated-3     README only
+set -euo pipefail
+
+cache="${KGATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kgate}"
+dir="${1:-$cache/test-tree/linux}"
+tarball=/usr/src/linux-source-6.12.tar.xz
+recipe=$(sha256sum "$0" | cut -c1-16)
+say() { echo "test-tree: $*" >&2; }
+
+if [ -f "$dir/.git/kgate-recipe" ] && [ "$(cat "$dir/.git/kgate-recipe")" = "$recipe" ] \
+   && [ -z "$(git -C "$dir" status --porcelain 2>/dev/null)" ]; then
+  echo "$dir"
+  exit 0
+fi
+[ -f "$tarball" ] || { say "$tarball is missing (apt-get install linux-source-6.12)"; exit 1; }
+
+t0=$(date +%s)
+tmp="$dir.tmp.$$"
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp"
+say "unpacking $tarball"
+tar -xJf "$tarball" -C "$tmp" --strip-components=1
+# Fewer files for git to hash: no other architecture, no documentation but
+# the Kconfig the top Kconfig sources.
+find "$tmp/arch" -mindepth 1 -maxdepth 1 -type d ! -name x86 -exec rm -rf {} +
+find "$tmp/Documentation" -mindepth 1 -maxdepth 1 ! -name Kconfig -exec rm -rf {} +
+# Debian's .gitignore ignores every top-level path (its packaging repository
+# holds only debian/): drop that block, so the tree is an upstream one.
+sed -i '/^# Debian packaging/,$d' "$tmp/.gitignore"
+sed -i '$d' "$tmp/.gitignore"  # the "#" line before it
+say "unpacked in $(( $(date +%s) - t0 )) s"
+
+version=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown)
+export GIT_AUTHOR_NAME="kgate test tree" GIT_AUTHOR_EMAIL="tree@kgate.invalid"
+export GIT_COMMITTER_NAME="kgate test tree" GIT_COMMITTER_EMAIL="tree@kgate.invalid"
+n=0
+g() { git -C "$tmp" -c core.looseCompression=0 -c gc.auto=0 -c core.fsync=none "$@"; }
+commit() { # TAG SUBJECT
+  n=$((n + 1))
+  export GIT_AUTHOR_DATE="2026-01-01T00:$(printf %02d $n):00Z" GIT_COMMITTER_DATE="2026-01-01T00:$(printf %02d $n):00Z"
+  g add -A
+  g commit -q -m "$2"
+  g tag "$1"
+  say "$1: $2"
+}
+edit() { # FILE PYTHON-EXPR: the file must change
+  local before; before=$(sha256sum "$tmp/$1")
+  /usr/bin/python3 - "$tmp/$1" "$2" <<'EOF'
+import sys
+p, expr = sys.argv[1], sys.argv[2]
+s = open(p).read()
+old, new = expr.split('\n=>\n')
+if old not in s: sys.exit(f"test-tree: {p}: text to replace not found: {old!r}")
+open(p, 'w').write(s.replace(old, new, 1))
+EOF
+  [ "$(sha256sum "$tmp/$1")" != "$before" ] || { say "$1 did not change"; exit 1; }
+}
+
+g init -q -b main
+commit base "Linux 6.12 (Debian linux-source-6.12 $version)"
+say "base committed in $(( $(date +%s) - t0 )) s"
+
+echo "kgate test tree: an unrelated change." >> "$tmp/README"
+commit unrelated-1 "README: note that this is kgate's test tree"
+
+echo "/* kgate test tree: a comment in a file every kernel compiles. */" >> "$tmp/init/main.c"
+commit unrelated-2 "init: add a comment"
+
+edit fs/fuse/passthrough.c $'\t/* read/write/splice/mmap passthrough only relevant for regular files */\n\tres = d_is_dir(file->f_path.dentry) ? -EISDIR : -EINVAL;\n\tif (!d_is_reg(file->f_path.dentry))\n\t\tgoto out_fput;\n\n\tbacking_sb\n=>\n\tbacking_sb'
+commit revert-regular "fuse: passthrough: accept any backing file type again"
+
+echo "this is not C;" >> "$tmp/fs/fuse/inode.c"
+commit broken-build "fuse: WIP (does not build)"
+
+sed -i '$d' "$tmp/fs/fuse/inode.c"
+commit fix-build "fuse: fix the build"
+
+edit fs/fuse/passthrough.c $'\tif (backing_sb->s_stack_depth >= fc->max_stack_depth)\n=>\n\tif (backing_sb->s_stack_depth > fc->max_stack_depth)'
+commit stack-depth "fuse: passthrough: allow one more stacking level"
+
+echo "kgate test tree: another unrelated change." >> "$tmp/README"
+commit unrelated-3 "README: one more note"
+
+[ -z "$(g status --porcelain)" ] || { say "the tree is not clean after the recipe"; exit 1; }
+echo "$recipe" > "$tmp/.git/kgate-recipe"
+rm -rf "$dir"
+mkdir -p "$(dirname "$dir")"
+mv "$tmp" "$dir"
+trap - EXIT
+say "done in $(( $(date +%s) - t0 )) s: $dir"
+echo "$dir"
