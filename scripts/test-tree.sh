@@ -10,12 +10,13 @@
 #   base            Linux 6.12.x as Debian ships it: every upstream case PASS or SKIP
 #   unrelated-1     README only
 #   unrelated-2     a comment in init/main.c (compiled, not fs/fuse)
+#   broken-build    does not compile (fs/fuse/inode.c): exit 125; a bisect of
+#                   base..unrelated-3 tests it first and must skip it
+#   fix-build       reverts broken-build
 #   revert-regular  fs/fuse/passthrough.c accepts any backing file type again:
 #                   U03.dir and U05.opath_dir get 0 instead of EISDIR, which is
 #                   the 6.9-6.12.47 behaviour fixed by e9c8da670e74 -> FAIL
 #                   "regressed to ...", and the first bad commit of a bisect
-#   broken-build    does not compile (fs/fuse/inode.c): exit 125, bisect skips it
-#   fix-build       reverts broken-build
 #   stack-depth     BACKING_OPEN allows one more stacking level (>= becomes >):
 #                   changes the ELOOP cases (U16.overlay_d1, U18.over_pt_d1, ...)
 #   unrelated-3     README only
@@ -40,9 +41,12 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp"
 say "unpacking $tarball"
 tar -xJf "$tarball" -C "$tmp" --strip-components=1
-# Fewer files for git to hash: no other architecture, no documentation but
-# the Kconfig the top Kconfig sources.
-find "$tmp/arch" -mindepth 1 -maxdepth 1 -type d ! -name x86 -exec rm -rf {} +
+# Fewer files for git to hash: no other architecture (x86 and um, which x86
+# includes, stay), no documentation but the Kconfig the top Kconfig sources
+# (their Kconfig files stay: crypto/Kconfig and others source them).
+for a in "$tmp"/arch/*/; do
+  case "$(basename "$a")" in x86|um) ;; *) find "$a" -type f ! -name 'Kconfig*' -delete ;; esac
+done
 find "$tmp/Documentation" -mindepth 1 -maxdepth 1 ! -name Kconfig -exec rm -rf {} +
 # Debian's .gitignore ignores every top-level path (its packaging repository
 # holds only debian/): drop that block, so the tree is an upstream one.
@@ -86,14 +90,14 @@ commit unrelated-1 "README: note that this is kgate's test tree"
 echo "/* kgate test tree: a comment in a file every kernel compiles. */" >> "$tmp/init/main.c"
 commit unrelated-2 "init: add a comment"
 
-edit fs/fuse/passthrough.c $'\t/* read/write/splice/mmap passthrough only relevant for regular files */\n\tres = d_is_dir(file->f_path.dentry) ? -EISDIR : -EINVAL;\n\tif (!d_is_reg(file->f_path.dentry))\n\t\tgoto out_fput;\n\n\tbacking_sb\n=>\n\tbacking_sb'
-commit revert-regular "fuse: passthrough: accept any backing file type again"
-
 echo "this is not C;" >> "$tmp/fs/fuse/inode.c"
 commit broken-build "fuse: WIP (does not build)"
 
 sed -i '$d' "$tmp/fs/fuse/inode.c"
 commit fix-build "fuse: fix the build"
+
+edit fs/fuse/passthrough.c $'\t/* read/write/splice/mmap passthrough only relevant for regular files */\n\tres = d_is_dir(file->f_path.dentry) ? -EISDIR : -EINVAL;\n\tif (!d_is_reg(file->f_path.dentry))\n\t\tgoto out_fput;\n\n\tbacking_sb\n=>\n\tbacking_sb'
+commit revert-regular "fuse: passthrough: accept any backing file type again"
 
 edit fs/fuse/passthrough.c $'\tif (backing_sb->s_stack_depth >= fc->max_stack_depth)\n=>\n\tif (backing_sb->s_stack_depth > fc->max_stack_depth)'
 commit stack-depth "fuse: passthrough: allow one more stacking level"

@@ -35,6 +35,11 @@ export function firstError(lines: string[], src: string): string | undefined {
     const m = l.match(ERROR_LINE);
     if (m?.groups) return `${relativeToSrc(m.groups.file, src)}:${m.groups.line}${m.groups.col ? `:${m.groups.col}` : ''}: error: ${m.groups.msg}`;
   }
+  // Kconfig, the linker, a script: "file:line: message", then make's own words.
+  for (const l of lines) {
+    const m = l.match(/^(?<file>[^\s:]+):(?<line>\d+):\s+(?<msg>.*)$/);
+    if (m?.groups && !/^make/.test(m.groups.file)) return `${relativeToSrc(m.groups.file, src)}:${m.groups.line}: ${m.groups.msg}`;
+  }
   for (const l of lines) if (/undefined reference to|^make(\[\d+\])?: \*\*\*/.test(l) && !/Error \d+$/.test(l.trim())) return l.trim();
   return lines.find((l) => /Error \d+/.test(l))?.trim();
 }
@@ -76,9 +81,9 @@ export function runMake(o: MakeOptions): Promise<MakeResult> {
         tail.push(l);
         if (tail.length > 30) tail.shift();
         // Errors are kept from wherever they come: the first one is usually not in the tail.
-        if (head.length < 200 && (ERROR_LINE.test(l) || /\*\*\*|undefined reference|Error \d+/.test(l))) head.push(l);
+        if (head.length < 200 && (ERROR_LINE.test(l) || /^[^\s:]+:\d+:\s|\*\*\*|undefined reference|Error \d+/.test(l))) head.push(l);
         const m = l.match(STEP_LINE);
-        if (m) step = `${m[1]} ${m[2]}`;
+        if (m) step = `${m[1]} ${m[2].startsWith(o.obj + '/') ? m[2].slice(o.obj.length + 1) : m[2]}`;
       }
     };
     child.stdout.on('data', onData('out'));

@@ -1,0 +1,177 @@
+// `--kernel tree:PATH[@REF]` end to end, on the real test tree
+// (scripts/test-tree.sh: Debian's linux-source-6.12 with a short history):
+// one cold tiny build at `base`, then incremental builds of nearby commits and
+// cache hits. After every run the user's tree must be exactly as it was.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, execaSync } from 'execa';
+import { kgate, kgateBin, root, statusOf, hasQemu, tempDir } from './helpers.js';
+import { selectCases } from '../../src/catalog/index.js';
+import { pidsWhere, qemuPids } from './procs.js';
+
+const skip = !hasQemu() ? 'qemu-system-x86_64 is not installed'
+  : !existsSync('/usr/src/linux-source-6.12.tar.xz') ? 'linux-source-6.12 is not installed (scripts/setup.sh)' : false;
+
+let tree = '';
+before(async () => {
+  if (skip) return;
+  tree = (await execa('bash', [join(root, 'scripts', 'test-tree.sh')], { stderr: 'inherit' })).stdout.trim();
+});
+
+/** Everything of the user's tree a kgate run could have changed, read without refreshing the index. */
+function treeState(dir: string): Record<string, string> {
+  const g = (...args: string[]) => execaSync('git', ['-C', dir, ...args], { env: { GIT_OPTIONAL_LOCKS: '0' } }).stdout;
+  return {
+    status: g('status', '--porcelain', '--ignored'),
+    head: g('rev-parse', 'HEAD') + ' ' + g('symbolic-ref', '-q', 'HEAD'),
+    refs: g('for-each-ref', '--format=%(refname) %(objectname)'),
+    stash: g('stash', 'list'),
+    worktrees: g('worktree', 'list', '--porcelain'),
+    index: createHash('sha256').update(readFileSync(join(dir, '.git', 'index'))).digest('hex'),
+    config: readFileSync(join(dir, '.git', 'config'), 'utf8'),
+  };
+}
+
+function assertUntouched(beforeState: Record<string, string>, what: string) {
+  assert.deepEqual(treeState(tree), beforeState, `the user's tree is untouched by ${what}`);
+}
+
+const upstream = selectCases({ apis: ['upstream'] }).map((c) => c.id);
+const makePids = () => pidsWhere((a) => /(^|\/)(make|gcc|cc1|ld)$/.test(a));
+
+test('tree:@base: a cold tiny build boots and every upstream case is PASS or SKIP; the identity names the commit', { skip, timeout: 30 * 60_000 }, async () => {
+  const state = treeState(tree);
+  const r = await kgate(['run', '--kernel', `tree:${tree}@base`, '--api', 'upstream']);
+  assert.ok(r.run, `results.json written; stderr: ${r.stderr}`);
+  for (const id of upstream) {
+    const c = r.run!.cases.find((x) => x.id === id);
+    assert.ok(c && (c.status === 'PASS' || c.status === 'SKIP'), `${id}: ${c?.status} ${c?.reason ?? ''}`);
+  }
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(statusOf(r.run, 'U03.dir'), 'PASS');
+  const base = execaSync('git', ['-C', tree, 'rev-parse', 'base']).stdout;
+  const id = r.run!.kernel!;
+  assert.equal(id.commit, base);
+  assert.equal(id.describe, 'base');
+  assert.match(id.kernelVersion ?? '', /^6\.12\.\d+$/);
+  assert.equal(id.baseConfig, 'tiny');
+  assert.match(id.configHash ?? '', /^[0-9a-f]{64}$/);
+  const meta = JSON.parse(readFileSync(join(r.resultsDir, 'metadata.json'), 'utf8'));
+  assert.equal(meta.kernelHow, 'built');
+  assert.match(meta.reproducer, new RegExp(`--kernel tree:${tree}@${base}`), 'the reproducer pins the commit, not the tag');
+  assert.ok(existsSync(join(r.resultsDir, 'kernel-build.log')), 'make\'s log is in the run directory');
+  assertUntouched(state, 'a cold build');
+});
+
+test('tree:@base again: "cached", and make does not run', { skip, timeout: 10 * 60_000 }, async () => {
+  const state = treeState(tree);
+  const r = await kgate(['run', '--kernel', `tree:${tree}@base`, '--case', 'U03.dir,H1.read']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /kernel done [\d.]+ s: 6\.12\.\d+ \(cached\)/);
+  assert.doesNotMatch(r.stderr, /make (tinyconfig|olddefconfig|bzImage)/, 'no make at all');
+  assert.ok(!existsSync(join(r.resultsDir, 'kernel-build.log')), 'no build log: nothing was built');
+  assert.equal(JSON.parse(readFileSync(join(r.resultsDir, 'metadata.json'), 'utf8')).kernelHow, 'cached');
+  assertUntouched(state, 'a cached build');
+});
+
+test('tree:@revert-regular: the directory and O_PATH-directory backing cases FAIL as a regression (not XFAIL); exit 1', { skip, timeout: 15 * 60_000 }, async () => {
+  const state = treeState(tree);
+  const r = await kgate(['run', '--kernel', `tree:${tree}@revert-regular`, '--case', 'U03,U05,H1.read']);
+  assert.ok(r.run, r.stderr);
+  for (const id of ['U03.dir', 'U05.opath_dir']) {
+    const c = r.run!.cases.find((x) => x.id === id);
+    assert.equal(c?.status, 'FAIL', `${id}: ${c?.status} ${c?.reason ?? ''}`);
+    assert.match(c!.reason ?? '', /regressed to the .* behaviour fixed by e9c8da670e74/, id);
+  }
+  assert.equal(statusOf(r.run, 'H1.read'), 'PASS');
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /kernel done .*\(built\)/);
+  assertUntouched(state, 'an incremental build');
+});
+
+test('tree:@broken-build: exit 125 with the compiler\'s error line; the log\'s tail is kept', { skip, timeout: 15 * 60_000 }, async () => {
+  const state = treeState(tree);
+  const r = await kgate(['run', '--kernel', `tree:${tree}@broken-build`, '--case', 'U03.dir']);
+  assert.equal(r.code, 125, r.stderr);
+  assert.match(r.stderr, /build of broken-build failed: fs\/fuse\/inode\.c:\d+:\d+: error: /);
+  assert.ok(r.run, 'results.json is still written');
+  assert.equal(r.run!.abort?.family, 'infra');
+  assert.ok(r.run!.problems.some((p) => /last 30 lines/.test(p)), 'the log tail is in the run\'s problems');
+  assert.match(readFileSync(join(r.resultsDir, 'kernel-build.log'), 'utf8'), /this is not C/);
+  assertUntouched(state, 'a failed build');
+});
+
+test('a fragment that turns FUSE_PASSTHROUGH off: named as lost, the user\'s mistake, exit 2 before any build', { skip, timeout: 10 * 60_000 }, async () => {
+  const state = treeState(tree);
+  const frag = join(tempDir('kgate-frag-'), 'off.config');
+  writeFileSync(frag, '# CONFIG_FUSE_PASSTHROUGH is not set\n');
+  const r = await kgate(['run', '--kernel', `tree:${tree}@base`, '--config-fragment', frag, '--case', 'U03.dir']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /lost CONFIG_FUSE_PASSTHROUGH .*off\.config sets it n, kgate needs y/);
+  assert.doesNotMatch(r.stderr, /make bzImage/);
+  assertUntouched(state, 'a contradictory fragment');
+});
+
+test('bad tree specs: one line each, exit 2', { skip, timeout: 5 * 60_000 }, async () => {
+  const notGit = tempDir('kgate-notgit-');
+  for (const [spec, want] of [
+    ['tree:/nonexistent/linux', /does not exist/],
+    [`tree:${notGit}`, /is not a git tree/],
+    [`tree:${tree}@no-such-ref`, /'no-such-ref' is not a commit of/],
+  ] as const) {
+    const r = await execa('node', [kgateBin, 'kernel', 'build', '--kernel', spec], { reject: false, env: { CI: '1' } });
+    assert.equal(r.exitCode, 2, `${spec}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n').filter((l) => !/^kgate: kernel (start|fail)/.test(l));
+    assert.equal(lines.length, 1, `${spec}: one line: ${r.stderr}`);
+    assert.match(lines[0], want, spec);
+  }
+});
+
+test('the work tree as it is (no @REF): uncommitted changes are built in, and named by their hash', { skip, timeout: 15 * 60_000 }, async () => {
+  const readme = join(tree, 'README');
+  const original = readFileSync(readme);
+  writeFileSync(readme, Buffer.concat([original, Buffer.from('an uncommitted line\n')]));
+  try {
+    const state = treeState(tree);
+    const r = await execa('node', [kgateBin, 'kernel', 'build', '--kernel', `tree:${tree}`, '--json', '--results', tempDir('kgate-kb-')], { reject: false, env: { CI: '1' } });
+    assert.equal(r.exitCode, 0, r.stderr);
+    const k = JSON.parse(r.stdout);
+    assert.equal(k.identity.commit, execaSync('git', ['-C', tree, 'rev-parse', 'HEAD']).stdout);
+    assert.match(k.identity.dirtyHash, /^[0-9a-f]{64}$/);
+    assert.equal(k.identity.pinned, undefined, 'uncommitted changes cannot be pinned by a --kernel');
+    assert.ok(existsSync(k.bzImage));
+    assertUntouched(state, 'a dirty build');
+  } finally {
+    writeFileSync(readme, original);
+  }
+});
+
+test('Ctrl-C during make: exit 130, no make or compiler left, the tree untouched, and the next build works', { skip, timeout: 20 * 60_000 }, async () => {
+  const state = treeState(tree);
+  const qemuBefore = qemuPids();
+  const makeBefore = new Set(makePids());
+  const child = execa('node', [kgateBin, 'kernel', 'build', '--kernel', `tree:${tree}@stack-depth`, '--results', tempDir('kgate-kb-')], { reject: false, env: { CI: '1' } });
+  let err = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`make never started: ${err}`)), 10 * 60_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (/make bzImage: /.test(err)) { clearTimeout(t); resolve(); }
+    });
+  });
+  assert.ok(makePids().some((p) => !makeBefore.has(p)), 'make is running when the user presses Ctrl-C');
+  child.kill('SIGINT');
+  const r = await child;
+  assert.equal(r.exitCode, 130, r.stderr);
+  await new Promise((res) => setTimeout(res, 500));
+  assert.deepEqual(makePids().filter((p) => !makeBefore.has(p)), [], 'every make and compiler kgate started is gone');
+  assert.deepEqual([...qemuPids()].filter((p) => !qemuBefore.has(p)), []);
+  assertUntouched(state, 'an interrupted build');
+  // The lock is released and the half-made build directory is still usable.
+  const again = await execa('node', [kgateBin, 'kernel', 'build', '--kernel', `tree:${tree}@stack-depth`, '--results', tempDir('kgate-kb-')], { reject: false, env: { CI: '1' } });
+  assert.equal(again.exitCode, 0, again.stderr);
+  assertUntouched(state, 'the build after the interrupted one');
+});
