@@ -80,7 +80,7 @@ export function makefileVersion(text: string): string | undefined {
 
 /** The work tree's changes against HEAD (tracked diff plus untracked, not ignored, files), or undefined when clean. */
 async function workTreeChanges(top: string, signal?: AbortSignal): Promise<TreeSource['dirty']> {
-  const diff = await execa('git', ['-C', top, 'diff', 'HEAD', '--binary', '--no-color', '--no-ext-diff'], { env: READ_ONLY, encoding: 'buffer', stdin: 'ignore', cancelSignal: signal, reject: false, maxBuffer: 1024 ** 3 });
+  const diff = await execa('git', ['-C', top, 'diff', 'HEAD', '--binary', '--no-color', '--no-ext-diff'], { env: READ_ONLY, encoding: 'buffer', stripFinalNewline: false, stdin: 'ignore', cancelSignal: signal, reject: false, maxBuffer: 1024 ** 3 });
   if (diff.exitCode !== 0) throw new KgateError('infra', `git diff HEAD in ${top} failed: ${String(diff.stderr).trim().split('\n').at(-1)}`);
   const untracked = (await git(top, ['ls-files', '-z', '--others', '--exclude-standard'], { env: READ_ONLY, signal })).stdout.split('\0').filter(Boolean).sort();
   const patch = Buffer.from(diff.stdout as Uint8Array);
