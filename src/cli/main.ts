@@ -135,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--kernel <spec>', 'debian:6.12, debian:6.12.107, tree:PATH[@REF], or a bzImage path', 'debian:6.12')
     .option('--modules <dir>', 'modules tree for a --kernel bzImage'))
     .option('--json', 'print the artifact as JSON')
-    .option('--results <dir>', 'a tree build writes its make log to DIR/kernel/<time>/kernel-build.log', 'results')
+    .option('--results <dir>', 'a tree build writes its make log to DIR/kernel/<time>/kernel-build.log', resolve(root, 'results'))
     .action(async (raw: Record<string, unknown>) => {
       const { kernelBuildFromCli } = await import('./kernel-command.js');
       exitCode = await kernelBuildFromCli(raw);

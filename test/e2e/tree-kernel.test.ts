@@ -4,36 +4,19 @@
 // cache hits. After every run the user's tree must be exactly as it was.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
-import { kgate, kgateBin, root, statusOf, hasQemu, tempDir } from './helpers.js';
+import { kgate, kgateBin, statusOf, tempDir } from './helpers.js';
+import { testTree, treeSkip, treeState } from './tree-helpers.js';
 import { selectCases } from '../../src/catalog/index.js';
 import { pidsWhere, qemuPids } from './procs.js';
+import type { CaseResult } from '../../src/model.js';
 
-const skip = !hasQemu() ? 'qemu-system-x86_64 is not installed'
-  : !existsSync('/usr/src/linux-source-6.12.tar.xz') ? 'linux-source-6.12 is not installed (scripts/setup.sh)' : false;
+const skip = treeSkip;
 
 let tree = '';
-before(async () => {
-  if (skip) return;
-  tree = (await execa('bash', [join(root, 'scripts', 'test-tree.sh')], { stderr: 'inherit' })).stdout.trim();
-});
-
-/** Everything of the user's tree a kgate run could have changed, read without refreshing the index. */
-function treeState(dir: string): Record<string, string> {
-  const g = (...args: string[]) => execaSync('git', ['-C', dir, ...args], { env: { GIT_OPTIONAL_LOCKS: '0' } }).stdout;
-  return {
-    status: g('status', '--porcelain', '--ignored'),
-    head: g('rev-parse', 'HEAD') + ' ' + g('symbolic-ref', '-q', 'HEAD'),
-    refs: g('for-each-ref', '--format=%(refname) %(objectname)'),
-    stash: g('stash', 'list'),
-    worktrees: g('worktree', 'list', '--porcelain'),
-    index: createHash('sha256').update(readFileSync(join(dir, '.git', 'index'))).digest('hex'),
-    config: readFileSync(join(dir, '.git', 'config'), 'utf8'),
-  };
-}
+before(async () => { if (!skip) tree = await testTree(); });
 
 function assertUntouched(beforeState: Record<string, string>, what: string) {
   assert.deepEqual(treeState(tree), beforeState, `the user's tree is untouched by ${what}`);
@@ -83,7 +66,7 @@ test('tree:@revert-regular: the directory and O_PATH-directory backing cases FAI
   const r = await kgate(['run', '--kernel', `tree:${tree}@revert-regular`, '--case', 'U03,U05,H1.read']);
   assert.ok(r.run, r.stderr);
   for (const id of ['U03.dir', 'U05.opath_dir']) {
-    const c = r.run!.cases.find((x) => x.id === id);
+    const c: CaseResult | undefined = r.run!.cases.find((x) => x.id === id);
     assert.equal(c?.status, 'FAIL', `${id}: ${c?.status} ${c?.reason ?? ''}`);
     assert.match(c!.reason ?? '', /regressed to the .* behaviour fixed by e9c8da670e74/, id);
   }

@@ -1,0 +1,85 @@
+// Bisect end to end on the real test tree (scripts/test-tree.sh): the user's
+// `git bisect run kgate bisect-step`, and `kgate bisect` driving git in a
+// scratch repository. Between base and unrelated-3 the first bad commit for
+// the ioctl-open family is revert-regular; git tests broken-build first, which
+// must be skipped (125), not called bad.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, execaSync } from 'execa';
+import { kgateBin, tempDir } from './helpers.js';
+import { testTree, treeSkip, treeState } from './tree-helpers.js';
+import { qemuPids } from './procs.js';
+
+const skip = treeSkip;
+let tree = '';
+const rev = (ref: string) => execaSync('git', ['-C', tree, 'rev-parse', ref]).stdout;
+before(async () => { if (!skip) tree = await testTree(); });
+
+test('git bisect run kgate bisect-step: finds revert-regular, skips broken-build, writes nothing in the tree', { skip, timeout: 30 * 60_000 }, async () => {
+  const wt = join(tempDir('kgate-bisect-wt-'), 'linux');
+  await execa('git', ['-C', tree, 'worktree', 'add', '--quiet', '--detach', wt, 'unrelated-3']);
+  try {
+    await execa('git', ['-C', wt, 'bisect', 'start', 'unrelated-3', 'base']);
+    const r = await execa('git', ['-C', wt, 'bisect', 'run', 'node', kgateBin, 'bisect-step', '--family', 'ioctl-open', '--results', tempDir('kgate-bs-')],
+      { reject: false, env: { CI: '1' }, cwd: wt });
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`${rev('revert-regular')} is the first bad commit`));
+    const log = (await execa('git', ['-C', wt, 'bisect', 'log'])).stdout;
+    assert.match(log, new RegExp(`^git bisect skip ${rev('broken-build')}`, 'm'), `broken-build skipped:\n${log}`);
+    assert.doesNotMatch(log, new RegExp(`^git bisect bad ${rev('broken-build')}`, 'm'));
+    assert.match(r.stderr, /kgate bisect-step: [0-9a-f]{12} skip: cannot test this commit: build of .* failed: fs\/fuse\/inode\.c:\d+/);
+    assert.equal((await execa('git', ['-C', wt, 'status', '--porcelain', '--ignored'])).stdout, '', 'kgate wrote nothing into the tree');
+  } finally {
+    await execa('git', ['-C', wt, 'bisect', 'reset', '--quiet'], { reject: false });
+    await execa('git', ['-C', tree, 'worktree', 'remove', '--force', wt], { reject: false });
+    await execa('git', ['-C', tree, 'worktree', 'prune'], { reject: false });
+  }
+});
+
+test('kgate bisect: the same commit, the cases with their errnos at good and bad, broken-build skipped; the tree untouched', { skip, timeout: 30 * 60_000 }, async () => {
+  const state = treeState(tree);
+  const results = tempDir('kgate-bisect-');
+  const r = await execa('node', [kgateBin, 'bisect', '--tree', tree, '--good', 'base', '--bad', 'unrelated-3', '--family', 'ioctl-open', '--results', results], { reject: false, env: { CI: '1' } });
+  assert.equal(r.exitCode, 0, r.stderr);
+  const dir = r.stdout.match(/^results: (.*)$/m)![1];
+  const report = JSON.parse(readFileSync(join(dir, 'bisect.json'), 'utf8'));
+  assert.equal(report.outcome, 'found');
+  assert.equal(report.firstBad.commit, rev('revert-regular'));
+  assert.deepEqual(report.firstBad.files, ['fs/fuse/passthrough.c']);
+  assert.ok(report.skipped.some((s: { commit: string }) => s.commit === rev('broken-build')), 'broken-build is listed as skipped');
+  const dirCase = report.changed.find((c: { id: string }) => c.id === 'U03.dir');
+  assert.ok(dirCase, 'U03.dir changed between good and bad');
+  assert.equal(dirCase.before.observed, 'EISDIR');
+  assert.notEqual(dirCase.after.observed, 'EISDIR');
+  const text = readFileSync(join(dir, 'bisect.txt'), 'utf8');
+  assert.match(text, /U03\.dir/);
+  assert.match(text, new RegExp(rev('revert-regular').slice(0, 12)));
+  assert.deepEqual(treeState(tree), state, 'the user\'s tree is untouched by a bisect');
+});
+
+test('kgate bisect whose good is bad: exit 2, says which; the tree untouched', { skip, timeout: 20 * 60_000 }, async () => {
+  const state = treeState(tree);
+  const r = await execa('node', [kgateBin, 'bisect', '--tree', tree, '--good', 'revert-regular', '--bad', 'unrelated-3', '--case', 'U03.dir', '--results', tempDir('kgate-bisect-')], { reject: false, env: { CI: '1' } });
+  assert.equal(r.exitCode, 2, r.stderr);
+  assert.match(r.stderr, /--good revert-regular \([0-9a-f]{12}\) is not good: .*U03\.dir/);
+  assert.deepEqual(treeState(tree), state, 'the user\'s tree is untouched by a failed bisect');
+});
+
+test('kgate bisect interrupted (Ctrl-C): exit 130, no guest left, the tree untouched', { skip, timeout: 20 * 60_000 }, async () => {
+  const state = treeState(tree);
+  const qemuBefore = qemuPids();
+  const child = execa('node', [kgateBin, 'bisect', '--tree', tree, '--good', 'base', '--bad', 'unrelated-3', '--case', 'U03.dir', '--results', tempDir('kgate-bisect-')], { reject: false, env: { CI: '1' } });
+  let err = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`the bisect never reached a guest: ${err}`)), 10 * 60_000);
+    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); if (/target start/.test(err)) { clearTimeout(t); resolve(); } });
+  });
+  child.kill('SIGINT');
+  const r = await child;
+  assert.equal(r.exitCode, 130, r.stderr);
+  await new Promise((res) => setTimeout(res, 500));
+  assert.deepEqual([...qemuPids()].filter((p) => !qemuBefore.has(p)), [], 'no guest left');
+  assert.deepEqual(treeState(tree), state, 'the user\'s tree is untouched by an interrupted bisect');
+});

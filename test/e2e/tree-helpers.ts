@@ -1,0 +1,30 @@
+// The test tree (scripts/test-tree.sh) and what "untouched" means for a user's tree.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, execaSync } from 'execa';
+import { hasQemu, root } from './helpers.js';
+
+export const treeSkip = !hasQemu() ? 'qemu-system-x86_64 is not installed'
+  : !existsSync('/usr/src/linux-source-6.12.tar.xz') ? 'linux-source-6.12 is not installed (scripts/setup.sh)' : false;
+
+/** The test tree's path, made in the cache the first time (about 40 s), reused after. */
+export async function testTree(): Promise<string> {
+  return (await execa('bash', [join(root, 'scripts', 'test-tree.sh')], { stderr: 'inherit' })).stdout.trim();
+}
+
+/** Everything of a user's tree that kgate could have changed, read without refreshing the index. */
+export function treeState(dir: string): Record<string, string> {
+  const g = (...args: string[]) => execaSync('git', ['-C', dir, ...args], { env: { GIT_OPTIONAL_LOCKS: '0' }, reject: false }).stdout;
+  const gitDir = g('rev-parse', '--absolute-git-dir');
+  return {
+    status: g('status', '--porcelain', '--ignored'),
+    head: g('rev-parse', 'HEAD') + ' ' + g('symbolic-ref', '-q', 'HEAD'),
+    refs: g('for-each-ref', '--format=%(refname) %(objectname)'),
+    bisect: g('for-each-ref', 'refs/bisect') + (existsSync(join(gitDir, 'BISECT_LOG')) ? ' BISECT_LOG' : ''),
+    stash: g('stash', 'list'),
+    worktrees: g('worktree', 'list', '--porcelain'),
+    index: createHash('sha256').update(readFileSync(join(gitDir, 'index'))).digest('hex'),
+    config: readFileSync(join(g('rev-parse', '--path-format=absolute', '--git-common-dir'), 'config'), 'utf8'),
+  };
+}
