@@ -4,7 +4,7 @@
 // (empty: no kernels, no ccache), so it is as cold as the bare make.
 //   npm run bench:tree            (about 10 minutes here: two cold builds)
 import { execa } from 'execa';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/util/paths.js';
@@ -25,7 +25,8 @@ async function kgateBuild(spec: string, cache: string): Promise<{ how: string; m
   const results = mkdtempSync(join(os.tmpdir(), 'kgate-bench-kb-'));
   const r = await execa('node', [kgateBin, 'kernel', 'build', '--kernel', spec, '--json', '--results', results], { env: { CI: '1', KGATE_CACHE: cache }, reject: false });
   if (r.exitCode !== 0) throw new Error(`kgate kernel build ${spec}: exit ${r.exitCode}: ${r.stderr.split('\n').at(-1)}`);
-  const logs = readdirSync(join(results, 'kernel')).map((d) => join(results, 'kernel', d, 'kernel-build.log'));
+  // A cached kernel writes no build log: no make ran.
+  const logs = existsSync(join(results, 'kernel')) ? readdirSync(join(results, 'kernel')).map((d) => join(results, 'kernel', d, 'kernel-build.log')) : [];
   let makes = 0;
   for (const l of logs) { try { makes += (readFileSync(l, 'utf8').match(/^\$ make /gm) ?? []).length; } catch { /* no log: nothing made */ } }
   rmSync(results, { recursive: true, force: true });

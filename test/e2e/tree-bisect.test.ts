@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { kgateBin, tempDir } from './helpers.js';
-import { testTree, treeSkip, treeState } from './tree-helpers.js';
+import { interruptKgate, testTree, treeSkip, treeState } from './tree-helpers.js';
 import { qemuPids } from './procs.js';
 
 const skip = treeSkip;
@@ -70,14 +70,7 @@ test('kgate bisect whose good is bad: exit 2, says which; the tree untouched', {
 test('kgate bisect interrupted (Ctrl-C): exit 130, no guest left, the tree untouched', { skip, timeout: 20 * 60_000 }, async () => {
   const state = treeState(tree);
   const qemuBefore = qemuPids();
-  const child = execa('node', [kgateBin, 'bisect', '--tree', tree, '--good', 'base', '--bad', 'unrelated-3', '--case', 'U03.dir', '--results', tempDir('kgate-bisect-')], { reject: false, env: { CI: '1' } });
-  let err = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`the bisect never reached a guest: ${err}`)), 10 * 60_000);
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); if (/target start/.test(err)) { clearTimeout(t); resolve(); } });
-  });
-  child.kill('SIGINT');
-  const r = await child;
+  const r = await interruptKgate(['bisect', '--tree', tree, '--good', 'base', '--bad', 'unrelated-3', '--case', 'U03.dir', '--results', tempDir('kgate-bisect-')], /target start/, 'the bisect reaching a guest');
   assert.equal(r.exitCode, 130, r.stderr);
   await new Promise((res) => setTimeout(res, 500));
   assert.deepEqual([...qemuPids()].filter((p) => !qemuBefore.has(p)), [], 'no guest left');

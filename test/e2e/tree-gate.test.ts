@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { kgateBin, tempDir } from './helpers.js';
-import { testTree, treeSkip, treeState } from './tree-helpers.js';
+import { interruptKgate, testTree, treeSkip, treeState } from './tree-helpers.js';
 import { qemuPids } from './procs.js';
 
 const skip = treeSkip;
@@ -73,14 +73,7 @@ test('a series that does not apply: exit 2 naming the revision, the patch and gi
 test('gate interrupted (Ctrl-C): exit 130, no guest left, the tree untouched', { skip, timeout: 20 * 60_000 }, async () => {
   const state = treeState(tree);
   const qemuBefore = qemuPids();
-  const child = execa('node', [kgateBin, 'gate', '--tree', tree, '--base', 'fix-build', '--series', 'V1=fix-build..revert-regular', '--case', 'U03.dir', '--results', tempDir('kgate-gate-')], { reject: false, env: { CI: '1' } });
-  let err = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`the gate never reached a guest: ${err}`)), 10 * 60_000);
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); if (/target start/.test(err)) { clearTimeout(t); resolve(); } });
-  });
-  child.kill('SIGINT');
-  const r = await child;
+  const r = await interruptKgate(['gate', '--tree', tree, '--base', 'fix-build', '--series', 'V1=fix-build..revert-regular', '--case', 'U03.dir', '--results', tempDir('kgate-gate-')], /target start/, 'the gate reaching a guest');
   assert.equal(r.exitCode, 130, r.stderr);
   await new Promise((res) => setTimeout(res, 500));
   assert.deepEqual([...qemuPids()].filter((p) => !qemuBefore.has(p)), [], 'no guest left');

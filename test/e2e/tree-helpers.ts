@@ -28,3 +28,16 @@ export function treeState(dir: string): Record<string, string> {
     config: readFileSync(join(g('rev-parse', '--path-format=absolute', '--git-common-dir'), 'config'), 'utf8'),
   };
 }
+
+/** Runs `kgate ARGS`, presses Ctrl-C (SIGINT) once its stderr matches `when`, and returns how it ended. */
+export async function interruptKgate(args: string[], when: RegExp, what: string): Promise<{ exitCode?: number; stderr: string }> {
+  const child = execa('node', [join(root, 'bin', 'kgate.js'), ...args], { reject: false, env: { CI: '1' } });
+  let err = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} never happened: ${err}`)), 10 * 60_000);
+    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); if (when.test(err)) { clearTimeout(t); resolve(); } });
+  });
+  child.kill('SIGINT');
+  const r = await child;
+  return { exitCode: r.exitCode, stderr: String(r.stderr) };
+}

@@ -134,28 +134,40 @@ test('the work tree as it is (no @REF): uncommitted changes are built in, and na
 });
 
 test('Ctrl-C during make: exit 130, no make or compiler left, the tree untouched, and the next build works', { skip, timeout: 20 * 60_000 }, async () => {
-  const state = treeState(tree);
-  const qemuBefore = qemuPids();
-  const makeBefore = new Set(makePids());
-  const child = execa('node', [kgateBin, 'kernel', 'build', '--kernel', `tree:${tree}@stack-depth`, '--results', tempDir('kgate-kb-')], { reject: false, env: { CI: '1' } });
-  let err = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`make never started: ${err}`)), 10 * 60_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (/make bzImage: /.test(err)) { clearTimeout(t); resolve(); }
+  // A worktree of the test tree with a change never built before (a unique
+  // comment in fs/fuse): never a cache hit, always an incremental make.
+  const wt = join(tempDir('kgate-int-wt-'), 'linux');
+  await execa('git', ['-C', tree, 'worktree', 'add', '--quiet', '--detach', wt, 'stack-depth']);
+  try {
+    const file = join(wt, 'fs', 'fuse', 'passthrough.c');
+    writeFileSync(file, readFileSync(file, 'utf8') + `/* interrupted build ${process.pid} ${Date.now()} */\n`);
+    const state = treeState(wt);
+    const qemuBefore = qemuPids();
+    const makeBefore = new Set(makePids());
+    const build = () => execa('node', [kgateBin, 'kernel', 'build', '--kernel', `tree:${wt}`, '--results', tempDir('kgate-kb-')], { reject: false, env: { CI: '1' } });
+    const child = build();
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`make never started: ${err}`)), 10 * 60_000);
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/make bzImage: /.test(err)) { clearTimeout(t); resolve(); }
+      });
     });
-  });
-  assert.ok(makePids().some((p) => !makeBefore.has(p)), 'make is running when the user presses Ctrl-C');
-  child.kill('SIGINT');
-  const r = await child;
-  assert.equal(r.exitCode, 130, r.stderr);
-  await new Promise((res) => setTimeout(res, 500));
-  assert.deepEqual(makePids().filter((p) => !makeBefore.has(p)), [], 'every make and compiler kgate started is gone');
-  assert.deepEqual([...qemuPids()].filter((p) => !qemuBefore.has(p)), []);
-  assertUntouched(state, 'an interrupted build');
-  // The lock is released and the half-made build directory is still usable.
-  const again = await execa('node', [kgateBin, 'kernel', 'build', '--kernel', `tree:${tree}@stack-depth`, '--results', tempDir('kgate-kb-')], { reject: false, env: { CI: '1' } });
-  assert.equal(again.exitCode, 0, again.stderr);
-  assertUntouched(state, 'the build after the interrupted one');
+    assert.ok(makePids().some((p) => !makeBefore.has(p)), 'make is running when the user presses Ctrl-C');
+    child.kill('SIGINT');
+    const r = await child;
+    assert.equal(r.exitCode, 130, r.stderr);
+    await new Promise((res) => setTimeout(res, 500));
+    assert.deepEqual(makePids().filter((p) => !makeBefore.has(p)), [], 'every make and compiler kgate started is gone');
+    assert.deepEqual([...qemuPids()].filter((p) => !qemuBefore.has(p)), []);
+    assert.deepEqual(treeState(wt), state, 'the user\'s tree is untouched by an interrupted build');
+    // The lock is released and the half-made build directory is still usable.
+    const again = await build();
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.deepEqual(treeState(wt), state, 'the user\'s tree is untouched by the build after the interrupted one');
+  } finally {
+    await execa('git', ['-C', tree, 'worktree', 'remove', '--force', wt], { reject: false });
+    await execa('git', ['-C', tree, 'worktree', 'prune'], { reject: false });
+  }
 });
