@@ -20,7 +20,8 @@ export interface ConfigRecipe {
 }
 
 export interface BuildKeyInput {
-  commit: string;
+  /** The commit's tree object, not the commit: a gate's `git am` makes new commits of the same source on every run. */
+  sourceTree: string;
   dirtyHash?: string;
   config: ConfigRecipe;
   /** `gcc --version`'s first line (and ccache's use does not change the output, so it is not part of it). */
@@ -35,7 +36,7 @@ export function configKey(c: ConfigRecipe): string {
 }
 
 export function buildKey(k: BuildKeyInput): string {
-  return sha(JSON.stringify({ recipe: BUILD_RECIPE, commit: k.commit, dirty: k.dirtyHash ?? null, config: configKey(k.config), compiler: k.compiler }));
+  return sha(JSON.stringify({ recipe: BUILD_RECIPE, source: k.sourceTree, dirty: k.dirtyHash ?? null, config: configKey(k.config), compiler: k.compiler }));
 }
 
 export interface CachedBuild { dir: string; bzImage: string; modulesDir?: string; identity: KernelIdentity; makeMs: number }

@@ -33,13 +33,13 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
   const what = `${src.describe}${src.dirty ? ' + uncommitted changes' : ''}`;
   const recipe = await configRecipe(req, src, opts.signal);
   const compiler = await compilerVersion();
-  const key = buildKey({ commit: src.commit, dirtyHash: src.dirty?.hash, config: recipe, compiler });
+  const key = buildKey({ sourceTree: src.sourceTree, dirtyHash: src.dirty?.hash, config: recipe, compiler });
   const buildsDir = path.join(root, 'builds');
   const hit = readBuild(buildsDir, key);
   if (hit) {
     touchEntry(hit.dir);
     log(`cached: ${what} (made in ${(hit.makeMs / 1000).toFixed(0)} s when first built)`);
-    return artifactOf(hit.bzImage, hit.modulesDir, hit.identity, 'cached', Date.now() - t0);
+    return artifactOf(hit.bzImage, hit.modulesDir, identityOf(spec, req, src, hit.identity), 'cached', Date.now() - t0);
   }
 
   const treeDir = treeCacheDir(path.join(root, 'trees'), src);
@@ -47,7 +47,7 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
   try {
     // Another kgate may have built it while this one waited for the lock.
     const late = readBuild(buildsDir, key);
-    if (late) return artifactOf(late.bzImage, late.modulesDir, late.identity, 'cached', Date.now() - t0);
+    if (late) return artifactOf(late.bzImage, late.modulesDir, identityOf(spec, req, src, late.identity), 'cached', Date.now() - t0);
     touchEntry(treeDir);
     const srcDir = path.join(treeDir, 'src');
     log(`checking out ${what} in ${srcDir}`);
@@ -75,19 +75,7 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
       modulesRel = path.join('mod', 'lib', 'modules', release);
       for (const l of ['build', 'source']) rmSync(path.join(tmp, modulesRel, l), { force: true });
     }
-    const identity: KernelIdentity = {
-      release,
-      kernelVersion: src.kernelVersion,
-      configHash: createHash('sha256').update(configText).digest('hex'),
-      commit: src.commit,
-      describe: src.describe,
-      ...(src.dirty ? { dirtyHash: src.dirty.hash } : {}),
-      baseConfig: recipe.base,
-      fragments: req.fragments?.map((f) => path.resolve(f)) ?? [],
-      source: spec.text,
-      // Uncommitted changes cannot be named by a --kernel: only a clean tree is pinned.
-      ...(src.dirty || req.objectsFrom ? {} : { pinned: `tree:${src.tree}@${src.commit}` }),
-    };
+    const identity = identityOf(spec, req, src, { release, configHash: createHash('sha256').update(configText).digest('hex'), baseConfig: recipe.base });
     writeFileSync(path.join(tmp, 'identity.json'), JSON.stringify({ key, identity, makeMs, ...(modulesRel ? { modulesDir: modulesRel } : {}) }, null, 2) + '\n');
     rmSync(entry, { recursive: true, force: true });
     renameSync(tmp, entry);
@@ -98,6 +86,23 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
   } finally {
     unlock();
   }
+}
+
+/** The identity of this commit's kernel; a cache entry may have been built from another commit of the same source tree. */
+function identityOf(spec: Extract<KernelSpec, { kind: 'tree' }>, req: KernelRequest, src: TreeSource, built: Pick<KernelIdentity, 'release' | 'configHash' | 'baseConfig'>): KernelIdentity {
+  return {
+    release: built.release,
+    kernelVersion: src.kernelVersion,
+    ...(built.configHash ? { configHash: built.configHash } : {}),
+    commit: src.commit,
+    describe: src.describe,
+    ...(src.dirty ? { dirtyHash: src.dirty.hash } : {}),
+    ...(built.baseConfig ? { baseConfig: built.baseConfig } : {}),
+    fragments: req.fragments?.map((f) => path.resolve(f)) ?? [],
+    source: spec.text,
+    // Uncommitted changes cannot be named by a --kernel, nor a commit only a gate's scratch repository has.
+    ...(src.dirty || req.objectsFrom ? {} : { pinned: `tree:${src.tree}@${src.commit}` }),
+  };
 }
 
 function artifactOf(bzImage: string, modulesDir: string | undefined, identity: KernelIdentity, how: 'built' | 'cached', ms: number): KernelArtifact {

@@ -25,6 +25,8 @@ export interface TreeSource {
   /** The user's git common directory (shared by all their worktrees). */
   commonDir: string;
   commit: string;
+  /** Its tree object: what the build depends on. */
+  sourceTree: string;
   /** The `@REF` as given, when there was one. */
   ref?: string;
   /** Uncommitted changes of the work tree (no @REF only), as a diff and untracked files. */
@@ -62,7 +64,8 @@ export async function resolveTreeSource(treePath: string, ref: string | undefine
   if (!kernelVersion) throw new KgateError('user', `tree:${treePath}${ref ? `@${ref}` : ''}: ${commit.slice(0, 12)} is not a kernel tree (its top Makefile has no VERSION/PATCHLEVEL)`);
   const describe = (await git(where, ['describe', '--tags', '--always', '--abbrev=12', commit], { ...ro, allowFail: true })).stdout.trim() || commit.slice(0, 12);
   const commitTime = Number((await git(where, ['show', '-s', '--format=%ct', commit], ro)).stdout.trim()) || 0;
-  const out: TreeSource = { tree: top, commonDir, commit, kernelVersion, describe, commitTime };
+  const sourceTree = (await git(where, ['rev-parse', `${commit}^{tree}`], ro)).stdout.trim();
+  const out: TreeSource = { tree: top, commonDir, commit, sourceTree, kernelVersion, describe, commitTime };
   if (ref !== undefined) out.ref = ref;
   else {
     const dirty = await workTreeChanges(top, signal);

@@ -74,12 +74,12 @@ test('Kconfig entries: depends on lines per config, menuconfig too, stopping at 
   assert.deepEqual(out.get('OTHER'), []);
 });
 
-test('build key: the same inputs give the same key; each input changes it; the config key ignores the commit', () => {
+test('build key: the same inputs give the same key; each input changes it; the config key ignores the source', () => {
   const config = { base: 'tiny', fragments: [{ name: 'k', text: REQUIRED_FRAGMENT }] };
-  const k = { commit: 'a'.repeat(40), config, compiler: 'gcc (Debian 12.2.0-14) 12.2.0' };
+  const k = { sourceTree: 'a'.repeat(40), config, compiler: 'gcc (Debian 12.2.0-14) 12.2.0' };
   assert.equal(buildKey(k), buildKey({ ...k, config: { ...config, fragments: [...config.fragments] } }));
   const variants = [
-    { ...k, commit: 'b'.repeat(40) },
+    { ...k, sourceTree: 'b'.repeat(40) },
     { ...k, dirtyHash: 'c'.repeat(64) },
     { ...k, compiler: 'gcc (Debian 13.1.0) 13.1.0' },
     { ...k, config: { ...config, base: 'defconfig' } },
