@@ -21,7 +21,7 @@ async function timed<T>(f: () => Promise<T>): Promise<[number, T]> {
 }
 
 /** `kgate kernel build`; returns how it got the kernel and how many make invocations its log shows. */
-async function kgateBuild(spec: string, cache: string): Promise<{ how: string; makes: number }> {
+async function kgateBuild(spec: string, cache: string): Promise<{ how: string; makes: number; makeMs: number }> {
   const results = mkdtempSync(join(os.tmpdir(), 'kgate-bench-kb-'));
   const r = await execa('node', [kgateBin, 'kernel', 'build', '--kernel', spec, '--json', '--results', results], { env: { CI: '1', KGATE_CACHE: cache }, reject: false });
   if (r.exitCode !== 0) throw new Error(`kgate kernel build ${spec}: exit ${r.exitCode}: ${r.stderr.split('\n').at(-1)}`);
@@ -30,7 +30,8 @@ async function kgateBuild(spec: string, cache: string): Promise<{ how: string; m
   let makes = 0;
   for (const l of logs) { try { makes += (readFileSync(l, 'utf8').match(/^\$ make /gm) ?? []).length; } catch { /* no log: nothing made */ } }
   rmSync(results, { recursive: true, force: true });
-  return { how: JSON.parse(r.stdout).how, makes };
+  const k = JSON.parse(r.stdout);
+  return { how: k.how, makes, makeMs: k.how === 'built' ? k.ms : 0 };
 }
 
 async function main() {
@@ -70,9 +71,9 @@ async function main() {
     const row = (name: string, k: number, b: number | undefined, note: string) =>
       console.log(`${name.padEnd(28)} kgate ${s(k).padStart(8)}   bare make ${b === undefined ? '       -' : s(b).padStart(8)}   ${b ? `ratio ${(k / b).toFixed(3)}` : ''}  ${note}`);
     console.log(`tree build, ${jobs} cores, tiny config, ${tree}`);
-    row('cold (empty cache, ccache)', kgateCold, bareCold, `${cold.how}, ${cold.makes} make invocations`);
+    row('cold (empty cache, ccache)', kgateCold, bareCold, `${cold.how}, ${cold.makes} make invocations; make alone ${s(cold.makeMs)} (ratio ${(cold.makeMs / bareCold).toFixed(3)}), the rest is the first checkout of the tree`);
     row('cached (same commit again)', kgateCached, undefined, `${cached.how}, ${cached.makes} make invocations`);
-    row('incremental (1 fs/fuse file)', kgateIncr, bareIncr, `${incr.how}, ${incr.makes} make invocations`);
+    row('incremental (1 fs/fuse file)', kgateIncr, bareIncr, `${incr.how}, ${incr.makes} make invocations; make alone ${s(incr.makeMs)}`);
     console.log(`boot to first result          ${s(meta.timings.firstResultMs - (meta.timings.kernelMs ?? 0))} after the kernel stage; whole run ${s(meta.timings.totalMs)} (${meta.summary.counts.PASS ?? 0} PASS, ${meta.summary.counts.SKIP ?? 0} SKIP, ${meta.summary.counts.FAIL ?? 0} FAIL)`);
   } finally {
     await execa('git', ['-C', tree, 'worktree', 'remove', '--force', src], { reject: false });

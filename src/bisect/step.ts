@@ -38,7 +38,7 @@ export async function runStep(req: StepRequest): Promise<StepResult> {
   const t0 = Date.now();
   const { threshold, ...repeated } = req;
   const { runs, kernel, error } = await runRepeated(repeated);
-  const verdicts: RunVerdict[] = runs.map((o) => ({ exitCode: o.exitCode }));
+  const verdicts: RunVerdict[] = runs.map((o) => ({ exitCode: o.exitCode, ...(o.run.abort ? { why: o.run.abort.reason } : {}) }));
   if (error !== undefined) {
     verdicts.push(error instanceof KgateError ? { error: error.family, message: error.message } : { error: 'bug', message: error instanceof Error ? error.message : String(error) });
   }

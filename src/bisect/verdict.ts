@@ -10,7 +10,8 @@ export const BISECT_EXIT = { good: 0, bad: 1, skip: 125, abort: 255, interrupted
 export type StepVerdict = 'good' | 'bad' | 'skip' | 'flaky' | 'abort' | 'interrupted';
 
 /** What one run of the step's cases gave: its exit code (0, 1, 125) or a thrown error's family. */
-export type RunVerdict = { exitCode: number } | { error: FailureFamily; message: string };
+/** `why`: a run that could not test the kernel says why (the compiler's error line, the boot failure). */
+export type RunVerdict = { exitCode: number; why?: string } | { error: FailureFamily; message: string };
 
 export interface StepDecision {
   verdict: StepVerdict;
@@ -41,7 +42,10 @@ export function decideStep(runs: RunVerdict[], threshold = runs.length): StepDec
   const codes = runs.map((r) => (r as { exitCode: number }).exitCode);
   if (codes.includes(130)) return { verdict: 'interrupted', exit: BISECT_EXIT.interrupted, why: 'interrupted', runs: n, failed: 0 };
   const untestable = codes.filter((c) => c === 125).length;
-  if (untestable > 0) return { verdict: 'skip', exit: BISECT_EXIT.skip, why: `cannot test this commit (${untestable} of ${n} runs could not run)`, runs: n, failed: 0 };
+  if (untestable > 0) {
+    const reason = (runs.find((r) => 'exitCode' in r && r.exitCode === 125) as { why?: string }).why?.split('\n')[0];
+    return { verdict: 'skip', exit: BISECT_EXIT.skip, why: `cannot test this commit${reason ? `: ${reason}` : ''}${n > 1 ? ` (${untestable} of ${n} runs could not run)` : ''}`, runs: n, failed: 0 };
+  }
   const odd = codes.find((c) => c !== 0 && c !== 1);
   if (odd !== undefined) return { verdict: 'abort', exit: BISECT_EXIT.abort, why: `kgate internal error: a run exited ${odd}`, runs: n, failed: 0 };
   const failed = codes.filter((c) => c === 1).length;

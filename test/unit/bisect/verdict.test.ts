@@ -12,6 +12,7 @@ test('each step verdict comes out as the exit code git bisect run reads the same
   assert.equal(gitReads(decideStep([{ exitCode: 0 }]).exit), 'good');
   assert.equal(gitReads(decideStep([{ exitCode: 1 }]).exit), 'bad');
   assert.equal(gitReads(decideStep([{ exitCode: 125 }]).exit), 'skip', 'build or boot failure: skip the commit');
+  assert.equal(decideStep([{ exitCode: 125, why: 'build of x failed: fs/fuse/inode.c:3:1: error: y\nmore' }]).why, 'cannot test this commit: build of x failed: fs/fuse/inode.c:3:1: error: y', 'the step says why it skipped');
   assert.equal(gitReads(decideStep([{ error: 'infra', message: 'build of x failed: fs/fuse/file.c:1: error' }]).exit), 'skip');
   assert.equal(gitReads(decideStep([{ error: 'bug', message: 'TypeError' }]).exit), 'abort', 'a bug of kgate must never be a skip');
   assert.equal(gitReads(decideStep([{ error: 'user', message: 'unknown case U99' }]).exit), 'abort', 'a usage error must never be read as bad');
