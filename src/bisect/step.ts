@@ -38,7 +38,10 @@ export async function runStep(req: StepRequest): Promise<StepResult> {
   const t0 = Date.now();
   const { threshold, ...repeated } = req;
   const { runs, kernel, error } = await runRepeated(repeated);
-  const verdicts: RunVerdict[] = runs.map((o) => ({ exitCode: o.exitCode, ...(o.run.abort ? { why: o.run.abort.reason } : {}) }));
+  // A run stopped by a bug of kgate's (or a usage error) must stop the bisect, never skip the commit.
+  const verdicts: RunVerdict[] = runs.map((o) => o.run.abort && (o.run.abort.family === 'bug' || o.run.abort.family === 'user')
+    ? { error: o.run.abort.family, message: o.run.abort.reason.split('\n')[0] }
+    : { exitCode: o.exitCode, ...(o.run.abort ? { why: o.run.abort.reason } : {}) });
   if (error !== undefined) {
     verdicts.push(error instanceof KgateError ? { error: error.family, message: error.message } : { error: 'bug', message: error instanceof Error ? error.message : String(error) });
   }

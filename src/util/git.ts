@@ -1,18 +1,37 @@
 // git, read-only or in a scratch repository of kgate's own: one helper, so
 // every failure is one line naming the command and git's own words.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { KgateError, type FailureFamily } from '../model.js';
 
+/**
+ * The environment for git and for anything that runs git (make's
+ * setlocalversion): the caller's, without the variables that point git at a
+ * repository. `git bisect run` in a linked worktree exports GIT_DIR, and with
+ * it `git -C <kgate's checkout> ...` would act on the user's repository.
+ * Every call names its repository with -C instead.
+ */
+export function gitFreeEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || REPO_VARS.has(k)) continue;
+    out[k] = v;
+  }
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) out[k] = v;
+  return out;
+}
+const REPO_VARS = new Set(['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_COMMON_DIR', 'GIT_NAMESPACE', 'GIT_PREFIX', 'GIT_CEILING_DIRECTORIES', 'GIT_DISCOVERY_ACROSS_FILESYSTEM', 'GIT_QUARANTINE_PATH']);
+
 export interface GitOptions { signal?: AbortSignal; env?: Record<string, string>; family?: FailureFamily; allowFail?: boolean }
 
 export async function git(cwd: string, args: string[], o: GitOptions = {}): Promise<{ stdout: string; stderr: string; code: number }> {
   const r = await execa('git', ['-C', cwd, ...args], {
     reject: false, cancelSignal: o.signal, stdin: 'ignore', stripFinalNewline: true,
-    env: { GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true', ...o.env }, extendEnv: true,
+    env: gitFreeEnv({ GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true', ...o.env }), extendEnv: false,
   });
   if (o.signal?.aborted) throw new KgateError('interrupt', `git ${args[0]} interrupted`);
   const out = { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), code: r.exitCode ?? -1 };
@@ -32,7 +51,7 @@ export async function resolveRef(cwd: string, ref: string, what = ref): Promise<
 
 /** A user error unless `dir` is the top of a git work tree (or a bare repository). */
 export async function assertGitTree(dir: string): Promise<void> {
-  const r = await execa('git', ['-C', dir, 'rev-parse', '--git-dir'], { reject: false, stdin: 'ignore' });
+  const r = await execa('git', ['-C', dir, 'rev-parse', '--git-dir'], { reject: false, stdin: 'ignore', env: gitFreeEnv(), extendEnv: false });
   if (r.exitCode !== 0) throw new KgateError('user', `${dir} is not a git tree${/cannot change to|No such file/.test(String(r.stderr)) ? ' (it does not exist)' : ''}`);
 }
 
@@ -46,6 +65,7 @@ export async function borrowingRepo(tree: string, prefix: string): Promise<strin
   try {
     await git(dir, ['init', '--quiet']);
     const common = (await git(tree, ['rev-parse', '--path-format=absolute', '--git-common-dir'])).stdout.trim();
+    mkdirSync(path.join(dir, '.git', 'objects', 'info'), { recursive: true });
     writeFileSync(path.join(dir, '.git', 'objects', 'info', 'alternates'), path.join(common, 'objects') + '\n');
     return dir;
   } catch (e) {

@@ -31,6 +31,11 @@ test('git bisect run kgate bisect-step: finds revert-regular, skips broken-build
     assert.doesNotMatch(log, new RegExp(`^git bisect bad ${rev('broken-build')}`, 'm'));
     assert.match(r.stderr, /kgate bisect-step: [0-9a-f]{12} skip: cannot test this commit: build of .* failed: fs\/fuse\/inode\.c:\d+/);
     assert.equal((await execa('git', ['-C', wt, 'status', '--porcelain', '--ignored'])).stdout, '', 'kgate wrote nothing into the tree');
+    // git bisect run exports GIT_DIR here (a linked worktree): had kgate's own git commands followed it,
+    // its checkouts would show in this worktree's reflog as moves from a commit to itself.
+    const reflog = (await execa('git', ['-C', wt, 'reflog', '--format=%gs'])).stdout.split('\n');
+    assert.deepEqual(reflog.filter((l) => /^checkout: moving from (\S+) to \1$/.test(l)), [], 'no checkout of kgate\'s in the user\'s worktree');
+    assert.ok(reflog.filter((l) => /^checkout: moving from/.test(l)).length >= 3, 'git bisect\'s own checkouts are there');
   } finally {
     await execa('git', ['-C', wt, 'bisect', 'reset', '--quiet'], { reject: false });
     await execa('git', ['-C', tree, 'worktree', 'remove', '--force', wt], { reject: false });

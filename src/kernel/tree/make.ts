@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { KgateError } from '../../model.js';
+import { gitFreeEnv } from '../../util/git.js';
 
 export interface MakeOptions {
   src: string;
@@ -56,7 +57,7 @@ export function runMake(o: MakeOptions): Promise<MakeResult> {
   log.write(`$ make ${args.join(' ')}\n`);
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) { log.end(); reject(new KgateError('interrupt', 'make interrupted')); return; }
-    const child = spawn('make', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env, LC_ALL: 'C' } });
+    const child = spawn('make', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: gitFreeEnv({ ...o.env, LC_ALL: 'C' }) });
     const tail: string[] = [];
     const head: string[] = [];
     let lines = 0;

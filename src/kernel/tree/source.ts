@@ -14,7 +14,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { KgateError } from '../../model.js';
 import { mkdirp } from '../../util/fs.js';
-import { assertGitTree, git } from '../../util/git.js';
+import { assertGitTree, git, gitFreeEnv } from '../../util/git.js';
 
 /** Never take the user's index lock or refresh its stat data: reading must not write. */
 const READ_ONLY = { GIT_OPTIONAL_LOCKS: '0' };
@@ -83,7 +83,7 @@ export function makefileVersion(text: string): string | undefined {
 
 /** The work tree's changes against HEAD (tracked diff plus untracked, not ignored, files), or undefined when clean. */
 async function workTreeChanges(top: string, signal?: AbortSignal): Promise<TreeSource['dirty']> {
-  const diff = await execa('git', ['-C', top, 'diff', 'HEAD', '--binary', '--no-color', '--no-ext-diff'], { env: READ_ONLY, encoding: 'buffer', stripFinalNewline: false, stdin: 'ignore', cancelSignal: signal, reject: false, maxBuffer: 1024 ** 3 });
+  const diff = await execa('git', ['-C', top, 'diff', 'HEAD', '--binary', '--no-color', '--no-ext-diff'], { env: gitFreeEnv(READ_ONLY), extendEnv: false, encoding: 'buffer', stripFinalNewline: false, stdin: 'ignore', cancelSignal: signal, reject: false, maxBuffer: 1024 ** 3 });
   if (diff.exitCode !== 0) throw new KgateError('infra', `git diff HEAD in ${top} failed: ${String(diff.stderr).trim().split('\n').at(-1)}`);
   const untracked = (await git(top, ['ls-files', '-z', '--others', '--exclude-standard'], { env: READ_ONLY, signal })).stdout.split('\0').filter(Boolean).sort();
   const patch = Buffer.from(diff.stdout as Uint8Array);
@@ -120,13 +120,15 @@ export async function checkOut(dir: string, src: TreeSource, objectsFrom: string
   // Rewritten each time: the objects of the tree, and of a gate's repository when it made the commit.
   const alternates = [path.join(src.commonDir, 'objects')];
   if (objectsFrom) alternates.unshift(path.join((await git(objectsFrom, ['rev-parse', '--path-format=absolute', '--git-common-dir'])).stdout.trim(), 'objects'));
+  // git init makes objects/info only when its template has it: not on every install.
+  mkdirp(path.join(dir, '.git', 'objects', 'info'));
   writeFileSync(path.join(dir, '.git', 'objects', 'info', 'alternates'), alternates.join('\n') + '\n');
   await git(dir, ['checkout', '--quiet', '--force', '--detach', src.commit], { signal });
   // -x too: nothing of a previous dirty build may stay behind (make's output is never here: O=).
   await git(dir, ['clean', '-ffdxq'], { signal });
   if (!src.dirty) return;
   if (src.dirty.diff.length > 0) {
-    const r = await execa('git', ['-C', dir, 'apply', '--binary', '--whitespace=nowarn', '-'], { input: src.dirty.diff, reject: false, cancelSignal: signal });
+    const r = await execa('git', ['-C', dir, 'apply', '--binary', '--whitespace=nowarn', '-'], { input: src.dirty.diff, reject: false, cancelSignal: signal, env: gitFreeEnv(), extendEnv: false });
     if (r.exitCode !== 0) throw new KgateError('infra', `could not reproduce the uncommitted changes of ${src.tree} in kgate's checkout: ${String(r.stderr).trim().split('\n').at(-1)}`);
   }
   for (const f of src.dirty.untracked) {
