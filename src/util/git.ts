@@ -1,6 +1,6 @@
 // git, read-only or in a scratch repository of kgate's own: one helper, so
 // every failure is one line naming the command and git's own words.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,11 +42,27 @@ export async function git(cwd: string, args: string[], o: GitOptions = {}): Prom
   return out;
 }
 
+/** The full hash of the commit REF names in the repository at `cwd`, or undefined. */
+export async function commitOf(cwd: string, ref: string, o: GitOptions = {}): Promise<string | undefined> {
+  const r = await git(cwd, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { ...o, allowFail: true });
+  return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+}
+
 /** The full hash REF names in the repository at `cwd`, or a user error naming it. */
 export async function resolveRef(cwd: string, ref: string, what = ref): Promise<string> {
-  const r = await git(cwd, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { allowFail: true });
-  if (r.code !== 0 || !r.stdout.trim()) throw new KgateError('user', `${what}: '${ref}' is not a commit of ${cwd}`);
-  return r.stdout.trim();
+  const commit = await commitOf(cwd, ref);
+  if (!commit) throw new KgateError('user', `${what}: '${ref}' is not a commit of ${cwd}`);
+  return commit;
+}
+
+/** The repository's common git directory (shared by all its worktrees), absolute. */
+export async function gitCommonDir(cwd: string, o: GitOptions = {}): Promise<string> {
+  return (await git(cwd, ['rev-parse', '--path-format=absolute', '--git-common-dir'], o)).stdout.trim();
+}
+
+/** Let the repository at `dir` read the objects of the repositories whose common git dirs are given (objects/info/alternates, rewritten whole), never write to theirs. */
+export function borrowObjects(dir: string, commonDirs: string[]): void {
+  writeFileSync(path.join(dir, '.git', 'objects', 'info', 'alternates'), commonDirs.map((c) => path.join(c, 'objects')).join('\n') + '\n');
 }
 
 /** A user error unless `dir` is the top of a git work tree (or a bare repository). */
@@ -64,9 +80,7 @@ export async function borrowingRepo(tree: string, prefix: string): Promise<strin
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   try {
     await git(dir, ['init', '--quiet']);
-    const common = (await git(tree, ['rev-parse', '--path-format=absolute', '--git-common-dir'])).stdout.trim();
-    mkdirSync(path.join(dir, '.git', 'objects', 'info'), { recursive: true });
-    writeFileSync(path.join(dir, '.git', 'objects', 'info', 'alternates'), path.join(common, 'objects') + '\n');
+    borrowObjects(dir, [await gitCommonDir(tree)]);
     return dir;
   } catch (e) {
     await rm(dir, { recursive: true, force: true });

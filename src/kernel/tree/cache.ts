@@ -43,7 +43,7 @@ export interface CachedBuild { dir: string; bzImage: string; modulesDir?: string
 
 /** A complete cache entry for `key`, or undefined (an entry is complete once its identity.json exists: written last). */
 export function readBuild(buildsDir: string, key: string): CachedBuild | undefined {
-  const dir = path.join(buildsDir, key.slice(0, 24));
+  const dir = buildEntryDir(buildsDir, key);
   const idFile = path.join(dir, 'identity.json');
   if (!existsSync(idFile) || !existsSync(path.join(dir, 'bzImage'))) return undefined;
   try {

@@ -156,24 +156,24 @@ async function configRecipe(req: KernelRequest, src: TreeSource, signal?: AbortS
     baseText = await debianConfig(src.kernelVersion, signal);
     fragments.push({ name: 'kgate fixups of the Debian config', text: DEBIAN_FIXUPS, owner: 'kgate' });
   } else if (base !== 'tiny' && base !== 'defconfig') {
-    const file = path.resolve(base);
-    if (!existsSync(file) || !statSync(file).isFile()) throw new KgateError('user', `--base-config ${base}: no such file (give tiny, defconfig, debian or a .config file)`);
-    baseText = readFileSync(file, 'utf8');
-    try { parseConfig(baseText, base); } catch (e) { if (e instanceof ConfigSyntaxError) throw new KgateError('user', `--base-config ${e.message}`); throw e; }
+    baseText = readConfigFile('--base-config', base, ' (give tiny, defconfig, debian or a .config file)');
   }
-  for (const f of req.fragments ?? []) {
-    const file = path.resolve(f);
-    if (!existsSync(file) || !statSync(file).isFile()) throw new KgateError('user', `--config-fragment ${f}: no such file`);
-    const text = readFileSync(file, 'utf8');
-    try { parseConfig(text, f); } catch (e) { if (e instanceof ConfigSyntaxError) throw new KgateError('user', `--config-fragment ${e.message}`); throw e; }
-    fragments.push({ name: f, text, owner: 'user' });
-  }
+  for (const f of req.fragments ?? []) fragments.push({ name: f, text: readConfigFile('--config-fragment', f), owner: 'user' });
   return {
     base: base === 'tiny' || base === 'defconfig' || base === 'debian' ? base : path.resolve(base),
     ...(baseText !== undefined ? { baseHash: createHash('sha256').update(baseText).digest('hex'), baseText } : {}),
     fragments: fragments.map((f) => ({ name: f.name, text: f.text })),
     all: fragments,
   };
+}
+
+/** A config file the user named, checked to be one: any problem is one line naming the option. */
+function readConfigFile(option: string, file: string, hint = ''): string {
+  const abs = path.resolve(file);
+  if (!existsSync(abs) || !statSync(abs).isFile()) throw new KgateError('user', `${option} ${file}: no such file${hint}`);
+  const text = readFileSync(abs, 'utf8');
+  try { parseConfig(text, file); } catch (e) { if (e instanceof ConfigSyntaxError) throw new KgateError('user', `${option} ${e.message}`); throw e; }
+  return text;
 }
 
 /** Debian's cloud config for this kernel's major.minor, from linux-config-X.Y. */

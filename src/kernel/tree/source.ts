@@ -9,12 +9,12 @@
 // what a user's tree must never see. It is kept per tree, so the next commit
 // checks out only the files that differ and the build stays incremental.
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, lstatSync, openSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { KgateError } from '../../model.js';
 import { mkdirp } from '../../util/fs.js';
-import { assertGitTree, git, gitFreeEnv } from '../../util/git.js';
+import { assertGitTree, borrowObjects, commitOf, git, gitCommonDir, gitFreeEnv } from '../../util/git.js';
 
 /** Never take the user's index lock or refresh its stat data: reading must not write. */
 const READ_ONLY = { GIT_OPTIONAL_LOCKS: '0' };
@@ -44,12 +44,9 @@ export async function resolveTreeSource(treePath: string, ref: string | undefine
   if (!existsSync(abs)) throw new KgateError('user', `tree:${treePath}: ${abs} does not exist`);
   await assertGitTree(abs);
   const ro = { env: READ_ONLY, signal };
-  const commonDir = (await git(abs, ['rev-parse', '--path-format=absolute', '--git-common-dir'], ro)).stdout.trim();
+  const commonDir = await gitCommonDir(abs, ro);
   const top = (await git(abs, ['rev-parse', '--show-toplevel'], { ...ro, allowFail: true })).stdout.trim() || abs;
-  const lookup = async (where: string, name: string) => {
-    const r = await git(where, ['rev-parse', '--verify', '--quiet', `${name}^{commit}`], { ...ro, allowFail: true });
-    return r.code === 0 ? r.stdout.trim() : undefined;
-  };
+  const lookup = (where: string, name: string) => commitOf(where, name, ro);
   let commit: string | undefined;
   if (ref !== undefined) {
     commit = (objectsFrom && await lookup(objectsFrom, ref)) || await lookup(abs, ref);
@@ -118,11 +115,7 @@ export async function checkOut(dir: string, src: TreeSource, objectsFrom: string
   // A checkout killed by Ctrl-C leaves its lock; this kgate holds the tree lock, so it is stale.
   rmSync(path.join(dir, '.git', 'index.lock'), { force: true });
   // Rewritten each time: the objects of the tree, and of a gate's repository when it made the commit.
-  const alternates = [path.join(src.commonDir, 'objects')];
-  if (objectsFrom) alternates.unshift(path.join((await git(objectsFrom, ['rev-parse', '--path-format=absolute', '--git-common-dir'])).stdout.trim(), 'objects'));
-  // git init makes objects/info only when its template has it: not on every install.
-  mkdirp(path.join(dir, '.git', 'objects', 'info'));
-  writeFileSync(path.join(dir, '.git', 'objects', 'info', 'alternates'), alternates.join('\n') + '\n');
+  borrowObjects(dir, objectsFrom ? [await gitCommonDir(objectsFrom, { signal }), src.commonDir] : [src.commonDir]);
   await git(dir, ['checkout', '--quiet', '--force', '--detach', src.commit], { signal });
   // -x too: nothing of a previous dirty build may stay behind (make's output is never here: O=).
   await git(dir, ['clean', '-ffdxq'], { signal });
@@ -134,7 +127,7 @@ export async function checkOut(dir: string, src: TreeSource, objectsFrom: string
   for (const f of src.dirty.untracked) {
     const from = path.join(src.tree, f);
     const to = path.join(dir, f);
-    mkdirSync(path.dirname(to), { recursive: true });
+    mkdirp(path.dirname(to));
     rmSync(to, { force: true });
     if (lstatSync(from).isSymbolicLink()) symlinkSync(readlinkSync(from), to);
     else copyFileSync(from, to);
