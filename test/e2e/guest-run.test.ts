@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { kgate, statusOf, hasQemu, isRoot, tempDir } from './helpers.js';
+import { kgate, assertStatus, hasQemu, isRoot, tempDir } from './helpers.js';
 import { selectCases } from '../../src/catalog/index.js';
 import { qemuPids } from './procs.js';
 
@@ -31,7 +31,7 @@ test('debian:6.12: every upstream case PASS, XFAIL or SKIP with a reason; exit 0
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.run!.kernel?.release ?? '', /^6\.12\./);
   // The happy path really went through the backing file, not the server.
-  assert.equal(statusOf(r.run, 'H1.read'), 'PASS');
+  assertStatus(r, 'H1.read', 'PASS');
   assert.ok(existsSync(join(r.resultsDir, 'console.log')), 'console captured');
   assert.ok(existsSync(join(r.resultsDir, 'junit.xml')), 'junit written');
   assertNoGuestLeft(before);
@@ -54,11 +54,11 @@ test('a kernel panic during a case: that case CRASH, the rest still reported; ex
   const before = qemuPids();
   const r = await kgate(['run', '--kernel', 'debian:6.12', '--case', 'K2.panic,K3.pass,U01'], { KGATE_ALLOW_PANIC: '1' });
   assert.ok(r.run, r.stderr);
-  assert.equal(statusOf(r.run, 'K2.panic'), 'CRASH');
+  assertStatus(r, 'K2.panic', 'CRASH');
   const crash = r.run!.cases.find((c) => c.id === 'K2.panic')!;
   assert.match(crash.reason ?? '', /panic/i);
   assert.ok((crash.console ?? []).some((l) => /Kernel panic/.test(l)), 'console excerpt kept');
-  assert.equal(statusOf(r.run, 'K3.pass'), 'PASS', 'the case after the crash ran on a fresh guest');
+  assertStatus(r, 'K3.pass', 'PASS', 'the case after the crash ran on a fresh guest');
   for (const c of r.run!.cases.filter((c) => c.id.startsWith('U01'))) assert.equal(c.status, 'PASS', c.id);
   assert.equal(r.code, 1);
   assertNoGuestLeft(before);
@@ -67,8 +67,8 @@ test('a kernel panic during a case: that case CRASH, the rest still reported; ex
 test('a case that hangs: TIMEOUT, the rest still run; exit 1', { skip }, async () => {
   const r = await kgate(['run', '--kernel', 'debian:6.12', '--case', 'K1.hang,K3.pass']);
   assert.ok(r.run, r.stderr);
-  assert.equal(statusOf(r.run, 'K1.hang'), 'TIMEOUT');
-  assert.equal(statusOf(r.run, 'K3.pass'), 'PASS');
+  assertStatus(r, 'K1.hang', 'TIMEOUT');
+  assertStatus(r, 'K3.pass', 'PASS');
   assert.equal(r.code, 1);
 });
 
@@ -76,9 +76,9 @@ test('a binary that stops answering altogether: TIMEOUT by the runner\'s deadlin
   const before = qemuPids();
   const r = await kgate(['run', '--kernel', 'debian:6.12', '--case', 'K4.wedge,K3.pass']);
   assert.ok(r.run, r.stderr);
-  assert.equal(statusOf(r.run, 'K4.wedge'), 'TIMEOUT');
+  assertStatus(r, 'K4.wedge', 'TIMEOUT');
   assert.match(r.run!.cases.find((c) => c.id === 'K4.wedge')!.reason ?? '', /harness did not end it/);
-  assert.equal(statusOf(r.run, 'K3.pass'), 'PASS', 'ran on the restarted guest');
+  assertStatus(r, 'K3.pass', 'PASS', 'ran on the restarted guest');
   assert.match(r.stderr, /restart done/);
   assert.equal(r.code, 1);
   assertNoGuestLeft(before);

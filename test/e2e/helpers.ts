@@ -1,5 +1,6 @@
 // Shared by the end-to-end tests: run the real CLI, read what it wrote.
 import { execa } from 'execa';
+import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -43,4 +44,16 @@ export function hasQemu(): boolean {
 }
 export function isRoot(): boolean {
   return process.getuid?.() === 0;
+}
+
+/** A case's status, and when it is not the one wanted, the case's reason and kgate's last words: a CI log must say why. */
+export function assertStatus(r: CliRun, id: string, want: string, note?: string): void {
+  const c = r.run?.cases.find((x) => x.id === id);
+  if (c?.status === want) return;
+  const tail = r.stderr.trim().split('\n').slice(-12).join('\n');
+  throw new assert.AssertionError({
+    message: `${note ? `${note}: ` : ''}${id} is ${c?.status ?? 'absent'}, wanted ${want}` +
+      `${c?.reason ? ` (${c.reason})` : ''}; exit ${r.code}; kgate's stderr ended:\n${tail}`,
+    actual: c?.status, expected: want, operator: 'strictEqual',
+  });
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { kgate, hasQemu, statusOf } from './helpers.js';
+import { kgate, hasQemu, assertStatus } from './helpers.js';
 import { startGuest, stopGuest } from '../../src/runner/guest.js';
 import { resolveKernel, parseKernelSpec } from '../../src/kernel/index.js';
 
@@ -23,7 +23,7 @@ test('kgate run --target ssh://root@127.0.0.1:PORT runs the suite on a machine t
     const r = await kgate(['run', '--target', `ssh://root@127.0.0.1:${guest.sshPort}`, '--family', 'ioctl-close'], { HOME: home });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.run!.kernel?.release ?? '', /^6\.12\./);
-    assert.equal(statusOf(r.run, 'U22.double'), 'PASS');
+    assertStatus(r, 'U22.double', 'PASS');
 
     // A host key that does not match known_hosts is refused: exit 2 or 125, never a run.
     writeFileSync(join(home, '.ssh', 'known_hosts'), `[127.0.0.1]:${guest.sshPort} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHx8fHx8fHx8fHx8fHx8fHx8fHx8fHx8fHx8fHx8fHx8\n`);

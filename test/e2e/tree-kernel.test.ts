@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
-import { kgate, kgateBin, statusOf, tempDir } from './helpers.js';
+import { kgate, kgateBin, assertStatus, tempDir } from './helpers.js';
 import { testTree, treeSkip, treeState } from './tree-helpers.js';
 import { selectCases } from '../../src/catalog/index.js';
 import { pidsWhere, qemuPids } from './procs.js';
@@ -34,7 +34,7 @@ test('tree:@base: a cold tiny build boots and every upstream case is PASS or SKI
     assert.ok(c && (c.status === 'PASS' || c.status === 'SKIP'), `${id}: ${c?.status} ${c?.reason ?? ''}`);
   }
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(statusOf(r.run, 'U03.dir'), 'PASS');
+  assertStatus(r, 'U03.dir', 'PASS');
   const base = execaSync('git', ['-C', tree, 'rev-parse', 'base']).stdout;
   const id = r.run!.kernel!;
   assert.equal(id.commit, base);
@@ -70,7 +70,7 @@ test('tree:@revert-regular: the directory and O_PATH-directory backing cases FAI
     assert.equal(c?.status, 'FAIL', `${id}: ${c?.status} ${c?.reason ?? ''}`);
     assert.match(c!.reason ?? '', /regressed to the .* behaviour fixed by e9c8da670e74/, id);
   }
-  assert.equal(statusOf(r.run, 'H1.read'), 'PASS');
+  assertStatus(r, 'H1.read', 'PASS');
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /kernel done .*\((built|cached)\)/, "built incrementally here (cached when an earlier run on this machine built it)");
   assertUntouched(state, 'an incremental build');
