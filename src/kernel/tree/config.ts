@@ -163,3 +163,9 @@ export function readEntries(text: string, out: Map<string, string[]>): void {
     if (dep && current) current.push(dep[1].includes('&&') || dep[1].includes('||') ? `(${dep[1]})` : dep[1]);
   }
 }
+
+/** Files whose change can change what Kconfig makes of the same recipe. */
+export function touchesKconfig(file: string): boolean {
+  return /(^|\/)Kconfig[^/]*$/.test(file) || /^scripts\/(kconfig\/|Kconfig)/.test(file) || /^(arch\/[^/]+\/)?configs\//.test(file)
+    || /^kernel\/configs\//.test(file) || file === 'Makefile' || /^arch\/[^/]+\/Makefile$/.test(file) || /^scripts\/(Makefile|cc-|as-|ld-|rust|min-tool)/.test(file);
+}

@@ -14,11 +14,12 @@ import path from 'node:path';
 import { KgateError, type KernelIdentity } from '../../model.js';
 import { cacheCapBytes, cacheRoot, evictLru, touchEntry } from '../../util/cache.js';
 import { mkdirp } from '../../util/fs.js';
+import { git } from '../../util/git.js';
 import { runTool } from '../../util/run-tool.js';
 import type { KernelArtifact, KernelRequest, KernelStageOptions } from '../artifact.js';
 import type { KernelSpec } from '../spec.js';
 import { buildEntryDir, buildKey, configKey, readBuild, type ConfigRecipe } from './cache.js';
-import { ConfigSyntaxError, DEBIAN_FIXUPS, kconfigDepends, lostOptions, mergeFragments, parseConfig, renderConfig, REQUIRED_FRAGMENT, type Fragment } from './config.js';
+import { ConfigSyntaxError, DEBIAN_FIXUPS, touchesKconfig, kconfigDepends, lostOptions, mergeFragments, parseConfig, renderConfig, REQUIRED_FRAGMENT, type Fragment } from './config.js';
 import { runMake } from './make.js';
 import { checkOut, lockTree, resolveTreeSource, treeCacheDir, type TreeSource } from './source.js';
 
@@ -57,7 +58,7 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
     touchEntry(obj);
     const logFile = buildLogFile(opts.logDir, treeDir);
     const make = makeRunner(root, srcDir, obj, src, logFile, what, opts);
-    const finalConfig = await configure(make, srcDir, obj, recipe, what);
+    const finalConfig = await configure(make, srcDir, obj, recipe, what, { src, compiler, signal: opts.signal, log });
     const modules = finalConfig.get('CONFIG_MODULES') === 'y';
     log(`building ${what}: make -j${os.availableParallelism()} bzImage${modules ? ' modules' : ''} (log: ${logFile})`);
     let makeMs = (await make(modules ? ['bzImage', 'modules'] : ['bzImage'])).ms;
@@ -184,9 +185,37 @@ async function debianConfig(kernelVersion: string, signal?: AbortSignal): Promis
   return (await runTool('xz', ['-dc', file], { signal })).stdout;
 }
 
-/** Write .config from the recipe, let Kconfig settle it, and check that what was asked for survived. */
-async function configure(make: Make, srcDir: string, obj: string, recipe: Awaited<ReturnType<typeof configRecipe>>, what: string): Promise<Map<string, string>> {
+/**
+ * What the .config of a build directory was made from. A bisect step or a
+ * nearby commit whose diff touches no Kconfig input gets the same .config, so
+ * generating it again (tinyconfig rebuilds kconfig's own tools: seconds a step)
+ * is skipped.
+ */
+interface ConfigStamp { sourceTree: string; configKey: string; compiler: string; configSha: string }
+const STAMP = '.kgate-config.json';
+
+async function stampStillHolds(srcDir: string, obj: string, recipe: ConfigRecipe, ctx: { src: TreeSource; compiler: string; signal?: AbortSignal }): Promise<boolean> {
+  if (ctx.src.dirty) return false; // its diff may touch anything; not worth reasoning about
+  let stamp: ConfigStamp;
+  try { stamp = JSON.parse(readFileSync(path.join(obj, STAMP), 'utf8')) as ConfigStamp; } catch { return false; }
   const configFile = path.join(obj, '.config');
+  if (stamp.configKey !== configKey(recipe) || stamp.compiler !== ctx.compiler || !existsSync(configFile)) return false;
+  if (createHash('sha256').update(readFileSync(configFile)).digest('hex') !== stamp.configSha) return false;
+  if (stamp.sourceTree === ctx.src.sourceTree) return true;
+  const d = await git(srcDir, ['diff', '--name-only', '--no-renames', stamp.sourceTree, ctx.src.sourceTree], { signal: ctx.signal, allowFail: true });
+  return d.code === 0 && !d.stdout.split('\n').some((f) => f && touchesKconfig(f));
+}
+
+/** Write .config from the recipe, let Kconfig settle it, and check that what was asked for survived. */
+async function configure(make: Make, srcDir: string, obj: string, recipe: Awaited<ReturnType<typeof configRecipe>>, what: string,
+  ctx: { src: TreeSource; compiler: string; signal?: AbortSignal; log: (l: string) => void }): Promise<Map<string, string>> {
+  const configFile = path.join(obj, '.config');
+  if (await stampStillHolds(srcDir, obj, recipe, ctx)) {
+    ctx.log('.config: this build directory\'s, no Kconfig input changed since it was made');
+    writeStamp(obj, recipe, ctx);
+    return parseConfig(readFileSync(configFile, 'utf8'));
+  }
+  rmSync(path.join(obj, STAMP), { force: true });
   const before = existsSync(configFile) ? { text: readFileSync(configFile, 'utf8'), mtime: statSync(configFile).mtime } : undefined;
   if (recipe.base === 'tiny') await make(['tinyconfig']);
   else if (recipe.base === 'defconfig') await make(['defconfig']);
@@ -204,7 +233,14 @@ async function configure(make: Make, srcDir: string, obj: string, recipe: Awaite
     const user = lost.some((l) => l.blame === 'user');
     throw new KgateError(user ? 'user' : 'infra', `the .config of ${what} lost ${lost.length === 1 ? lines[0] : `${lost.length} options: ${lines[0]}; and ${lost.slice(1).map((l) => l.option).join(', ')}`}`, lines.join('\n'));
   }
+  writeStamp(obj, recipe, ctx);
   return final;
+}
+
+function writeStamp(obj: string, recipe: ConfigRecipe, ctx: { src: TreeSource; compiler: string }): void {
+  const configSha = createHash('sha256').update(readFileSync(path.join(obj, '.config'))).digest('hex');
+  const stamp: ConfigStamp = { sourceTree: ctx.src.sourceTree, configKey: configKey(recipe), compiler: ctx.compiler, configSha };
+  writeFileSync(path.join(obj, STAMP), JSON.stringify(stamp) + '\n');
 }
 
 function evictObjDirs(treeDir: string, keep: string): void {

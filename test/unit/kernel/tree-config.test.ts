@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lostOptions, mergeFragments, parseConfig, readEntries, renderConfig, REQUIRED_FRAGMENT, ConfigSyntaxError, type Fragment } from '../../../src/kernel/tree/config.js';
+import { lostOptions, mergeFragments, touchesKconfig, parseConfig, readEntries, renderConfig, REQUIRED_FRAGMENT, ConfigSyntaxError, type Fragment } from '../../../src/kernel/tree/config.js';
 import { buildKey, configKey } from '../../../src/kernel/tree/cache.js';
 import { makefileVersion } from '../../../src/kernel/tree/source.js';
 import { firstError } from '../../../src/kernel/tree/make.js';
@@ -106,4 +106,14 @@ test('firstError: the first compiler error, path relative to the tree; make\'s o
   assert.equal(firstError(log, '/cache/trees/linux-abc/src'), 'fs/fuse/inode.c:12:1: error: unknown type name \'this\'');
   assert.equal(firstError(['../src/fs/fuse/file.c:3:5: fatal error: nope.h: No such file or directory'], '/x/src'), 'fs/fuse/file.c:3:5: error: nope.h: No such file or directory');
   assert.equal(firstError(['ld: vmlinux.o: undefined reference to `foo\''], '/x'), 'ld: vmlinux.o: undefined reference to `foo\'');
+});
+
+test('a .config is made again only when the diff touches a Kconfig input', () => {
+  for (const f of ['fs/fuse/Kconfig', 'Kconfig', 'arch/x86/Kconfig.debug', 'scripts/kconfig/conf.c', 'arch/x86/configs/tiny.config',
+    'kernel/configs/tiny.config', 'Makefile', 'arch/x86/Makefile', 'scripts/Kconfig.include', 'scripts/min-tool-version.sh']) {
+    assert.equal(touchesKconfig(f), true, f);
+  }
+  for (const f of ['fs/fuse/inode.c', 'fs/fuse/Makefile', 'README', 'init/main.c', 'Documentation/Kconfig.txt/x', 'scripts/checkpatch.pl']) {
+    assert.equal(touchesKconfig(f), false, f);
+  }
 });
