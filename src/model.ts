@@ -72,6 +72,8 @@ export interface RunResult {
   cases: CaseResult[];
   problems: string[];        // parser problems, infra notes; never thrown away
   summary: RunSummary;
+  /** --shard I/N: this run holds one share of the cases; `plan` names the whole (kgate merge refuses shards of different plans). */
+  shard?: { index: number; total: number; plan: string };
   /** Set when the run could not finish: an infra fault (exit 125) or interruption. */
   abort?: { family: FailureFamily; reason: string };
 }
@@ -83,7 +85,7 @@ export class KgateError extends Error {
     super(message);
   }
 }
-export const EXIT = { ok: 0, fail: 1, usage: 2, untestable: 125, interrupted: 130 } as const;
+export const EXIT = { ok: 0, fail: 1, usage: 2, untestable: 125, interrupted: 130, terminated: 143 } as const;
 export function exitCodeFor(family: FailureFamily): number {
   switch (family) {
     case 'user': return EXIT.usage;
@@ -98,7 +100,8 @@ export function exitCodeFor(family: FailureFamily): number {
  * The exit code of a run, the one mapping every command uses (DESIGN.md
  * "Exit codes"): a failed, crashed or timed-out case is 1 even when the run
  * was cut short later; a run stopped by an infra fault before that is 125
- * (git bisect run skips the commit); the user's mistake is 2; Ctrl-C is 130;
+ * (git bisect run skips the commit); the user's mistake is 2; Ctrl-C is 130
+ * (SIGTERM 143, see cli/run-command's interruptible);
  * a case that was never run or errored is 1.
  */
 export function exitCodeOf(run: Pick<RunResult, 'cases' | 'abort'>): number {

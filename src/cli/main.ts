@@ -130,6 +130,28 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await gateFromCli(raw, argv);
     });
 
+  outputOptions(program.command('nightly')
+    .description('run a matrix of kernels by case selections (nightly.yaml), compare each cell with its last night, write the reports'))
+    .requiredOption('--config <file>', 'the nightly.yaml')
+    .option('--plan', 'print the cells and what each will build or fetch, and exit')
+    .option('--date <yyyy-mm-dd>', 'the night (default: today, UTC)')
+    .option('--skip-unchanged', 'do not run a cell whose kernel is the same as on its last night')
+    .option('--resume', 'finish an interrupted night: cells it finished are kept')
+    .option('--shard <i/n>', 'run share I of N of the cells (or of the cases); CI_NODE_INDEX/CI_NODE_TOTAL or JOB_COMPLETION_INDEX otherwise')
+    .option('--accel <accel>', 'auto | kvm | tcg (default: the file\'s, else auto)')
+    .action(async (raw: Record<string, unknown>) => {
+      const { nightlyFromCli } = await import('./nightly-command.js');
+      exitCode = await nightlyFromCli(raw, argv);
+    });
+
+  program.command('merge').description('join the shards of one nightly (or one run) into one, with its reports')
+    .argument('<dirs...>', 'the shards\' result directories')
+    .option('--out <dir>', 'where the merged night or run goes (default: the first shard\'s name + .merged)')
+    .action(async (dirs: string[], o: { out?: string }) => {
+      const { mergeFromCli } = await import('./nightly-command.js');
+      exitCode = mergeFromCli(dirs, o);
+    });
+
   const kernel = program.command('kernel').description('the kernel stage alone');
   treeOptions(kernel.command('build').description('fetch or build the kernel a --kernel names; print its image and identity')
     .option('--kernel <spec>', 'debian:6.12, debian:6.12.107, tree:PATH[@REF], or a bzImage path', 'debian:6.12')

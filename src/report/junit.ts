@@ -6,6 +6,7 @@
 //   -> passed (XFAIL is "as expected": it must not turn CI red).
 import { join } from 'node:path';
 import type { CaseResult, RunResult, Status } from '../model.js';
+import type { MatrixReport } from './matrix.js';
 import { byFamily } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { attrs, xmlText } from './xml.js';
@@ -105,4 +106,28 @@ export function writeJUnit(dir: string, run: RunResult): string {
   const path = join(dir, JUNIT_XML);
   writeFileAtomic(path, formatJUnit(run));
   return path;
+}
+
+/** A matrix (a nightly): one <testsuite> per cell, its cases as <testcase>s named by case id, classname kgate.<cell>.<family>. */
+export function formatMatrixJUnit(m: MatrixReport): string {
+  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  const all = count(m.cells.flatMap((c) => c.run?.cases ?? []));
+  out.push(`<testsuites${attrs({ name: m.title, tests: all.tests, failures: all.failures, errors: all.errors, skipped: all.skipped, time: seconds(all.timeMs), timestamp: m.startedAt })}>`);
+  for (const cell of m.cells) {
+    const cases = cell.run?.cases ?? [];
+    const n = count(cases);
+    const broken = cell.state === 'failed';
+    out.push(`  <testsuite${attrs({ name: cell.name, tests: n.tests + (broken ? 1 : 0), failures: n.failures, errors: n.errors + (broken ? 1 : 0), skipped: n.skipped, time: seconds(cell.ms ?? n.timeMs), timestamp: cell.run?.startedAt ?? m.startedAt })}>`);
+    out.push('    <properties>');
+    for (const [name, value] of [['kernel', cell.kernel], ['kernel.release', cell.run?.kernel?.release], ['selection', cell.selection], ['state', cell.state]] as const) {
+      if (value !== undefined) out.push(`      <property${attrs({ name, value })}/>`);
+    }
+    out.push('    </properties>');
+    // A cell with no kernel is one error, so a CI job that reads only JUnit still turns red.
+    if (broken) out.push(`    <testcase${attrs({ name: 'kernel', classname: `kgate.${cell.name}` })}>\n      <error${attrs({ message: cell.error ?? 'not tested', type: 'ERROR' })}/>\n    </testcase>`);
+    for (const c of cases) out.push(testcase({ ...c, family: `${cell.name}.${c.family}` }, '    '));
+    out.push('  </testsuite>');
+  }
+  out.push('</testsuites>');
+  return out.join('\n') + '\n';
 }

@@ -1,0 +1,72 @@
+// history/<cell>.jsonl beside the nights: one line per night a cell ran, with
+// the kernel's identity key and every case's (status, observed). It is what
+// the report's rows of marks show and how a night finds "the last night that
+// ran this cell" without reading every old results.json.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { KernelIdentity, RunResult, Status } from '../model.js';
+import type { HistoryPoint } from '../report/matrix.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { mkdirp } from '../util/fs.js';
+
+export interface NightEntry {
+  date: string;
+  /** The run directory, relative to the nightly root. */
+  dir: string;
+  runId: string;
+  kernel: string;
+  release?: string;
+  cases: [id: string, status: Status, observed?: string][];
+}
+
+/**
+ * Which kernel this is, as far as a night can tell: the same key means the
+ * same kernel, so an outcome that changed under it is flaky, not a regression.
+ */
+export function kernelKey(k: KernelIdentity | undefined): string {
+  if (!k) return 'unknown';
+  const parts = [k.release, k.packageVersion, k.commit, k.dirtyHash, k.configHash].filter((x): x is string => !!x);
+  return parts.join(' ');
+}
+
+const file = (root: string, cell: string) => path.join(root, 'history', `${cell}.jsonl`);
+
+export function readHistory(root: string, cell: string): NightEntry[] {
+  const f = file(root, cell);
+  if (!existsSync(f)) return [];
+  const out: NightEntry[] = [];
+  for (const line of readFileSync(f, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try { out.push(JSON.parse(line) as NightEntry); } catch { /* a line cut by a crash: the others still count */ }
+  }
+  return out.sort((a, b) => a.date.localeCompare(b.date));
+}
+
+/** Tonight's line for the cell; a rerun of the same night (--resume, a second run that day) replaces it. */
+export function recordNight(root: string, cell: string, date: string, dir: string, run: RunResult): NightEntry {
+  const entry: NightEntry = {
+    date, dir: path.relative(root, dir), runId: run.runId, kernel: kernelKey(run.kernel),
+    ...(run.kernel?.release ? { release: run.kernel.release } : {}),
+    cases: run.cases.map((c) => (c.observed !== undefined ? [c.id, c.status, c.observed] : [c.id, c.status])),
+  };
+  const kept = readHistory(root, cell).filter((e) => e.date !== date);
+  mkdirp(path.dirname(file(root, cell)));
+  writeFileAtomic(file(root, cell), [...kept, entry].sort((a, b) => a.date.localeCompare(b.date)).map((e) => JSON.stringify(e)).join('\n') + '\n');
+  return entry;
+}
+
+/** The last night before `date` that ran the cell. */
+export function lastNightBefore(history: NightEntry[], date: string): NightEntry | undefined {
+  return history.filter((e) => e.date < date).at(-1);
+}
+
+/** Per case, its marks over the nights (oldest first), for the report. */
+export function casePoints(history: NightEntry[], limit = 30): Record<string, HistoryPoint[]> {
+  const out: Record<string, HistoryPoint[]> = {};
+  for (const e of history.slice(-limit)) {
+    for (const [id, status, observed] of e.cases) {
+      (out[id] ??= []).push({ date: e.date, kernel: e.kernel, status, ...(observed !== undefined ? { observed } : {}) });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,53 @@
+// What a night leaves in <root>/<date>/: nightly.json (the matrix, what merge
+// and --resume read), junit.xml (a testsuite per cell), summary.txt (for a mail
+// to the list), report.html and kcidb.json.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { KgateError } from '../model.js';
+import { formatChanges } from '../report/compare.js';
+import { formatMatrixJUnit } from '../report/junit.js';
+import { mailText } from '../report/mail.js';
+import type { MatrixReport } from '../report/matrix.js';
+import { writeFileAtomic } from '../util/atomic.js';
+
+export interface NightlyJson { plan: string; report: MatrixReport }
+
+export function readNightlyJson(dir: string): NightlyJson {
+  const f = path.join(dir, 'nightly.json');
+  try {
+    const j = JSON.parse(readFileSync(f, 'utf8')) as NightlyJson;
+    if (typeof j.plan !== 'string' || !Array.isArray(j.report?.cells)) throw new Error('not a nightly.json');
+    return j;
+  } catch (e) {
+    throw new KgateError('user', `${f}: not a readable nightly report (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+export function writeNightlyReport(dir: string, j: NightlyJson): NightlyJson {
+  writeFileAtomic(path.join(dir, 'nightly.json'), JSON.stringify(j, null, 2) + '\n');
+  writeFileAtomic(path.join(dir, 'junit.xml'), formatMatrixJUnit(j.report));
+  writeFileAtomic(path.join(dir, 'summary.txt'), formatNightlyText(j.report));
+  return j;
+}
+
+/** The mail: per cell its kernel, counts, and what changed since the last night. */
+export function formatNightlyText(m: MatrixReport): string {
+  const lines: string[] = [m.title, ''];
+  const changed = m.cells.filter((c) => c.vsLast && c.vsLast.comparison.changes.length > 0);
+  const compared = m.cells.filter((c) => c.vsLast).length;
+  lines.push(compared === 0 ? 'The first night of every cell: nothing to compare with.'
+    : changed.length === 0 ? `No case changed since the last night (${compared} of ${m.cells.length} cells compared).`
+    : `Changed since the last night: ${changed.map((c) => c.name).join(', ')}`, '');
+  for (const c of m.cells) {
+    const release = c.run?.kernel?.release ?? '';
+    lines.push(`${c.name}: ${c.kernel}${release ? ` (${release})` : ''}`);
+    if (c.state === 'failed') { lines.push(`  not tested: ${c.error ?? 'unknown'}`, ''); continue; }
+    const counts = c.run ? Object.entries(c.run.summary.counts).map(([s, n]) => `${n} ${s}`).join(', ') : '';
+    lines.push(`  ${c.run?.summary.total ?? 0} cases: ${counts}${c.state === 'unchanged' ? ' (kernel unchanged: last night\'s results)' : ''}`);
+    if (!c.vsLast) lines.push('  first night of this cell');
+    else lines.push(`  against ${c.vsLast.date}:`, ...formatChanges(c.vsLast.comparison, '    '));
+    lines.push('');
+  }
+  lines.push(`Reproduce: ${m.reproducer}`);
+  return mailText(lines);
+}

@@ -1,0 +1,58 @@
+// A matrix of runs: cells (one kernel and case selection each) by cases, with
+// each cell's comparison against its last run and each case's history. A
+// nightly fills it; the HTML, KCIDB, JUnit and mail writers read only this,
+// so any job that has several runs to show (a gate, a merged set of shards)
+// can use the same writers.
+import type { RunResult, Status } from '../model.js';
+import type { Comparison } from './compare.js';
+
+/** One past (or tonight's) outcome of one case in one cell. */
+export interface HistoryPoint {
+  date: string;            // the night, YYYY-MM-DD
+  kernel: string;          // the kernel's identity key (release + commit/config): flaky when it is the same and the outcome is not
+  status: Status;
+  observed?: string;
+}
+
+export interface MatrixCell {
+  name: string;
+  /** What the cell's kernel is, as the config said it ("debian:6.12", "tree:/src/linux@master"). */
+  kernel: string;
+  selection: string;
+  /** ran: tonight's run is `run`; unchanged: skipped by --skip-unchanged, `run` is the last night's; failed: no run (build or boot failure). */
+  state: 'ran' | 'unchanged' | 'failed';
+  /** The run directory, relative to the report's directory where it is below it. */
+  dir?: string;
+  run?: RunResult;
+  exitCode: number;
+  /** Why the cell has no result (its build error, a boot failure), one line. */
+  error?: string;
+  /** The comparison with the last night that ran this cell; absent on a cell's first night. */
+  vsLast?: { date: string; runId: string; comparison: Comparison };
+  /** Per case id, oldest first, tonight last. */
+  history: Record<string, HistoryPoint[]>;
+  /** Wall time of the cell (kernel, boot, suite). */
+  ms?: number;
+}
+
+export interface MatrixReport {
+  title: string;           // "kgate nightly 2026-12-03"
+  date: string;            // YYYY-MM-DD
+  startedAt: string;
+  finishedAt?: string;
+  /** The config file (or what made the matrix). */
+  source: string;
+  cells: MatrixCell[];
+  /** Set when this report holds one shard of a plan: "2/4". */
+  shard?: string;
+  /** The command that makes this report again. */
+  reproducer: string;
+  exitCode: number;
+}
+
+/** Every case id of the matrix, in first-seen order (the catalog's, as runs list them). */
+export function matrixCaseIds(m: Pick<MatrixReport, 'cells'>): string[] {
+  const ids = new Set<string>();
+  for (const c of m.cells) for (const r of c.run?.cases ?? []) ids.add(r.id);
+  return [...ids];
+}
