@@ -79,6 +79,23 @@ async function pool<T, R>(items: T[], jobs: number, fn: (x: T) => Promise<R>): P
   return out;
 }
 
+/**
+ * One compiler run in a process group of its own, so that an abort stops the
+ * driver and what it started (cc1, as, collect2, ld) alike, by the group of
+ * the pid we started: killing the driver alone left cc1 writing after it.
+ */
+async function compile(cc: string, args: string[], tmpDir: string, signal?: AbortSignal) {
+  const proc = execa(cc, args, { reject: false, all: true, detached: true, env: { TMPDIR: tmpDir }, stdin: 'ignore' });
+  const kill = () => { try { process.kill(-proc.pid!, 'SIGKILL'); } catch { /* already gone */ } };
+  if (signal?.aborted) kill();
+  signal?.addEventListener('abort', kill, { once: true });
+  try {
+    return await proc;
+  } finally {
+    signal?.removeEventListener('abort', kill);
+  }
+}
+
 /** Renders the selection, compiles each family binary (incrementally) and writes manifest.json. */
 export async function buildSuite(req: BuildRequest = {}): Promise<BuildResult> {
   const t0 = performance.now();
@@ -95,10 +112,15 @@ export async function buildSuite(req: BuildRequest = {}): Promise<BuildResult> {
   try {
     mkdirp(binDir);
   } catch (e) {
-    throw new KgateError('infra', `cannot create ${binDir}: ${(e as Error).message}`);
+    throw new KgateError('user', `cannot write the suite to ${binDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (choose another build directory)`);
   }
 
   const tc = performance.now();
+  // The compilers' temp files (cc1's .s, as's .o, ld's) go to a directory of
+  // this build's own, removed at the end whatever happened: a compile killed
+  // mid-way (SIGTERM or Ctrl-C during `kgate run`) left ccXXXXXX.s in /tmp.
+  const ccTmp = join(binDir, `.cc-tmp-${process.pid}`);
+  mkdirp(ccTmp);
   const results = await pool(render.sources, jobs, async (src) => {
     req.signal?.throwIfAborted();
     const t = performance.now();
@@ -113,8 +135,11 @@ export async function buildSuite(req: BuildRequest = {}): Promise<BuildResult> {
     }
     emit({ type: 'compile-start', name: src.name });
     const tmp = `${path}.tmp${process.pid}`;
-    const r = await execa(cc, [...cflags, '-o', tmp, src.path], { reject: false, all: true, cancelSignal: req.signal });
-    if (r.isCanceled) throw new KgateError('interrupt', 'build interrupted');
+    const r = await compile(cc, [...cflags, '-o', tmp, src.path], ccTmp, req.signal);
+    if (req.signal?.aborted) {
+      await rm(tmp, { force: true });
+      throw new KgateError('interrupt', 'build interrupted');
+    }
     if (r.failed) {
       await rm(tmp, { force: true });
       const first = (r.all ?? '').split('\n').find((l) => /error/.test(l)) ?? r.shortMessage ?? 'failed';
@@ -126,7 +151,7 @@ export async function buildSuite(req: BuildRequest = {}): Promise<BuildResult> {
     const durationMs = performance.now() - t;
     emit({ type: 'compile-end', name: src.name, cached: false, durationMs });
     return { step: { name: src.name, path, cached: false, durationMs }, bin };
-  });
+  }).finally(() => rm(ccTmp, { recursive: true, force: true }));
   const compileMs = performance.now() - tc;
 
   const binaries: BuiltBinary[] = render.sources.map((src, i) => ({

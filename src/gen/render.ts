@@ -116,7 +116,8 @@ export async function renderSuite(req: RenderRequest = {}): Promise<RenderResult
   try {
     mkdirp(srcDir);
   } catch (e) {
-    throw new KgateError('infra', `cannot create ${srcDir}: ${(e as Error).message}`);
+    // The build directory is the user's to choose (--build-dir, --out): a bad one is a usage error, exit 2.
+    throw new KgateError('user', `cannot write the suite to ${srcDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (choose another build directory)`);
   }
   const sources: RenderedSource[] = [];
   for (const g of groups) {

@@ -7,8 +7,9 @@ import type { CaseResult, RunResult } from '../model.js';
 import { KgateError, exitCodeOf, summarise } from '../model.js';
 import { forRun, type Emit } from '../events.js';
 import type { BuildManifest } from '../gen/manifest.js';
-import { buildEventsTo, generateAndBuild } from '../gen/index.js';
+import { binaryName, buildEventsTo, generateAndBuild } from '../gen/index.js';
 import type { Selection } from '../catalog/selection.js';
+import { getCase } from '../catalog/index.js';
 import { resolveKernel, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
 import type { SuiteTarget } from '../runner/target.js';
 import { targetName, type TargetSpec } from '../runner/target-spec.js';
@@ -34,6 +35,8 @@ export interface RunOnceRequest {
   signal: AbortSignal;
   emit: Emit;
   env?: Record<string, string>;
+  /** --shard: recorded in results.json for kgate merge (the selection is already this shard's). */
+  shard?: RunResult['shard'];
 }
 
 export interface RunOutcome { run: RunResult; dir: string; exitCode: number; timings: Record<string, number>; kernel?: KernelArtifact }
@@ -63,13 +66,13 @@ function buildSuiteStage(req: RunOnceRequest, emit: Emit, signal: AbortSignal): 
   return p;
 }
 
-async function kernelStage(req: RunOnceRequest, dir: string, emit: Emit): Promise<KernelArtifact | undefined> {
+async function kernelStage(req: RunOnceRequest, dir: string, emit: Emit, signal: AbortSignal): Promise<KernelArtifact | undefined> {
   if (req.target.kind !== 'qemu' || !req.kernel) return undefined;
   if ('artifact' in req.kernel) return req.kernel.artifact;
   const t0 = Date.now();
   emit({ type: 'stage', stage: 'kernel', state: 'start', detail: req.kernel.spec.text });
   try {
-    const k = await resolveKernel(req.kernel, { signal: req.signal, logDir: dir, log: (l) => emit({ type: 'stage', stage: 'kernel', state: 'note', detail: l }) });
+    const k = await resolveKernel(req.kernel, { signal, logDir: dir, log: (l) => emit({ type: 'stage', stage: 'kernel', state: 'note', detail: l }) });
     emit({ type: 'stage', stage: 'kernel', state: 'done', ms: Date.now() - t0, detail: `${k.release} (${k.how})` });
     return k;
   } catch (e) {
@@ -92,7 +95,7 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
   const { dir, runId } = claimRunDir(req.resultsRoot, req.runId ?? newRunId());
   const emit = forRun(runId, req.emit);
   const t0 = Date.now();
-  const run: RunResult = { runId, startedAt: new Date(t0).toISOString(), target: targetName(req.target), cases: [], problems: [], summary: summarise([]) };
+  const run: RunResult = { runId, startedAt: new Date(t0).toISOString(), target: targetName(req.target), cases: [], problems: [], summary: summarise([]), ...(req.shard ? { shard: req.shard } : {}) };
   const sink = new RunSink(dir, run);
   // Written now and completed at the end: a killed run still says what it was.
   const meta = new MetadataFile(dir, run, req.argv);
@@ -104,13 +107,18 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
   let selection: WorkItem[] = [];
   let kernel: KernelArtifact | undefined;
   const stopBuild = new AbortController();
+  // A failed suite build stops the kernel stage and the boots at once: without
+  // it a --build-dir that cannot be written waited for a whole boot to end.
+  const buildFailed = new AbortController();
+  let buildError: unknown;
   let suite: Promise<BuiltSuite> | undefined;
   try {
     // The suite builds (2-3 s cold) while the kernel is fetched or built and the guest boots.
     suite = buildSuiteStage(req, emit, anySignal([req.signal, stopBuild.signal]));
+    suite.catch((e) => { buildError = e; buildFailed.abort(); });
     emit({ type: 'stage', stage: 'suite', state: 'start' });
     const tKernel = Date.now();
-    kernel = await kernelStage(req, dir, emit);
+    kernel = await kernelStage(req, dir, emit, anySignal([req.signal, buildFailed.signal]));
     if (kernel) {
       timings.kernelMs = Date.now() - tKernel;
       run.kernel = kernel.identity;
@@ -121,7 +129,7 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     // Guests still booting when the suite is done are not waited for.
     const boots = new AbortController();
     stopBoots = () => boots.abort();
-    pending = startTargets(req.target, kernel, dir, emit, anySignal([req.signal, boots.signal])).map((p) => p.then((t) => { targets.push(t); return t; }));
+    pending = startTargets(req.target, kernel, dir, emit, anySignal([req.signal, boots.signal, buildFailed.signal])).map((p) => p.then((t) => { targets.push(t); return t; }));
     // The first target and the build are awaited together: a build failure must not leave a booting guest behind.
     const [started, built] = await Promise.allSettled([pending[0], suite]);
     if (built.status === 'rejected') throw built.reason;
@@ -147,8 +155,10 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     const r = await runSuite({ targets: pending, items: selection, sink, emit: onEvent, signal: req.signal, env: req.env });
     timings.runMs = Date.now() - tRun;
     if (r.abort) run.abort = r.abort;
-    if (req.signal.aborted && !run.abort) run.abort = { family: 'interrupt', reason: 'interrupted' };
-  } catch (e) {
+    if (req.signal.aborted && !run.abort) run.abort = interrupted(req.signal);
+  } catch (caught) {
+    // What the build said, not the abort it caused in the kernel stage or a boot.
+    const e = buildError !== undefined && !req.signal.aborted ? buildError : caught;
     // Bad input found while starting (an unknown kernel, a missing file) is the user's: one line, exit 2.
     // (finally still stops what was started)
     if (e instanceof KgateError && e.family === 'user' && run.cases.length === 0) {
@@ -158,13 +168,15 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
       meta.finish({ error: e.message });
       throw e;
     }
-    run.abort = req.signal.aborted ? { family: 'interrupt', reason: 'interrupted' }
+    run.abort = req.signal.aborted ? interrupted(req.signal)
       : e instanceof KgateError ? { family: e.family, reason: e.message }
       : { family: 'bug', reason: e instanceof Error ? (e.stack ?? e.message) : String(e) };
     if (e instanceof KgateError && e.detail) run.problems.push(e.detail);
   }
   await stopAll();
-  addMissing(run, selection, emit);
+  // Stopped before the suite was built: the cases asked for still show up, from the catalog.
+  addMissing(run, manifest ? selection : catalogItems(req.selection), emit);
+  if (run.abort) sink.bailOutIfEmpty(run.abort.reason.split('\n')[0], req.selection.ids.length);
   run.finishedAt = new Date().toISOString();
   run.summary = summarise(run.cases);
   writeResultsJson(dir, run);
@@ -179,6 +191,27 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     await Promise.allSettled(pending);
     await Promise.allSettled(targets.map((t) => t.stop()));
   }
+}
+
+/** The interrupt's own words (interrupted by SIGINT or SIGTERM, from cli/run-command), else 'interrupted'. */
+function interrupted(signal: AbortSignal): { family: 'interrupt'; reason: string } {
+  const r: unknown = signal.reason;
+  return { family: 'interrupt', reason: r instanceof KgateError && r.family === 'interrupt' ? r.message : 'interrupted' };
+}
+
+/** The selection as work items of the catalog alone (the binary's name and family, no path): for a run stopped before its build ended. */
+function catalogItems(selection: Selection): WorkItem[] {
+  const byFamily = new Map<string, WorkItem>();
+  for (const id of selection.ids) {
+    const c = getCase(id);
+    let item = byFamily.get(c.family);
+    if (!item) {
+      item = { binary: { name: binaryName(c.family), path: '', family: c.family, api: c.api, cases: [], sha256: '' }, caseIds: [] };
+      byFamily.set(c.family, item);
+    }
+    item.caseIds.push(id);
+  }
+  return [...byFamily.values()];
 }
 
 /** Every case asked for shows up, even those a dead target never reached. */
