@@ -16,20 +16,33 @@ export function suiteEnv(env: NodeJS.ProcessEnv = process.env): Record<string, s
   return out;
 }
 
-/** Ctrl-C (and SIGTERM) abort the signal once; a second one gives up on cleanup. */
+/**
+ * Ctrl-C and SIGTERM (what CI job timeouts and timeout(1) send) take one path:
+ * the first aborts the signal, with 'interrupted by SIGINT|SIGTERM' as its
+ * reason, and the run stops its guests, keeps its results and writes its
+ * metadata; a second one gives up on cleanup. The exit code says which signal
+ * it was, 128 + its number: 130 for SIGINT, 143 for SIGTERM (an exit hook
+ * turns the 130 of an interrupted run into 143, so every command that runs
+ * under this, whoever maps its errors, exits as a terminated process should).
+ */
 export function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   let interrupts = 0;
-  const onSigint = () => {
-    if (++interrupts > 1) process.exit(EXIT.interrupted);
-    process.stderr.write('\nkgate: interrupted, stopping guests (Ctrl-C again to force)\n');
-    controller.abort();
+  const on = (name: 'SIGINT' | 'SIGTERM') => () => {
+    const code = name === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+    if (++interrupts > 1) process.exit(code);
+    if (name === 'SIGTERM') process.once('exit', (c) => { if (c === EXIT.interrupted) process.exitCode = EXIT.terminated; });
+    process.stderr.write(name === 'SIGINT' ? '\nkgate: interrupted, stopping guests (Ctrl-C again to force)\n'
+      : '\nkgate: terminated (SIGTERM), stopping guests (SIGTERM again to force)\n');
+    controller.abort(new KgateError('interrupt', `interrupted by ${name}`));
   };
+  const onSigint = on('SIGINT');
+  const onSigterm = on('SIGTERM');
   process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  process.on('SIGTERM', onSigterm);
   return fn(controller.signal).finally(() => {
     process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    process.off('SIGTERM', onSigterm);
   });
 }
 

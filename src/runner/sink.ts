@@ -28,6 +28,21 @@ export class RunSink implements ResultSink {
     }
     appendFileSync(path, line + '\n');
   }
+  /**
+   * A run stopped before its suite printed anything (interrupted while the
+   * suite built or the guest booted, a guest that never came up) still leaves
+   * a ktap.log that `kgate parse` reads: a comment saying kgate wrote it, the
+   * plan of the cases asked for, and Bail out! with why. Written only when
+   * there is no raw KTAP at all; a log the suite began is never touched.
+   */
+  bailOutIfEmpty(reason: string, planned: number): void {
+    if (this.shards.size > 0) return;
+    const why = reason.replace(/\s+/g, ' ').trim();
+    this.ktap('-', 'KTAP version 1');
+    this.ktap('-', `# kgate: the run stopped before the suite printed any result: ${why}`);
+    this.ktap('-', `1..${planned}`);
+    this.ktap('-', `Bail out! ${why}`);
+  }
   problem(message: string): void {
     this.run.problems.push(message);
     this.flush();
