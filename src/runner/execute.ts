@@ -169,6 +169,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
     const { binary } = item;
     const remaining = [...item.caseIds];
     let stalls = 0;
+    let accelRetried = false;
     req.emit({ type: 'family', family: binary.family, shard: target.name, state: 'start', total: remaining.length });
     while (remaining.length > 0 && !abort && !signal.aborted) {
       let caseStart = Date.now();
@@ -212,6 +213,14 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
         await new Promise((r) => setTimeout(r, 100));
       }
       const current = remaining[0];
+      // KVM itself failed under the guest (nested KVM does, mid-run): the case is not to blame; again on TCG, once per binary.
+      const kvm = target.acceleratorFailed?.();
+      if (kvm && !accelRetried && target.restart) {
+        accelRetried = true;
+        req.sink.problem(`${target.name}: KVM failed while ${binary.name} ran ${current} (${kvm}); restarted under TCG and ran it again`);
+        if (!(await restart(target, binary, `KVM failed (${kvm})`))) break;
+        continue;
+      }
       const stop = whyStopped({ events: target.consoleEventsSince(caseStart), outcome, alive: target.alive(), execError });
       const base = { id: current, family: binary.family, api: binary.api, kernel: target.kernel, tap: [] as string[], durationMs: Date.now() - caseStart };
       const r = stopResult(stop, base, { binary: binary.name, timeoutMs, consoleTail: () => target.consoleLinesSince(caseStart).slice(-40) });

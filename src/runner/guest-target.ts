@@ -120,8 +120,12 @@ class GuestTarget implements SuiteTarget {
   consoleEventsSince(t: number) { return this.g.guest.crashesSince(t); }
   consoleLinesSince(t: number) { return this.g.guest.consoleSince(t).map((l) => l.line); }
   alive() { return this.g.guest.alive() && this.g.transport.alive(); }
+  acceleratorFailed() { return this.g?.guest.kvmFailure(); }
   async restart(signal: AbortSignal) {
+    const kvm = this.g.guest.kvmFailure();
     await stopGuest(this.g);
+    // KVM failed under a running guest: this run's later guests go to TCG, as a failed boot's do.
+    if (kvm && this.spec.accel === 'auto') this.shared.accel = 'tcg';
     await this.start(signal);
   }
   async stop() {

@@ -174,6 +174,8 @@ export interface Guest {
   consoleSince(t: number): ConsoleLine[];
   crashesSince(t: number): CrashEvent[];
   alive(): boolean;
+  /** Under KVM: QEMU's line saying KVM itself failed after the boot (nested KVM can fail on one instruction mid-run); the guest is then killed. */
+  kvmFailure(): string | undefined;
   exited: Promise<{ code: number | null; signal: string | null }>;
   /** Kill the QEMU this guest started (by its pid) and wait for it to exit. */
   kill(): Promise<void>;
@@ -375,6 +377,21 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
     const onAbort = () => { void at.kill(); };
     req.signal.addEventListener('abort', onAbort, { once: true });
     void at.exited.then(() => req.signal.removeEventListener('abort', onAbort));
+    // KVM may fail long after the boot; QEMU then exits or, worse, pauses the guest: end it at once, so the run sees a dead guest and not a hang.
+    let kvmFailure: string | undefined;
+    if (accel === 'kvm') {
+      const watch = setInterval(() => {
+        if (!KVM_FAILURE.test(at.stderr)) return;
+        kvmFailure = at.stderr.trim().split('\n').find((l) => KVM_FAILURE.test(l)) ?? 'KVM error';
+        clearInterval(watch);
+        void at.kill();
+      }, 200);
+      watch.unref();
+      void at.exited.then(() => {
+        clearInterval(watch);
+        if (!kvmFailure && KVM_FAILURE.test(at.stderr)) kvmFailure = at.stderr.trim().split('\n').find((l) => KVM_FAILURE.test(l));
+      });
+    }
     return {
       pid: at.pid,
       argv,
@@ -390,6 +407,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
       consoleSince: (t) => at.lines.filter((l) => l.at >= t),
       crashesSince: (t) => at.crashes.filter((e) => e.at >= t),
       alive: () => !at.exitedFlag,
+      kvmFailure: () => kvmFailure,
       exited: at.exited,
       kill: async () => { await transport.close().catch(() => {}); await at.kill(); },
     };

@@ -42,5 +42,7 @@ export interface SuiteTarget {
   alive(): boolean;
   /** Bring up a fresh instance after a crash or a hang; prepare() is redone by the runner. */
   restart?(signal: AbortSignal): Promise<void>;
+  /** Set when the target's accelerator (KVM) failed under it: not the case's fault; a restart goes to TCG. */
+  acceleratorFailed?(): string | undefined;
   stop(): Promise<void>;
 }

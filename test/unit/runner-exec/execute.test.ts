@@ -35,6 +35,7 @@ class ScriptedTarget implements SuiteTarget {
   consoleLinesSince() { return []; }
   alive() { return !this.dead; }
   async restart() { this.dead = false; this.restarts++; }
+  acceleratorFailed?: () => string | undefined;
   async stop() {}
 }
 
@@ -108,6 +109,29 @@ test('the connection drops with nothing on the console: infra abort, unreported 
   assert.deepEqual(c.results.map((x) => [x.id, x.status]), [['D1', 'PASS'], ['D2', 'MISS'], ['D3', 'MISS']]);
   const run = { runId: 'x', startedAt: '', target: 'fake', cases: c.results, problems: [], summary: summarise(c.results), abort: r.abort };
   assert.equal(exitCodeOf(run), 125, 'untestable, so git bisect run skips this commit');
+});
+
+test('KVM fails under the guest mid-case (nested KVM does): not the case\'s fault; restarted (on TCG) and the case run again, once', async () => {
+  let kvm: string | undefined;
+  const t = new ScriptedTarget(async (req, t) => {
+    header(req);
+    ok(req, 1, req.caseIds[0]);
+    if (req.caseIds.includes('K2') && t.restarts === 0) {
+      kvm = 'KVM internal error. Suberror: 1';
+      t.dead = true;
+      throw new Error('SSH connection lost');
+    }
+    req.caseIds.slice(1).forEach((id, i) => ok(req, i + 2, id));
+    return { code: 0 };
+  });
+  t.acceleratorFailed = () => (t.restarts === 0 ? kvm : undefined);
+  const c = collect();
+  const r = await runSuite({ targets: [t], items: [{ binary: bin(['K1', 'K2', 'K3']), caseIds: ['K1', 'K2', 'K3'] }], sink: c.sink, emit: () => {}, signal: new AbortController().signal, slackMs: 100 });
+  assert.equal(r.abort, undefined, 'not an infra abort');
+  assert.deepEqual(c.results.map((x) => [x.id, x.status]), [['K1', 'PASS'], ['K2', 'PASS'], ['K3', 'PASS']]);
+  assert.equal(t.restarts, 1);
+  assert.deepEqual(t.calls, [['K1', 'K2', 'K3'], ['K2', 'K3']]);
+  assert.match(c.problems.join('\n'), /KVM failed while kgate-fam ran K2 \(KVM internal error/);
 });
 
 test('a binary that exits early without a crash: ERROR for that case, the rest rerun', async () => {
