@@ -4,7 +4,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { KgateError, isFailure, type Status } from '../model.js';
+import { createHash } from 'node:crypto';
+import { KgateError, isFailure, type RunResult, type Status } from '../model.js';
+import { shardFrom, shareOf } from '../util/shard.js';
 import { makeSelection, type Selection } from '../catalog/selection.js';
 import { parseKernelSpec, type KernelRequest } from '../kernel/index.js';
 import { parseTarget, type TargetSpec } from '../runner/target-spec.js';
@@ -56,6 +58,7 @@ const RunOpts = z.object({
   bootTimeout: z.coerce.number({ message: '--boot-timeout must be a number of seconds' }).positive({ message: '--boot-timeout must be positive' }),
   identity: z.string().optional(),
   showCommand: z.boolean().optional(),
+  shard: z.string().optional(),
 });
 
 export interface RunInputs {
@@ -65,6 +68,8 @@ export interface RunInputs {
   results: string;
   buildDir: string;
   showCommand: boolean;
+  /** --shard I/N (or the CI's variables): the selection above is already this shard's. */
+  shard?: NonNullable<RunResult['shard']>;
 }
 
 /** Everything `kgate run` was given, parsed and checked as far as it can be without the network. */
@@ -77,7 +82,13 @@ export function runInputsOf(raw: Record<string, unknown>): RunInputs {
     throw new KgateError('user', `kernel image ${kernel.spec.bzImage} does not exist`);
   }
   if (target.kind === 'ssh' && o.identity && !existsSync(o.identity)) throw new KgateError('user', `--identity ${o.identity} does not exist`);
-  return { selection, target, kernel, results: o.results, buildDir: o.buildDir, showCommand: o.showCommand ?? false };
+  const shard = shardFrom(o.shard);
+  if (!shard || shard.total === 1) return { selection, target, kernel, results: o.results, buildDir: o.buildDir, showCommand: o.showCommand ?? false };
+  // Every shard computes the same plan from the same command line: kgate merge joins only shards of one plan.
+  const plan = createHash('sha256').update(JSON.stringify({ ids: selection.ids, kernel: kernel.spec.text, target: o.target })).digest('hex').slice(0, 16);
+  const ids = shareOf(selection.ids, shard);
+  if (ids.length === 0) throw new KgateError('user', `--shard ${shard.index}/${shard.total}: no case left for this shard (${selection.ids.length} selected)`);
+  return { selection: makeSelection({ cases: ids }), target, kernel, results: o.results, buildDir: o.buildDir, showCommand: o.showCommand ?? false, shard: { ...shard, plan } };
 }
 
 export function kernelRequestOf(o: { kernel: string; modules?: string; baseConfig?: string; configFragment?: string[] }): KernelRequest {

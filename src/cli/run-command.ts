@@ -66,7 +66,7 @@ export async function runFromCli(o: RunInputs, argv: string[]): Promise<number> 
   try {
     const out = await interruptible((signal) => runOnce({
       kernel: o.kernel, target, selection: o.selection, buildDir: o.buildDir, resultsRoot: o.results,
-      argv, signal, emit: progress.emit, env: suiteEnv(),
+      argv, signal, emit: progress.emit, env: suiteEnv(), ...(o.shard ? { shard: o.shard } : {}),
     }));
     await progress.done();
     process.stdout.write(formatSummaryTable(out.run) + '\n');

@@ -18,30 +18,32 @@ const order = new Map(CASES.map((c, i) => [c.id, i]));
 const byCatalog = (a: { id: string }, b: { id: string }) => (order.get(a.id) ?? 1e9) - (order.get(b.id) ?? 1e9);
 
 function shardsAgree(dirs: string[], shards: ({ index: number; total: number; plan: string } | undefined)[], what: string): void {
-  const plans = new Set(shards.map((s) => s?.plan ?? 'unsharded'));
-  if (plans.size > 1) throw new KgateError('user', `kgate merge: these are shards of different ${what} (${[...plans].join(', ')}): ${dirs.join(' ')}`);
+  const unsharded = shards.findIndex((s) => !s);
+  if (unsharded >= 0) throw new KgateError('user', `merge: ${dirs[unsharded]} is not a shard (made without --shard)`);
+  const plans = new Set(shards.map((s) => s!.plan));
+  if (plans.size > 1) throw new KgateError('user', `merge: these are shards of different ${what} (${[...plans].join(', ')}): ${dirs.join(' ')}`);
   const seen = new Map<number, string>();
   for (const [i, s] of shards.entries()) {
-    if (!s) throw new KgateError('user', `kgate merge: ${dirs[i]} is not a shard (made without --shard)`);
-    if (s.total !== shards[0]!.total) throw new KgateError('user', `kgate merge: ${dirs[i]} is shard ${s.index}/${s.total}, the others are of ${shards[0]!.total}`);
-    if (seen.has(s.index)) throw new KgateError('user', `kgate merge: ${seen.get(s.index)} and ${dirs[i]} are both shard ${s.index}/${s.total}`);
+    if (!s) continue;
+    if (s.total !== shards[0]!.total) throw new KgateError('user', `merge: ${dirs[i]} is shard ${s.index}/${s.total}, the others are of ${shards[0]!.total}`);
+    if (seen.has(s.index)) throw new KgateError('user', `merge: ${seen.get(s.index)} and ${dirs[i]} are both shard ${s.index}/${s.total}`);
     seen.set(s.index, dirs[i]);
   }
   const total = shards[0]!.total;
   if (seen.size < total) {
     const missing = Array.from({ length: total }, (_, i) => i + 1).filter((i) => !seen.has(i));
-    throw new KgateError('user', `kgate merge: shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${total}`).join(', ')} missing`);
+    throw new KgateError('user', `merge: shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${total}`).join(', ')} missing`);
   }
 }
 
 export interface MergeOutcome { kind: 'nightly' | 'run'; dir: string; exitCode: number; report?: MatrixReport; run?: RunResult }
 
 export function mergeShards(dirs: string[], out: string): MergeOutcome {
-  if (dirs.length < 2) throw new KgateError('user', 'kgate merge needs two or more shard directories');
-  for (const d of dirs) if (!existsSync(d)) throw new KgateError('user', `kgate merge: ${d} does not exist`);
+  if (dirs.length < 2) throw new KgateError('user', 'merge needs two or more shard directories');
+  for (const d of dirs) if (!existsSync(d)) throw new KgateError('user', `merge: ${d} does not exist`);
   const nightly = dirs.map((d) => existsSync(path.join(d, 'nightly.json')));
   if (nightly.every(Boolean)) return mergeNights(dirs, out);
-  if (nightly.some(Boolean)) throw new KgateError('user', 'kgate merge: some directories are nightlies, some are runs');
+  if (nightly.some(Boolean)) throw new KgateError('user', 'merge: some directories are nightlies, some are runs');
   return mergeRuns(dirs, out);
 }
 
@@ -49,7 +51,7 @@ function mergeNights(dirs: string[], out: string): MergeOutcome {
   const nights: NightlyJson[] = dirs.map(readNightlyJson);
   shardsAgree(dirs, nights.map((n) => (n.report.shard ? { index: Number(n.report.shard.split('/')[0]), total: Number(n.report.shard.split('/')[1]), plan: n.plan } : undefined)), 'plans');
   const dates = new Set(nights.map((n) => n.report.date));
-  if (dates.size > 1) throw new KgateError('user', `kgate merge: these shards are of different nights (${[...dates].join(', ')})`);
+  if (dates.size > 1) throw new KgateError('user', `merge: these shards are of different nights (${[...dates].join(', ')})`);
   mkdirp(out);
   const cells = new Map<string, MatrixCell>();
   for (const [i, n] of nights.entries()) {
@@ -106,12 +108,12 @@ function mergeRuns(dirs: string[], out: string): MergeOutcome {
   const runs = dirs.map((d) => {
     const f = path.join(d, 'results.json');
     try { return JSON.parse(readFileSync(f, 'utf8')) as RunResult; } catch (e) {
-      throw new KgateError('user', `kgate merge: ${d} has no readable results.json or nightly.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new KgateError('user', `merge: ${d} has no readable results.json or nightly.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
   });
   shardsAgree(dirs, runs.map((r) => r.shard), 'runs');
   const kernels = new Set(runs.map((r) => kernelKey(r.kernel)));
-  if (kernels.size > 1) throw new KgateError('user', `kgate merge: these shards ran on different kernels (${[...kernels].join('; ')})`);
+  if (kernels.size > 1) throw new KgateError('user', `merge: these shards ran on different kernels (${[...kernels].join('; ')})`);
   const run = joinRuns(runs);
   mkdirp(out);
   writeResultsJson(out, run);
