@@ -10,7 +10,9 @@ pkgs=(qemu-system-x86 busybox-static dropbear-bin openssh-sftp-server cpio kmod
       gcc libc6-dev zstd xz-utils
       # tree builds (--kernel tree:...): kbuild's tools, ccache, and the test tree's source
       make bc flex bison libelf-dev libssl-dev ccache git
-      linux-source-6.12 linux-config-6.12)
+      linux-source-6.12 linux-config-6.12
+      # report.html's end-to-end test (headless)
+      chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,0 +1,100 @@
+// report.html in a real browser: Debian's chromium, headless, loads the page
+// from a file (no network), and its DOM and a screenshot are checked.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
+import { writeMatrixHtml } from '../../src/report/html.js';
+import { matrixCaseIds } from '../../src/report/matrix.js';
+import { smallMatrix, SMALL_CHANGES } from '../unit/report/matrix-fixture.js';
+import { tempDir } from './helpers.js';
+import { pidsWhere } from './procs.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium; scripts/setup.sh installs it)`;
+
+/**
+ * Runs chromium headless on `url` with `args`, in its own process group and profile; whatever happens, the
+ * group it made (its renderer and zygote children too) is killed by the pid we started, so nothing outlives
+ * the test.
+ */
+async function chromium(profile: string, args: string[], url: string): Promise<{ stdout: string; stderr: string }> {
+  const proc = execa(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', `--user-data-dir=${profile}`, ...args, url], {
+    reject: false, timeout: 60_000, detached: true, stdin: 'ignore', env: { HOME: profile }, forceKillAfterDelay: 2000,
+  });
+  try {
+    const r = await proc;
+    assert.ok(!r.timedOut, `chromium took over 60 s: ${String(r.stderr).slice(-500)}`);
+    assert.equal(r.exitCode, 0, `chromium exited ${r.exitCode}: ${String(r.stderr).slice(-1000)}`);
+    return { stdout: String(r.stdout), stderr: String(r.stderr) };
+  } finally {
+    try { process.kill(-proc.pid!, 'SIGKILL'); } catch { /* the group is gone */ }
+  }
+}
+
+/** The text of an HTML fragment, as a reader sees it (tags dropped, entities of the page decoded). */
+function textOf(html: string): string {
+  return html.replace(/<[^>]*>/g, ' ')
+    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
+}
+
+test('report.html in headless chromium: the matrix, a failure\'s errno, the changes, a screenshot', { skip, timeout: 180_000 }, async () => {
+  const dir = tempDir('kgate-html-e2e-');
+  const m = smallMatrix();
+  const page = writeMatrixHtml(dir, m);
+  const url = pathToFileURL(page).href;
+
+  const { stdout: dom } = await chromium(join(dir, 'profile-dom'), ['--dump-dom'], url);
+  assert.match(dom, /<h1>kgate nightly 2026-12-03<\/h1>/, 'the browser rendered the page');
+
+  // One box per case per cell, each with a status.
+  const boxes = [...dom.matchAll(/<td class="cell ([^"]*)" data-status="([^"]*)"/g)];
+  assert.equal(boxes.length, matrixCaseIds(m).length * m.cells.length);
+  assert.equal(boxes.length, 14);
+  assert.ok(boxes.every((b) => b[1] === b[2]), 'class and data-status agree');
+
+  // A failing case's errno is in the page text: the tree's U07.pipe observed EISDIR where EINVAL is expected.
+  const row = dom.slice(dom.indexOf('<tr id="case-U07.pipe">'), dom.indexOf('</tr>', dom.indexOf('<tr id="case-U07.pipe">')));
+  const treeBox = textOf(row.split('<td class="cell ')[2] ?? '');
+  assert.match(treeBox, /^FAIL" data-status="FAIL"> FAIL EISDIR /);
+  assert.match(treeBox, /expected EINVAL , observed EISDIR/);
+  assert.ok(textOf(dom).includes('EISDIR'));
+  // Escaped text stays text: the reason's <script> is shown, never run or parsed as markup.
+  assert.ok(textOf(dom).includes('saw <script>alert("x")</script> & more'));
+  assert.equal(dom.match(/<script>/g)?.length, 1, 'only kgate\'s own print script');
+
+  // The comparison section names exactly the changed cases, per cell.
+  const changes = dom.slice(dom.indexOf('<section id="changes">'), dom.indexOf('<section id="matrix">'));
+  const named: string[] = [];
+  for (const cmp of changes.split('<div class="cmp" ').slice(1)) {
+    const cell = /^data-cell="([^"]*)"/.exec(cmp)![1];
+    for (const x of cmp.matchAll(/<tr data-case="([^"]*)" data-kind="([^"]*)"><td class="cid"><a [^>]*>([^<]*)<\/a>/g)) {
+      assert.equal(x[3], x[1], 'the row shows the case it is for');
+      named.push(`${cell}:${x[1]}:${x[2]}`);
+    }
+  }
+  assert.deepEqual(named.sort(), [...SMALL_CHANGES].sort());
+  const changedIds = new Set(SMALL_CHANGES.map((x) => x.split(':')[1]));
+  for (const id of matrixCaseIds(m)) {
+    assert.equal(textOf(changes).includes(` ${id} `), changedIds.has(id), `${id} ${changedIds.has(id) ? 'missing from' : 'named in'} the changes`);
+  }
+
+  const png = join(dir, 'report.png');
+  await chromium(join(dir, 'profile-shot'), [`--screenshot=${png}`, '--window-size=1400,1000', '--hide-scrollbars'], url);
+  assert.ok(existsSync(png), 'the screenshot was written');
+  assert.ok(statSync(png).size > 10 * 1024, `the screenshot is ${statSync(png).size} bytes`);
+  assert.deepEqual([...readFileSync(png).subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG');
+
+  // Nothing of ours left running: chromium's crashpad handler runs in a session of its own, outside the
+  // group, and goes when the browser has gone; give it a few seconds, then kill what is left by its pid.
+  const ours = () => pidsWhere(() => true).filter((p) => {
+    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir); } catch { return false; }
+  });
+  for (let i = 0; i < 50 && ours().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  const left = ours();
+  for (const p of left) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+  assert.deepEqual(left, [], 'chromium processes left behind');
+});
