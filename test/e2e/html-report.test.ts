@@ -2,7 +2,7 @@
 // from a file (no network), and its DOM and a screenshot are checked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
@@ -97,4 +97,27 @@ test('report.html in headless chromium: the matrix, a failure\'s errno, the chan
   const left = ours();
   for (const p of left) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
   assert.deepEqual(left, [], 'chromium processes left behind');
+});
+
+const pdfPages = (path: string) => readFileSync(path).toString('latin1').match(/\/Type\s*\/Page[^s]/g)?.length ?? 0;
+
+test('report.html printed: every <details> is open on paper', { skip, timeout: 180_000 }, async () => {
+  const dir = tempDir('kgate-html-print-');
+  const page = writeMatrixHtml(dir, smallMatrix());
+  // The same page with every box opened by hand, and with the print style and script taken out.
+  const html = readFileSync(page, 'utf8');
+  const open = join(dir, 'open.html');
+  writeFileSync(open, html.replace(/<details>/g, '<details open>'));
+  const bare = join(dir, 'bare.html');
+  writeFileSync(bare, html.replace(/<script>.*?<\/script>/s, '').replace(/@media print\{details::details-content\{[^}]*\}\}/, ''));
+  const pdf = async (file: string) => {
+    const out = `${file}.pdf`;
+    await chromium(join(dir, `profile-${file.split('/').pop()}`), [`--print-to-pdf=${out}`, '--no-pdf-header-footer'], pathToFileURL(file).href);
+    return { pages: pdfPages(out), bytes: statSync(out).size };
+  };
+  const [printed, opened, closed] = [await pdf(page), await pdf(open), await pdf(bare)];
+  assert.ok(closed.pages > 0);
+  assert.equal(printed.pages, opened.pages, 'printing opens every box');
+  assert.ok(Math.abs(printed.bytes - opened.bytes) < opened.bytes * 0.02, `${printed.bytes} vs ${opened.bytes} bytes`);
+  assert.ok(closed.bytes < opened.bytes, 'without the print style the boxes stay shut (so the check above means something)');
 });
