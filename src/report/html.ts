@@ -33,7 +33,7 @@ h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.2em 0 .4em}h3{fo
 table{border-collapse:collapse}th,td{border:1px solid #ddd;padding:2px 4px;vertical-align:top;text-align:left}
 #matrix thead th{position:sticky;top:0;background:#f6f6f6;z-index:1}
 .col .kr{font:11px ui-monospace,monospace;color:#333}.col .cnt{font-weight:400;font-size:11px}.note{font-weight:400;font-size:11px;color:#7a4b00;max-width:22em}
-.err{color:#b00020}.cid{font:12px ui-monospace,monospace;white-space:nowrap}
+.err{color:#b00020}.cid{font:12px ui-monospace,monospace;white-space:nowrap}.fam{white-space:nowrap}
 .cell{min-width:7em}.cell summary{cursor:pointer}.cell.none{color:#888}
 .d{font-size:12px;max-width:48em;margin:.2em 0}.d p{margin:.15em 0}
 pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:3px;margin:.2em 0;max-height:16em;overflow:auto;white-space:pre-wrap;word-break:break-all}
@@ -210,7 +210,7 @@ export function renderMatrixHtml(m: MatrixReport): string {
     m.shard ? `shard ${text(m.shard)}` : '', `${m.cells.length} cells, ${ids.length} cases`, `exit ${m.exitCode}`,
   ].filter(Boolean).join(' · ');
   const byId = m.cells.map((c) => new Map((c.run?.cases ?? []).map((r) => [r.id, r])));
-  const rows = ids.map((id) => `<tr id="${attr(`case-${id}`)}"><th class="cid" scope="row">${text(id)}</th><td>${text(family.get(id) ?? '')}</td>`
+  const rows = ids.map((id) => `<tr id="${attr(`case-${id}`)}"><th class="cid" scope="row">${text(id)}</th><td class="fam">${text(family.get(id) ?? '')}</td>`
     + m.cells.map((c, i) => box(c, byId[i], id)).join('') + '</tr>');
   return [
     '<!DOCTYPE html>',
