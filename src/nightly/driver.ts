@@ -77,7 +77,12 @@ export async function runNightly(req: NightlyRequest): Promise<NightlyOutcome> {
     ...(req.shard && req.shard.total > 1 ? { shard: shardText(req.shard) } : {}),
     reproducer: shellLine(['kgate', ...req.argv]), exitCode: 0,
   };
-  const save = (finished: boolean) => writeNightlyReport(dir, { plan, report: { ...report, exitCode: nightExitCode(report.cells), ...(finished ? { finishedAt: new Date().toISOString() } : {}) } });
+  let kcidbSaid = false;
+  const save = (finished: boolean) => {
+    const j = writeNightlyReport(dir, { plan, report: { ...report, exitCode: nightExitCode(report.cells), ...(finished ? { finishedAt: new Date().toISOString() } : {}) } });
+    if (j.kcidbError && !kcidbSaid) { kcidbSaid = true; req.log(`kcidb.json not written: ${j.kcidbError}`); }
+    return j;
+  };
   // Written at once and after every cell: a killed night still says what it did.
   save(false);
   let cellsMs = 0;

@@ -1,16 +1,18 @@
 // What a night leaves in <root>/<date>/: nightly.json (the matrix, what merge
 // and --resume read), junit.xml (a testsuite per cell), summary.txt (for a mail
-// to the list), report.html and kcidb.json.
+// to the list), report.html and kcidb.json (validated against KCIDB's schema).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { KgateError } from '../model.js';
 import { formatChanges } from '../report/compare.js';
+import { writeMatrixHtml } from '../report/html.js';
 import { formatMatrixJUnit } from '../report/junit.js';
+import { writeKcidb } from '../report/kcidb.js';
 import { mailText } from '../report/mail.js';
 import type { MatrixReport } from '../report/matrix.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
-export interface NightlyJson { plan: string; report: MatrixReport }
+export interface NightlyJson { plan: string; report: MatrixReport; kcidbError?: string }
 
 export function readNightlyJson(dir: string): NightlyJson {
   const f = path.join(dir, 'nightly.json');
@@ -27,6 +29,14 @@ export function writeNightlyReport(dir: string, j: NightlyJson): NightlyJson {
   writeFileAtomic(path.join(dir, 'nightly.json'), JSON.stringify(j, null, 2) + '\n');
   writeFileAtomic(path.join(dir, 'junit.xml'), formatMatrixJUnit(j.report));
   writeFileAtomic(path.join(dir, 'summary.txt'), formatNightlyText(j.report));
+  writeMatrixHtml(dir, j.report);
+  // Checked against KCIDB's schema before it is written: an export a bug of kgate's made invalid is said, and the night keeps its other reports.
+  try {
+    writeKcidb(dir, j.report);
+  } catch (e) {
+    if (!(e instanceof KgateError)) throw e;
+    return { ...j, kcidbError: e.message };
+  }
   return j;
 }
 

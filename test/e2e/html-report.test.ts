@@ -5,41 +5,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { execa } from 'execa';
 import { writeMatrixHtml } from '../../src/report/html.js';
 import { matrixCaseIds } from '../../src/report/matrix.js';
 import { smallMatrix, SMALL_CHANGES } from '../unit/report/matrix-fixture.js';
 import { tempDir } from './helpers.js';
 import { pidsWhere } from './procs.js';
+import { chromium, chromiumSkip as skip, textOf } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium; scripts/setup.sh installs it)`;
-
-/**
- * Runs chromium headless on `url` with `args`, in its own process group and profile; whatever happens, the
- * group it made (its renderer and zygote children too) is killed by the pid we started, so nothing outlives
- * the test.
- */
-async function chromium(profile: string, args: string[], url: string): Promise<{ stdout: string; stderr: string }> {
-  const proc = execa(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', `--user-data-dir=${profile}`, ...args, url], {
-    reject: false, timeout: 60_000, detached: true, stdin: 'ignore', env: { HOME: profile }, forceKillAfterDelay: 2000,
-  });
-  try {
-    const r = await proc;
-    assert.ok(!r.timedOut, `chromium took over 60 s: ${String(r.stderr).slice(-500)}`);
-    assert.equal(r.exitCode, 0, `chromium exited ${r.exitCode}: ${String(r.stderr).slice(-1000)}`);
-    return { stdout: String(r.stdout), stderr: String(r.stderr) };
-  } finally {
-    try { process.kill(-proc.pid!, 'SIGKILL'); } catch { /* the group is gone */ }
-  }
-}
-
-/** The text of an HTML fragment, as a reader sees it (tags dropped, entities of the page decoded). */
-function textOf(html: string): string {
-  return html.replace(/<[^>]*>/g, ' ')
-    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ');
-}
 
 test('report.html in headless chromium: the matrix, a failure\'s errno, the changes, a screenshot', { skip, timeout: 180_000 }, async () => {
   const dir = tempDir('kgate-html-e2e-');
