@@ -38,11 +38,20 @@ export function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promi
   };
   const onSigint = on('SIGINT');
   const onSigterm = on('SIGTERM');
+  // The event loop emptied while the run was still awaited: a promise nothing can
+  // settle any more (seen: an SFTP upload whose guest was killed under it). Node
+  // would exit 0 with nothing said; say so and exit as what stopped it.
+  const onBeforeExit = () => {
+    process.stderr.write('kgate: internal error: the run was left waiting on work that can no longer finish\n');
+    process.exitCode = interrupts > 0 ? EXIT.interrupted : EXIT.untestable;
+  };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
+  process.on('beforeExit', onBeforeExit);
   return fn(controller.signal).finally(() => {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
+    process.off('beforeExit', onBeforeExit);
   });
 }
 

@@ -104,6 +104,15 @@ export async function connect(req: ConnectRequest): Promise<Transport> {
     for (const l of closeListeners.splice(0)) l(lastError);
   });
 
+  /** A promise that rejects when the connection closes (at once if it has), until done() is called. */
+  const untilClosed = (message: string) => {
+    let fail: () => void = () => {};
+    const promise = new Promise<never>((_, reject) => { fail = () => reject(new KgateError('infra', message)); });
+    promise.catch(() => {});
+    if (!open) fail(); else closeListeners.push(fail);
+    return { promise, done: () => { const i = closeListeners.indexOf(fail); if (i >= 0) closeListeners.splice(i, 1); } };
+  };
+
   let sftp: Promise<SFTPWrapper> | undefined;
   const getSftp = () => (sftp ??= new Promise<SFTPWrapper>((resolve, reject) => {
     conn.sftp((err, s) => (err ? reject(new KgateError('infra', `SFTP on ${target} failed: ${err.message}`)) : resolve(s)));
@@ -114,20 +123,33 @@ export async function connect(req: ConnectRequest): Promise<Transport> {
     alive: () => open,
     onClose: (l) => { if (open) closeListeners.push(l); else l(lastError); },
     async upload(localPath, remotePath, mode = 0o755) {
-      const s = await getSftp();
-      await new Promise<void>((resolve, reject) => {
-        s.fastPut(localPath, remotePath, { mode }, (err) => {
-          if (err) return reject(new KgateError('infra', `upload ${path.basename(localPath)} to ${target}:${remotePath} failed: ${err.message}`));
-          // fastPut applies mode only when it creates the file; an overwrite keeps the old one.
-          s.chmod(remotePath, mode, (e2) => (e2 ? reject(new KgateError('infra', `chmod ${remotePath}: ${e2.message}`)) : resolve()));
-        });
-      });
+      const what = `upload ${path.basename(localPath)} to ${target}:${remotePath}`;
+      // ssh2 never calls back an SFTP request whose connection closed under it:
+      // a guest killed mid-upload (SIGTERM, Ctrl-C) left a promise nothing could
+      // settle, and kgate exited 0, silently, once its event loop was empty.
+      const gone = untilClosed(`${what} failed: the connection closed`);
+      try {
+        const s = await Promise.race([getSftp(), gone.promise]);
+        await Promise.race([gone.promise, new Promise<void>((resolve, reject) => {
+          s.fastPut(localPath, remotePath, { mode }, (err) => {
+            if (err) return reject(new KgateError('infra', `${what} failed: ${err.message}`));
+            // fastPut applies mode only when it creates the file; an overwrite keeps the old one.
+            s.chmod(remotePath, mode, (e2) => (e2 ? reject(new KgateError('infra', `chmod ${remotePath}: ${e2.message}`)) : resolve()));
+          });
+        })]);
+      } finally {
+        gone.done();
+      }
     },
     exec(cmd, opts = {}) {
       return new Promise<ExecResult>((resolve, reject) => {
         const t0 = performance.now();
         if (!open) return resolve({ code: null, signal: null, lost: true, ms: 0 });
+        // The same for a channel that never opened: the connection closing first is a lost command.
+        const gone = untilClosed('closed');
+        gone.promise.catch(() => resolve({ code: null, signal: null, lost: true, ms: performance.now() - t0 }));
         conn.exec(cmd, (err, stream: ClientChannel) => {
+          gone.done();
           if (err) return reject(new KgateError('infra', `exec on ${target} failed: ${err.message}`));
           const out = lineSplitter((l) => opts.onStdout?.(l));
           const errs = lineSplitter((l) => opts.onStderr?.(l));
