@@ -8,7 +8,8 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { KgateError, isFailure } from '../model.js';
-import { treeKernelRequest } from '../kernel/index.js';
+import { resolveKernel, treeKernelRequest, type KernelArtifact } from '../kernel/index.js';
+import { anySignal } from '../util/deadline.js';
 import type { TreeJob } from '../session/tree-job.js';
 import { shellLine } from '../util/shell.js';
 import { compareRuns } from '../report/compare.js';
@@ -50,7 +51,7 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
     return subjects.get(c)!;
   };
   const results = new Map<string, StepResult>();
-  const test = async (commit: string, role: BisectStep['role']): Promise<StepResult> => {
+  const test = async (commit: string, role: BisectStep['role'], prebuilt?: KernelArtifact): Promise<StepResult> => {
     const n = report.steps.length + 1;
     const subject = await subjectOf(commit);
     const left = Math.ceil(Math.log2(Math.max(2, commitsInRange)));
@@ -59,6 +60,8 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
       kernel: treeKernelRequest(tree, commit, req), target: req.target, selection: req.selection, repeat: req.repeat, threshold: req.threshold,
       buildDir: req.buildDir, resultsRoot: stepsRoot, argv: req.argv, signal: req.signal, emit: req.emit,
     });
+    // Built ahead (bad's kernel, while good was tested): this step's build, though the run found it cached.
+    if (prebuilt?.how === 'built' && r.kernel?.how === 'cached') Object.assign(r, { kernel: prebuilt, cached: false, buildMs: prebuilt.ms ?? 0 });
     results.set(commit, r);
     const build: BisectStep['build'] = r.kernel ? (r.kernel.how === 'cached' ? 'cached' : 'built') : r.runs.length ? 'failed' : 'none';
     if (r.kernel?.how === 'built') report.builds++;
@@ -69,6 +72,11 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
     if (r.decision.verdict === 'interrupted') throw new KgateError('interrupt', 'interrupted');
     return r;
   };
+  // Bad's kernel builds while good is tested (good's is most often cached): the two checks cost about one wait.
+  const ahead = new AbortController();
+  const badKernel = resolveKernel(treeKernelRequest(tree, bad, req), {
+    signal: anySignal([req.signal, ahead.signal]), logDir: path.join(stepsRoot, 'bad-kernel'), log: (l) => req.log(`  bad's kernel, ahead: ${l}`),
+  }).then((k) => k, () => undefined); // a failure is met again, and said, when bad is tested
   try {
     // Good must be good and bad bad, or the answer would be a wrong commit.
     const g = await test(good, 'good');
@@ -76,7 +84,7 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
       throw new KgateError(g.decision.verdict === 'skip' ? 'infra' : 'user',
         `--good ${req.good} (${good.slice(0, 12)}) is not good: ${g.decision.verdict === 'bad' ? failingCases(g) : g.decision.why}`);
     }
-    const b = await test(bad, 'bad');
+    const b = await test(bad, 'bad', await badKernel);
     if (b.decision.verdict !== 'bad') {
       throw new KgateError(b.decision.verdict === 'skip' ? 'infra' : 'user',
         `--bad ${req.bad} (${bad.slice(0, 12)}) is not bad: ${b.decision.verdict === 'good' ? 'every selected case behaves as expected there' : b.decision.why}`);
@@ -113,6 +121,8 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
     writeBisectReport(report, e instanceof Error ? e.message : String(e));
     throw e;
   } finally {
+    ahead.abort();
+    await badKernel;
     await rm(scratch, { recursive: true, force: true });
   }
   report.wallMs = Date.now() - t0;
