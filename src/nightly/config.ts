@@ -30,7 +30,7 @@ const ids = z.array(z.string().min(1)).optional();
 
 const KernelEntry = z.strictObject({
   name,
-  debian: z.string().regex(/^(\d+\.\d+)(\.\d+|\.0-\d+)?$/, { message: 'debian: is a series (6.12) or a release (6.12.118)' }).optional(),
+  debian: z.string().regex(/^(latest|\d+\.\d+(\.\d+|\.0-\d+)?)$/, { message: 'debian: is a series (6.12), a release (6.12.118) or latest' }).optional(),
   bzimage: z.string().min(1).optional(),
   modules: z.string().min(1).optional(),
   tree: z.string().min(1).optional(),
@@ -147,7 +147,9 @@ export async function readNightlyConfig(file: string): Promise<NightlyConfig> {
     if (kinds[0] !== 'bzimage' && k.modules !== undefined) { say({ path: [...at, 'modules'], message: 'modules is for a bzimage: kernel' }); continue; }
     if (k.debian !== undefined) {
       const text = `debian:${k.debian}`;
-      kernels.set(k.name, { req: { spec: parseKernelSpec(text) }, text, action: `fetch or reuse Debian's ${k.debian} cloud kernel` });
+      let spec;
+      try { spec = parseKernelSpec(text); } catch (e) { say({ path: [...at, 'debian'], message: e instanceof Error ? e.message : String(e) }); continue; }
+      kernels.set(k.name, { req: { spec }, text, action: `fetch or reuse Debian's ${k.debian} cloud kernel` });
     } else if (k.bzimage !== undefined) {
       const img = rel(k.bzimage);
       if (!existsSync(img) || !statSync(img).isFile()) { say({ path: [...at, 'bzimage'], message: `${k.bzimage}: no such file` }); continue; }

@@ -63,7 +63,7 @@ const table: [string, string, RegExp][] = [
   ['a ref the tree does not have', 'kernels:\n  - name: t\n    tree: linux\n    ref: v9.9\n', /^F:4: kernels\[0\]\.ref: v9\.9 is not a commit of linux$/],
   ['an unknown case', 'kernels:\n  - { name: a, debian: "6.12" }\nselections:\n  - name: s\n    cases: [Z99]\n', /^F:4: selections\[0\]: .*Z99/],
   ['a cell naming no kernel', 'kernels:\n  - { name: a, debian: "6.12" }\ncells:\n  - { kernel: b, selection: default }\n', /^F:4: cells\[0\]\.kernel: no kernel is named b$/],
-  ['a debian series that is not one', 'kernels:\n  - { name: a, debian: latest }\n', /^F:2: kernels\[0\]\.debian: debian: is a series/],
+  ['a debian series that is not one', 'kernels:\n  - { name: a, debian: six }\n', /^F:2: kernels\[0\]\.debian: debian: is a series/],
   ['a name that cannot be a directory', 'kernels:\n  - { name: "a/b", debian: "6.12" }\n', /^F:2: kernels\[0\]\.name: a name is/],
   ['a tree option on a debian kernel', 'kernels:\n  - { name: a, debian: "6.12", ref: master }\n', /^F:2: kernels\[0\]\.ref: ref is for a tree: kernel$/],
   ['broken YAML', 'kernels:\n  - { name: a, debian: "6.12"\n', /^F:\d+: /],
