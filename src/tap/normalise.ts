@@ -85,6 +85,14 @@ export class KtapNormaliser {
     return line;
   }
 
+  /** The stream starts at this line without a version line (a headerless kselftest binary): no prefix. */
+  startWithoutVersion(): void {
+    this.started = true;
+    this.ended = false;
+    this.prefix = '';
+    this.printk = false;
+  }
+
   private carriesPrefix(raw: string): boolean {
     if (this.printk) return PRINTK_PREFIX_RE.test(raw);
     return this.prefix === '' || raw.startsWith(this.prefix) || raw === this.prefix.trimEnd();

@@ -68,6 +68,14 @@ const SUBTEST_RE = /^# Subtest:\s*(.*)$/;
 const SELFTEST_RE = /^# selftests: (.+?): (.+)$/;
 const KGATE_HEADER_RE = /^# kgate((?:\s+[A-Za-z0-9_.-]+=\S*)+)\s*$/;
 const VERSION_LINE_RE = /^(K?TAP version \d+)\s*$/;
+// kselftest.h ksft_print_cnts().
+const TOTALS_RE = /^# Totals: ((?:[a-z]+:\d+\s*)+)$/;
+// A result printed after text without a newline ("Diff too high: 3239020..not ok 1 ITIMER_VIRTUAL").
+const GLUED_RE = /(?<![A-Za-z])(?:not ok|ok) (\d+)\b/;
+// What a headerless document starts with: test 1's result or a plan, at the start of the line.
+const HEADERLESS_RE = /^(?:(?:not ok|ok) 1\b|1\.\.\d+(?:\s|$))/;
+// The lines a counting binary prints for each check (kselftest's kcmp_test).
+const COUNTED_RE = /^(PASS|FAIL|SKIP|XFAIL):\s/;
 
 function isPlan(s: string): RegExpMatchArray | null {
   return (s + '\n').match(lineTypes.plan);
@@ -156,10 +164,29 @@ interface Frame {
   pending: Pending;
   header: string[];         // this level's version, plan and subtest lines
   bailout?: { line: number; reason: string };
+  /** kselftest.h's "# Totals: pass:N fail:N ..." line of this level. */
+  totals?: { line: number; counts: Record<string, number> };
+  /** A "# selftests: dir: bin" line (kselftest's runner) since this level's last result. */
+  selftestHeader?: boolean;
+  /** "PASS: ..." / "FAIL: ..." lines of a binary that counts instead of listing (kcmp_test). */
+  counted: string[];
   startLine: number;
 }
 
+/**
+ * Where a log comes from decides what a console crash inside a test means.
+ * 'kgate-suite': kgate's own suite, where no case expects one: an oops or WARN
+ * while a case ran makes it CRASH, whatever it reported. 'saved-log' (kgate
+ * parse on any captured log): a test's own `ok` after an oops stands (KUnit's
+ * kunit_fault suite oopses on purpose and then passes), kept as PASS with the
+ * crash as a note; a crash makes a test CRASH only when it never reported,
+ * reported `not ok`, or the kernel died.
+ */
+export type LogSource = 'kgate-suite' | 'saved-log';
+
 export interface KtapStreamOptions {
+  /** Default 'saved-log'; the runner passes 'kgate-suite'. */
+  source?: LogSource;
   /** Each top-level test, as soon as its result line arrives (or at end(), for those that never did). */
   onCase?: (tc: TapCase) => void;
   /** Each problem as it is found. */
@@ -240,7 +267,18 @@ export class KtapStream {
   private get top(): Frame { return this.stack[this.stack.length - 1]; }
 
   private handle(nl: NormLine): void {
-    if (nl.kind === 'pre') return;
+    if (nl.kind === 'pre') {
+      // No version line at all (kselftest.h prints none under KSFT_TAP_LEVEL, or
+      // when a binary never calls ksft_print_header): test 1 or a plan at the
+      // start of a line, before any document, starts one.
+      if (this.documents.length === 0 && HEADERLESS_RE.test(nl.raw)) {
+        this.norm.startWithoutVersion();
+        this.problem(nl.n, 'no TAP version line: the document starts here');
+        this.openDocument('(no version line)', nl.n);
+        this.handle({ ...nl, kind: 'tap', text: nl.raw });
+      }
+      return;
+    }
     if (nl.kind === 'end' || nl.kind === 'post') {
       if (nl.kind === 'end' && !this.endMarker) this.endMarker = { line: nl.n, text: nl.text.replace(/\s+/g, ' ').trim() };
       if (nl.crash && !this.lateCrash) this.lateCrash = { line: nl.n, text: nl.crash };
@@ -273,6 +311,10 @@ export class KtapStream {
     // line behind "# " opens a level whose lead includes it.
     const hashNested = /^# (\s*)(K?TAP version \d+)\s*$/.exec(body);
     if (hashNested) { childLead = frame.lead + ws + '# ' + hashNested[1]; body = hashNested[2]; }
+    // A binary the runner started that prints no version line of its own: its
+    // first result or plan behind "# ", right after "# selftests: dir: bin", opens its level.
+    const hashHeaderless = !hashNested && fi === this.stack.length - 1 && frame.selftestHeader ? /^# (\s*)((?:not ok|ok) 1\b.*|1\.\.\d+.*)$/.exec(body) : null;
+    if (hashHeaderless) { childLead = frame.lead + ws + '# ' + hashHeaderless[1]; body = hashHeaderless[2]; frame.selftestHeader = false; }
     const deeper = childLead !== frame.lead;
 
     const version = VERSION_LINE_RE.exec(body);
@@ -283,12 +325,29 @@ export class KtapStream {
     const structural = Boolean(version || result || plan || subtest);
 
     if (!structural) {
+      // A result glued behind a test's own text: only the next number expected, never inside a '#' line.
+      const glued = bail || ws !== '' || body.startsWith('#') ? null : GLUED_RE.exec(body);
+      if (glued && glued.index > 0 && Number(glued[1]) === nextNumber(frame) && parseResultLine(body.slice(glued.index))) {
+        const head = body.slice(0, glued.index);
+        this.problem(nl.n, `result of test ${glued[1]} printed after '${head.length > 40 ? head.slice(0, 40) + '...' : head}' without a newline`);
+        this.addLoose({ ...nl, text: frame.lead + head, raw: frame.lead + head });
+        this.structuralAt(fi, body.slice(glued.index), { ...nl, text: frame.lead + body.slice(glued.index) }, false, childLead);
+        return;
+      }
       if (bail) {
         const target = this.top;
         target.bailout = { line: nl.n, reason: (bail[1] ?? '').trim() };
         this.problem(nl.n, `bail out${bail[1]?.trim() ? `: ${bail[1].trim()}` : ''}`);
       }
       if (isPragma(body)) return;
+      const totals = TOTALS_RE.exec(body);
+      if (totals && !frame.totals) {
+        const counts: Record<string, number> = {};
+        for (const kv of totals[1].trim().split(/\s+/)) { const [k, v] = kv.split(':'); counts[k] = Number(v); }
+        frame.totals = { line: nl.n, counts };
+      }
+      if (SELFTEST_RE.test(body)) frame.selftestHeader = true;
+      if (COUNTED_RE.test(body)) frame.counted.push(body);
       // Diagnostics and unknown lines do not close levels: KTAP allows them
       // unindented inside a subtest (old KUnit prints "init_suite" that way).
       this.addLoose(nl, body.startsWith('#') ? body.trim() : undefined);
@@ -368,7 +427,7 @@ export class KtapStream {
   }
 
   private openFrame(lead: string, line: number, implicit: boolean): Frame {
-    const f: Frame = { lead, implicit, tests: [], seen: new Set(), pending: emptyPending(line), header: [], startLine: line };
+    const f: Frame = { lead, implicit, tests: [], seen: new Set(), pending: emptyPending(line), header: [], counted: [], startLine: line };
     this.stack.push(f);
     return f;
   }
@@ -472,6 +531,7 @@ export class KtapStream {
   /** Planned tests that never reported become MISS; the first after a crash marker, CRASH. */
   private closeFrame(f: Frame, line: number): void {
     if (f.skipAll !== undefined) return;
+    if (f.tests.length === 0 && f.totals && !f.bailout) this.countedResults(f);
     let crash = f.pending.crash ?? (this.stack.length === 0 || f === this.stack[0] ? this.lateCrash : undefined);
     if (f.plan !== undefined && f.plan > 0) {
       const missing: number[] = [];
@@ -499,6 +559,43 @@ export class KtapStream {
         f.pending = emptyPending(line);
       }
     }
+    if (f.bailout) {
+      // One ERROR for the level that bailed out, with its reason: a reader sees why the rest is MISS.
+      const tc = this.makeCase(f, 0, 'bail out', false, emptyPending(f.bailout.line), f.bailout.line);
+      tc.status = 'ERROR';
+      tc.line = f.bailout.line;
+      tc.reason = `bailed out (line ${f.bailout.line})${f.bailout.reason ? `: ${f.bailout.reason}` : ''}`;
+      tc.lines = [`Bail out! ${f.bailout.reason}`.trim()];
+      this.pushTest(f, tc);
+    }
+  }
+
+  /**
+   * A level with a plan (or none), no result line and a "# Totals:" line: a
+   * kselftest.h binary that only bumps counters (kcmp_test prints "PASS: ..."
+   * and ksft_inc_pass_cnt). The Totals line is the truth: one test per count,
+   * named by its "PASS:"/"FAIL:" line where those are as many.
+   */
+  private countedResults(f: Frame): void {
+    const t = f.totals!;
+    const order: [string, Status, string][] = [['pass', 'PASS', 'PASS'], ['fail', 'FAIL', 'FAIL'], ['xfail', 'XFAIL', 'XFAIL'],
+      ['xpass', 'FAIL', 'XPASS'], ['skip', 'SKIP', 'SKIP'], ['error', 'ERROR', 'ERROR']];
+    const total = order.reduce((n, [k]) => n + (t.counts[k] ?? 0), 0);
+    if (total === 0) return;
+    this.problem(t.line, `no result lines: ${total} results counted, not listed, taken from # Totals (line ${t.line})`);
+    const named = f.counted.length === total;
+    let n = 0;
+    for (const [key, status, word] of order) {
+      const lines = f.counted.filter((l) => l.startsWith(`${word}:`));
+      for (let i = 0; i < (t.counts[key] ?? 0); i++) {
+        n += 1;
+        const tc = this.makeCase(f, n, named && lines[i] ? lines[i].slice(word.length + 1).trim() : '', status === 'PASS' || status === 'SKIP', emptyPending(t.line), t.line);
+        tc.status = status;
+        tc.line = t.line;
+        if (status !== 'PASS') tc.reason = `counted as ${key} by # Totals (line ${t.line})${named && lines[i] ? `: ${lines[i]}` : ''}`;
+        this.pushTest(f, tc);
+      }
+    }
   }
 
   private closeDocument(line: number): void {
@@ -507,6 +604,14 @@ export class KtapStream {
     const root = this.stack.pop()!;
     this.closeFrame(root, line);
     if (root.bailout) this.documents[this.documents.length - 1].bailout = root.bailout.reason;
+    if (root.skipAll !== undefined && root.tests.length === 0) {
+      // "1..0 # SKIP reason": the whole binary skipped (exit 4, KSFT_SKIP): one SKIP with that reason.
+      const tc = this.makeCase(root, 1, '', true, root.pending, root.startLine);
+      tc.status = 'SKIP';
+      tc.line = root.planLine;
+      tc.reason = root.skipAll;
+      this.pushTest(root, tc);
+    }
     if (root.tests.length === 0 && root.plan === undefined) {
       this.problem(root.startLine, 'version line without plan or results');
     }
@@ -531,6 +636,7 @@ export class KtapStream {
     if (frame.plan !== undefined && number > frame.plan) {
       this.problem(nl.n, `test ${number} is beyond the plan 1..${frame.plan}${frame.planLine ? ` (line ${frame.planLine})` : ''}`);
     }
+    frame.selftestHeader = false;
     const p = frame.pending;
     p.lines.push(nl.text);
     const tc = this.makeCase(frame, number, r.name, r.ok, p, p.startLine);
@@ -556,8 +662,14 @@ export class KtapStream {
       }
     }
     if (tc.crash && tc.status !== 'SKIP') {
-      tc.status = 'CRASH';
-      tc.reason = `kernel crash marker while it ran: ${tc.crash.text} (line ${tc.crash.line})`;
+      if ((this.opts.source ?? 'saved-log') === 'saved-log' && r.ok && tc.status !== 'FAIL') {
+        // The test saw the crash and still reported ok (kunit_fault does this on purpose): it stands.
+        tc.reason = `reported ok after a kernel crash marker while it ran: ${tc.crash.text} (line ${tc.crash.line})`;
+        this.problem(nl.n, `test ${number}${r.name ? ` '${r.name}'` : ''} reported ok after '${tc.crash.text}' (line ${tc.crash.line}): kept as ${tc.status} (saved log)`);
+      } else {
+        tc.status = 'CRASH';
+        tc.reason = `kernel crash marker while it ran: ${tc.crash.text} (line ${tc.crash.line})`;
+      }
     }
     this.pushTest(frame, tc);
   }
@@ -646,6 +758,22 @@ const STRUCTURED_RE = /^#\s*(\S+)((?:\s+[A-Za-z0-9_.-]+=\S*)+)\s*$/;
 const FREEFORM_RE = /^#\s*(\S+):\s+(.*)$/;
 
 /** Map parsed tests to CaseResults: leaves become cases ("suite.case"); a parent whose own failure no subtest explains becomes one too. */
+/** kselftest's runner level: one verdict per binary ("ok 1 selftests: dir: bin # SKIP", "# exit=1", "# TIMEOUT 45 seconds"). */
+export interface RunnerVerdict { family: string; binary: string; status: Status; reason?: string; line?: number }
+
+export function runnerVerdicts(tests: TapCase[]): RunnerVerdict[] {
+  const out: RunnerVerdict[] = [];
+  for (const t of tests) {
+    const m = SELFTEST_RE.exec(`# ${t.name}`);
+    if (!m) continue;
+    const v: RunnerVerdict = { family: m[1], binary: m[2].trim(), status: t.status };
+    if (t.reason) v.reason = t.reason;
+    if (t.line !== undefined) v.line = t.line;
+    out.push(v);
+  }
+  return out;
+}
+
 export function toCaseResults(tap: Pick<ParsedKtap, 'tests' | 'documents'>, ctx: ToCaseContext = {}): CaseResult[] {
   const out: CaseResult[] = [];
   for (const top of tap.tests) out.push(...topToCases(top, tap.documents[top.document], ctx));
@@ -676,7 +804,9 @@ export function topToCases(top: TapCase, doc: KtapDocument | undefined, ctx: ToC
     if (tc.subtests.length === 0) { out.push(leafCase(tc, id, base)); return isFailure(out[out.length - 1].status); }
     let childFailed = false;
     for (const s of tc.subtests) childFailed = walk(s, [...path, tc.name || `#${tc.number}`]) || childFailed;
-    if (isFailure(tc.status) && !childFailed) out.push(leafCase(tc, id, base));
+    // kselftest's runner: a binary that timed out (or crashed, or errored) says more than its cut-short cases: both count.
+    const runnerOwn = selftest !== null && path.length === 0 && (tc.status === 'TIMEOUT' || tc.status === 'CRASH' || tc.status === 'ERROR');
+    if (isFailure(tc.status) && (!childFailed || runnerOwn)) out.push(leafCase(tc, id, base));
     return childFailed || isFailure(tc.status);
   };
   walk(selftest ? { ...top, name: topName } : top, []);

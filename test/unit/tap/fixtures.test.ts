@@ -166,7 +166,10 @@ describe('kselftest logs', () => {
     assert.equal(byId(p, 'ktap_demo.#5').status, 'MISS');
     assert.match(byId(p, 'ktap_demo.#5').reason ?? '', /bailed out.*cannot continue/);
     assert.equal(byId(p, 'passthrough_missing').status, 'FAIL');
-    assert.equal(p.summary.total, 11);
+    // The bail-out is one ERROR of ktap_demo's own, with its reason (issue 13).
+    assert.equal(byId(p, 'ktap_demo.bail out').status, 'ERROR');
+    assert.match(byId(p, 'ktap_demo.bail out').reason ?? '', /bailed out \(line 40\): cannot continue/);
+    assert.equal(p.summary.total, 12);
     assert.ok(p.problems.some((x) => x.line === 40 && /bail out/.test(x.message)));
   });
 });

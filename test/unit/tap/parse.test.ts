@@ -131,8 +131,8 @@ describe('truncated and broken input', () => {
     assert.deepEqual(p.cases.map((c) => c.status), ['PASS', 'CRASH', 'MISS']);
   });
 
-  it('a WARN inside a passing case makes it CRASH', () => {
-    const p = parseLog(lines('KTAP version 1', '1..1', '[ 2.0] WARNING: CPU: 0 PID: 42 at fs/fuse/passthrough.c:10 fuse_x+0x1/0x2', 'ok 1 a'), { family: 'f' });
+  it("kgate's own suite: a WARN inside a passing case makes it CRASH", () => {
+    const p = parseLog(lines('KTAP version 1', '1..1', '[ 2.0] WARNING: CPU: 0 PID: 42 at fs/fuse/passthrough.c:10 fuse_x+0x1/0x2', 'ok 1 a'), { family: 'f', source: 'kgate-suite' });
     assert.equal(p.cases[0].status, 'CRASH');
   });
 
