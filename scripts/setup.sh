@@ -11,6 +11,8 @@ pkgs=(qemu-system-x86 busybox-static dropbear-bin openssh-sftp-server cpio kmod
       # tree builds (--kernel tree:...): kbuild's tools, ccache, and the test tree's source
       make bc flex bison libelf-dev libssl-dev ccache git
       linux-source-6.12 linux-config-6.12
+      # kgate lava: the dispatcher (lava-run, lava_common's job schema), a server for the REST test
+      lava-dispatcher lava-server postgresql
       # report.html's end-to-end test (headless)
       chromium)
 missing=()
@@ -24,7 +26,8 @@ if [ ${#missing[@]} -gt 0 ] || ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # PATH: lava-server's postinst runs python3 from PATH, and a pyenv python3 there lacks Debian's django
+  DEBIAN_FRONTEND=noninteractive PATH=/usr/sbin:/usr/bin:/sbin:/bin $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -153,6 +153,38 @@ async function main(argv: string[]): Promise<number> {
       exitCode = mergeFromCli(dirs, o);
     });
 
+  const lava = program.command('lava').description('run the suite on a LAVA lab: the job, its submission, its results');
+  const lavaRunOptions = (cmd: Command) => outputOptions(treeOptions(caseFilterOptions(cmd))
+    .option('--kernel <spec>', 'debian:6.12, debian:6.12.107, debian:6.1, tree:PATH[@REF], or a bzImage path', 'debian:6.12')
+    .option('--modules <dir>', 'modules tree for a --kernel bzImage (lib/modules/<release>)')
+    .option('--mem <mib>', 'guest memory', '1024')
+    .option('--boot-timeout <s>', 'seconds the boot may take', '120')
+    .option('--artifact-url <url>', 'the URL the lab reaches the job\'s artifacts/ at (default: file:// of it)'));
+  const lavaServerOptions = (cmd: Command) => cmd
+    .option('--url <url>', 'the LAVA server (REST API v0.2)')
+    .option('--token-file <file>', 'a file holding the API token (never given on the command line)')
+    .option('--poll-timeout <s>', 'seconds to wait for the job to finish', '3600');
+  lavaRunOptions(lava.command('job').description('write the LAVA job (YAML) and its artifacts; print the job file'))
+    .action(async (raw: Record<string, unknown>) => {
+      const { lavaJobFromCli } = await import('./lava-command.js');
+      exitCode = await lavaJobFromCli(raw, argv);
+    });
+  lavaServerOptions(lavaRunOptions(lava.command('submit').description('submit the job to a LAVA server; with --wait, its results as a run directory')))
+    .option('--wait', 'poll until the job ends, fetch its results and log, judge them')
+    .action(async (raw: Record<string, unknown>) => {
+      const { lavaSubmitFromCli } = await import('./lava-command.js');
+      exitCode = await lavaSubmitFromCli(raw, argv);
+    });
+  lavaServerOptions(lava.command('fetch').description('fetch a finished job\'s results and log into its run directory')
+    .argument('[job]', 'the LAVA job id (default: the one recorded in --dir)')
+    .option('--dir <dir>', 'the run directory kgate lava job/submit wrote')
+    .option('--results <dir>', 'results root for a job kgate did not submit', resolve(root, 'results'))
+    .option('--dispatcher-output <log>', 'read the job log lava-run wrote (the dispatcher alone, no server) instead of a server'))
+    .action(async (job: string | undefined, raw: Record<string, unknown>) => {
+      const { lavaFetchFromCli } = await import('./lava-command.js');
+      exitCode = await lavaFetchFromCli(job, raw, argv);
+    });
+
   const kernel = program.command('kernel').description('the kernel stage alone');
   treeOptions(kernel.command('build').description('fetch or build the kernel a --kernel names; print its image and identity')
     .option('--kernel <spec>', 'debian:6.12, debian:6.12.107, tree:PATH[@REF], or a bzImage path', 'debian:6.12')

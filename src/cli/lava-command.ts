@@ -1,0 +1,77 @@
+// The CLI faces of `kgate lava job|submit|fetch`: inputs parsed here, the work
+// in src/lava, one line and an exit code out.
+import { z } from 'zod';
+import { EXIT } from '../model.js';
+import { kernelRequestOf, parseOpts, selectionOf } from './inputs.js';
+import { interruptible, suiteEnv } from './run-command.js';
+import { jobLog } from './run-progress.js';
+import { formatSummaryTable } from '../report/index.js';
+
+const JobOpts = z.object({
+  kernel: z.string().min(1),
+  modules: z.string().optional(),
+  baseConfig: z.string().optional(),
+  configFragment: z.array(z.string()).optional(),
+  mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
+  bootTimeout: z.coerce.number({ message: '--boot-timeout must be a number of seconds' }).positive({ message: '--boot-timeout must be positive' }),
+  results: z.string(),
+  buildDir: z.string(),
+  artifactUrl: z.string().url({ message: '--artifact-url must be a URL (http://lab/files/run)' }).optional(),
+});
+
+const ServerOpts = z.object({
+  url: z.string().url({ message: '--url must be the LAVA server\'s URL (http://host:port/)' }),
+  tokenFile: z.string().min(1, { message: 'needs --token-file FILE (the token is read only from a file)' }),
+  pollTimeout: z.coerce.number({ message: '--poll-timeout must be a number of seconds' }).positive().default(3600),
+});
+
+function prepareInputs(raw: Record<string, unknown>, argv: string[]) {
+  const o = parseOpts(JobOpts, raw);
+  return {
+    kernel: kernelRequestOf(o), selection: selectionOf(raw), buildDir: o.buildDir, resultsRoot: o.results,
+    argv, memMB: o.mem, bootTimeoutSec: o.bootTimeout, artifactUrl: o.artifactUrl, env: suiteEnv(),
+  };
+}
+
+/** `kgate lava job`: the job YAML (and its artifacts) in a new results directory; prints the job's path. */
+export async function lavaJobFromCli(raw: Record<string, unknown>, argv: string[]): Promise<number> {
+  const req = prepareInputs(raw, argv);
+  const { prepareLavaJob } = await import('../lava/prepare.js');
+  const log = jobLog('lava');
+  const job = await interruptible((signal) => prepareLavaJob({ ...req, signal, log }));
+  process.stdout.write(`${job.jobPath}\n`);
+  return EXIT.ok;
+}
+
+/** `kgate lava submit`: prepare, submit over REST, and with --wait poll, fetch and judge. */
+export async function lavaSubmitFromCli(raw: Record<string, unknown>, argv: string[]): Promise<number> {
+  const req = prepareInputs(raw, argv);
+  const s = parseOpts(ServerOpts, raw);
+  const { submitToLava } = await import('../lava/run.js');
+  const log = jobLog('lava');
+  const out = await interruptible((signal) => submitToLava({ ...req, server: { url: s.url, tokenFile: s.tokenFile }, wait: raw.wait === true, pollTimeoutSec: s.pollTimeout, signal, log }));
+  return report(out);
+}
+
+/** `kgate lava fetch JOB`: a finished job's results again (over REST, or from lava-run's output with --dispatcher-output). */
+export async function lavaFetchFromCli(jobArg: string | undefined, raw: Record<string, unknown>, argv: string[]): Promise<number> {
+  const { fetchFromLava, importDispatcherRun } = await import('../lava/run.js');
+  const log = jobLog('lava');
+  const dirOpt = typeof raw.dir === 'string' ? raw.dir : undefined;
+  if (typeof raw.dispatcherOutput === 'string') {
+    const { KgateError } = await import('../model.js');
+    if (!dirOpt) throw new KgateError('user', 'kgate lava fetch --dispatcher-output LOG needs --dir (the directory kgate lava job wrote)');
+    return report(await importDispatcherRun({ dir: dirOpt, log: raw.dispatcherOutput, argv }));
+  }
+  const s = parseOpts(ServerOpts, raw);
+  const out = await interruptible((signal) => fetchFromLava({ job: jobArg, dir: dirOpt, resultsRoot: typeof raw.results === 'string' ? raw.results : 'results',
+    server: { url: s.url, tokenFile: s.tokenFile }, argv, signal, log, pollTimeoutSec: s.pollTimeout }));
+  return report(out);
+}
+
+function report(out: { run?: import('../model.js').RunResult; dir: string; exitCode: number; line?: string }): number {
+  if (out.run && out.run.cases.length > 0) process.stdout.write(formatSummaryTable(out.run) + '\n');
+  process.stdout.write(`results: ${out.dir}\n`);
+  if (out.line) process.stderr.write(`kgate: ${out.line}\n`);
+  return out.exitCode;
+}
