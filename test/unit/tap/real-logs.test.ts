@@ -137,6 +137,17 @@ describe('run_kselftest.sh (one TAP document per collection, each binary nested 
   });
 });
 
+describe('make run_tests (make\'s own lines around the runner\'s output)', () => {
+  it('a counting target and a skipped one: kcmp_test\'s Totals (3 pass), sync_test SKIP, exit 0 (it failed the whole run before)', async () => {
+    const name = 'kselftest-make-run-tests.log';
+    const r = await kgateParse(name);
+    const [totals] = totalsOf(read(name));
+    assert.deepEqual(countsOf(r.cases.filter((c) => c.family === 'kcmp'), ['PASS', 'FAIL', 'XFAIL', 'SKIP', 'ERROR']), totals);
+    assert.deepEqual(r.cases.filter((c) => c.family === 'sync').map((c) => c.status), ['SKIP']);
+    assert.equal(r.code, 0);
+  });
+});
+
 describe('a console Oops inside a test that then reports ok: the source of the log decides', () => {
   const log = ['KTAP version 1', '1..1', '    KTAP version 1', '    # Subtest: kunit_fault', '    1..1',
     '[    1.200000] BUG: kernel NULL pointer dereference, address: 0000000000000000',
