@@ -87,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
 
   const run = caseFilterOptions(program.command('run').description('build the suite, run it on a target, report and judge'))
     .addOption(new Option('--target <target>', 'local | qemu | ssh://user@host:port').default('qemu'))
-    .option('--kernel <spec>', 'debian:6.12, debian:6.12.107, debian:6.1, tree:PATH[@REF], or a bzImage path', 'debian:6.12')
+    .option('--kernel <spec>', 'debian:6.12, debian:6.12.107, debian:7.3, debian:latest, tree:PATH[@REF], or a bzImage path', 'debian:6.12')
     .option('--modules <dir>', 'modules tree for a --kernel bzImage (lib/modules/<release>)');
   outputOptions(guestOptions(treeOptions(run)))
     .option('--jobs <n>', 'guests to shard the suite over', '1')
@@ -194,6 +194,15 @@ async function main(argv: string[]): Promise<number> {
     .action(async (raw: Record<string, unknown>) => {
       const { kernelBuildFromCli } = await import('./kernel-command.js');
       exitCode = await kernelBuildFromCli(raw);
+    });
+
+  program.command('kernels').description("list Debian's cloud kernels (every suite, through kgate's own apt): series, version, suite, cached")
+    .option('--refresh', 'apt-get update the lists first (otherwise at most once a day)')
+    .option('--series <series>', 'only this series (7.3)')
+    .option('--json', 'print the list as JSON')
+    .action(async (raw: Record<string, unknown>) => {
+      const { kernelsFromCli } = await import('./kernels-command.js');
+      exitCode = await kernelsFromCli(raw);
     });
 
   program.command('parse').description('parse a KTAP/TAP log (kselftest, KUnit, kgate) and print the summary')

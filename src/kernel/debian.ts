@@ -1,18 +1,19 @@
 // Debian kernels and bzImage paths -> a KernelArtifact. Debian kernels come
-// from the apt archive the host already trusts (apt-get download, signed
-// lists), are unpacked once into the kgate cache (outside the checkout, shared
-// by every clone) and reused from there.
+// from Debian's archive through kgate's own apt configuration (src/kernel/apt.ts:
+// every suite that ships cloud kernels, signed lists, the host's apt untouched),
+// are unpacked once into the kgate cache (outside the checkout, shared by every
+// clone) in one layout whatever the package split, and reused from there.
 import { mkdirp } from '../util/fs.js';
 import { createHash } from 'node:crypto';
-import { writeFileAtomic } from '../util/atomic.js';
 import { cacheCapBytes, cacheRoot, evictLru, touchEntry } from '../util/cache.js';
 import type { KernelArtifact } from './artifact.js';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KgateError } from '../model.js';
 import { runTool } from '../util/run-tool.js';
-import { choosePackage, compareVersions, isCloudKernelPackage, parseMadison, bzImageRelease, type KernelSpec } from './spec.js';
+import { choosePackage, compareVersions, parseMadison, bzImageRelease, type DebianKernelPackage, type KernelSpec } from './spec.js';
+import { LISTS_MAX_AGE_MS, aptDownload, aptUpdate, kernelMadison, listsAge, listsStamp, privateApt } from './apt.js';
 
 export interface ResolveOptions {
   /** The kgate cache (default); kernels go in <cacheDir>/kernels. */
@@ -25,31 +26,33 @@ export interface ResolveOptions {
 
 export async function resolveDebianKernel(spec: Extract<KernelSpec, { kind: 'debian' }>, opts: ResolveOptions): Promise<KernelArtifact> {
   const t0 = Date.now();
-  const kernelsDir = path.join(opts.cacheDir ?? defaultCacheDir(), 'kernels');
-  const pkg = choosePackage(spec, parseMadison(await archiveKernels(kernelsDir, opts)));
+  const root = opts.cacheDir ?? defaultCacheDir();
+  const kernelsDir = path.join(root, 'kernels');
+  const pkg = await pickKernel(spec, root, opts);
 
-  const dest = path.join(kernelsDir, `${pkg.name}_${pkg.version}`.replace(/[^A-Za-z0-9._+-]/g, '_'));
+  const dest = entryDir(kernelsDir, pkg);
   const done = path.join(dest, '.kgate-complete');
   const fetched = !existsSync(done);
   if (fetched) {
-    opts.log?.(`fetching ${pkg.name} ${pkg.version}`);
+    opts.log?.(`fetching ${pkg.packages.join(', ')} ${pkg.version} (${pkg.suite})`);
     mkdirp(kernelsDir);
     const tmp = `${dest}.partial-${process.pid}`;
     await rm(tmp, { recursive: true, force: true });
     mkdirp(tmp);
     try {
-      // apt-get download writes into its cwd; running as root it warns that _apt
-      // cannot write there, which is harmless.
-      await runTool('apt-get', ['download', '-q', `${pkg.name}=${pkg.version}`], { cwd: tmp, signal: opts.signal });
-      const deb = (await readdir(tmp)).find((f) => f.endsWith('.deb'));
-      if (!deb) throw new KgateError('infra', `apt-get download ${pkg.name} left no .deb`);
-      await runTool('dpkg-deb', ['-x', path.join(tmp, deb), tmp], { signal: opts.signal });
-      await rm(path.join(tmp, deb));
-      const release = releaseFromTree(tmp);
-      // The package ships no modules.dep (its postinst runs depmod): make it here
+      const apt = privateApt(path.join(root, 'apt'));
+      await aptDownload(apt, pkg.packages.map((n) => `${n}=${pkg.version}`), tmp, opts);
+      const debs = (await readdir(tmp)).filter((f) => f.endsWith('.deb'));
+      if (debs.length !== pkg.packages.length) throw new KgateError('infra', `apt-get download of ${pkg.packages.join(' ')} left ${debs.length} .deb files`);
+      for (const deb of debs) {
+        await runTool('dpkg-deb', ['-x', path.join(tmp, deb), tmp], { signal: opts.signal });
+        await rm(path.join(tmp, deb));
+      }
+      const release = canonicalLayout(tmp, pkg.release);
+      // The packages ship no modules.dep (the postinst runs depmod): make it here
       // so the image builder finds virtio_net's and overlay's dependencies.
       await runTool('depmod', ['-b', tmp, release], { signal: opts.signal });
-      await writeFile(path.join(tmp, '.kgate-complete'), `${pkg.name}=${pkg.version}\n`);
+      await writeFile(path.join(tmp, '.kgate-complete'), `${pkg.packages.map((n) => `${n}=${pkg.version}`).join(' ')}\n`);
       await rm(dest, { recursive: true, force: true });
       await rename(tmp, dest);
     } finally {
@@ -74,6 +77,99 @@ export async function resolveDebianKernel(spec: Extract<KernelSpec, { kind: 'deb
   };
 }
 
+/** The cache entry of a kernel: kernels/<image package>_<version>. */
+function entryDir(kernelsDir: string, pkg: DebianKernelPackage): string {
+  return path.join(kernelsDir, `${pkg.name}_${pkg.version}`.replace(/[^A-Za-z0-9._+-]/g, '_'));
+}
+
+export function isCached(pkg: DebianKernelPackage, cacheDir = defaultCacheDir()): boolean {
+  return existsSync(path.join(entryDir(path.join(cacheDir, 'kernels'), pkg), '.kgate-complete'));
+}
+
+/**
+ * Which kernel a debian: spec means. The private lists are read as they are
+ * first: when they name a kernel already in the cache, that is the answer and
+ * nothing touches the network, however old the lists. Otherwise the lists are
+ * refreshed when missing or older than a day, then asked again.
+ */
+async function pickKernel(spec: Extract<KernelSpec, { kind: 'debian' }>, root: string, opts: ResolveOptions): Promise<DebianKernelPackage> {
+  const apt = privateApt(path.join(root, 'apt'));
+  const madison = await kernelMadison(apt, opts);
+  let firstError: unknown;
+  if (madison !== undefined) {
+    try {
+      const pkg = choosePackage(spec, parseMadison(madison));
+      const age = listsAge(apt);
+      if (isCached(pkg, root) || (age !== undefined && age < LISTS_MAX_AGE_MS)) return pkg;
+    } catch (e) {
+      firstError = e;
+      const age = listsAge(apt);
+      if (age !== undefined && age < LISTS_MAX_AGE_MS) throw e;
+    }
+  }
+  try {
+    await aptUpdate(apt, opts);
+  } catch (e) {
+    if (madison === undefined || (e instanceof KgateError && e.family === 'interrupt')) throw e;
+    opts.log?.(`apt-get update failed, using the lists of ${new Date(Date.now() - (listsAge(apt) ?? 0)).toISOString()}: ${(e as Error).message}`);
+    if (firstError) throw firstError;
+  }
+  return choosePackage(spec, parseMadison((await kernelMadison(apt, opts)) ?? ''));
+}
+
+export interface ListedKernel extends DebianKernelPackage { cached: boolean }
+
+/** Every cloud kernel the private lists know, oldest first; refreshed when asked, or when there are no lists or they are over a day old. */
+export async function listDebianKernels(o: { cacheDir?: string; refresh?: boolean; signal?: AbortSignal; log?: (l: string) => void } = {}): Promise<{ kernels: ListedKernel[]; listsAgeMs?: number; aptDir: string }> {
+  const root = o.cacheDir ?? defaultCacheDir();
+  const apt = privateApt(path.join(root, 'apt'));
+  const age = listsAge(apt);
+  if (o.refresh || age === undefined || age >= LISTS_MAX_AGE_MS) {
+    try {
+      await aptUpdate(apt, o);
+    } catch (e) {
+      if (o.refresh || !listsStamp(apt) || (e instanceof KgateError && e.family === 'interrupt')) throw e;
+      o.log?.(`apt-get update failed, listing the lists as they were: ${(e as Error).message}`);
+    }
+  }
+  const kernels = parseMadison((await kernelMadison(apt, o)) ?? '').map((k) => ({ ...k, cached: isCached(k, root) }));
+  return { kernels, listsAgeMs: listsAge(apt), aptDir: apt.dir };
+}
+
+/**
+ * Bring an unpacked kernel to one shape whatever its package layout:
+ * boot/vmlinuz-<release>, boot/config-<release> and lib/modules/<release>.
+ * 6.x packages are nearly there (6.18 puts modules under usr/lib); from 7.2
+ * the image is usr/lib/modules/<release>/vmlinuz (vmlinuz.unsigned in the
+ * unsigned package) and the config is usr/lib/modules/<release>/config.
+ */
+export function canonicalLayout(root: string, expected: string): string {
+  const usrMods = path.join(root, 'usr', 'lib', 'modules');
+  const mods = path.join(root, 'lib', 'modules');
+  if (existsSync(usrMods)) {
+    mkdirp(mods);
+    for (const rel of readdirSync(usrMods)) {
+      const to = path.join(mods, rel);
+      if (existsSync(to)) throw new KgateError('infra', `kernel package ships both lib/modules/${rel} and usr/lib/modules/${rel}`);
+      renameSync(path.join(usrMods, rel), to);
+    }
+  }
+  const boot = path.join(root, 'boot');
+  mkdirp(boot);
+  const rels = existsSync(mods) ? readdirSync(mods) : [];
+  const release = rels.includes(expected) ? expected : rels[0] ?? expected;
+  const md = path.join(mods, release);
+  for (const f of ['vmlinuz', 'vmlinuz.unsigned']) {
+    const p = path.join(md, f);
+    if (existsSync(p) && !existsSync(path.join(boot, `vmlinuz-${release}`))) renameSync(p, path.join(boot, `vmlinuz-${release}`));
+  }
+  for (const [f, to] of [['config', 'config'], ['System.map', 'System.map']]) {
+    const p = path.join(md, f);
+    if (existsSync(p) && !existsSync(path.join(boot, `${to}-${release}`))) renameSync(p, path.join(boot, `${to}-${release}`));
+  }
+  return releaseFromTree(root);
+}
+
 /** sha256 of the kernel's config where it is shipped beside the image (boot/config-<release>). */
 function configHashBeside(bzImage: string, release: string): string | undefined {
   const p = path.join(path.dirname(bzImage), `config-${release}`);
@@ -85,41 +181,6 @@ function releaseFromTree(root: string): string {
   const v = existsSync(boot) ? readdirSync(boot).find((f) => f.startsWith('vmlinuz-')) : undefined;
   if (!v) throw new KgateError('infra', `no boot/vmlinuz-* in the kernel package unpacked at ${root}`);
   return v.slice('vmlinuz-'.length);
-}
-
-/**
- * `apt-cache madison` of every cloud kernel package. Two apt-cache calls cost
- * over a second, on every run; their answer changes only when the package lists
- * do, so it is kept beside the kernels, keyed by the lists' names and mtimes.
- */
-async function archiveKernels(kernelsDir: string, opts: ResolveOptions): Promise<string> {
-  await ensureAptLists(opts);
-  const stamp = aptListsStamp();
-  const indexPath = path.join(kernelsDir, 'apt-index.json');
-  try {
-    const idx = JSON.parse(readFileSync(indexPath, 'utf8')) as { stamp?: string; madison?: string };
-    if (idx.stamp === stamp && typeof idx.madison === 'string') return idx.madison;
-  } catch { /* no index yet */ }
-  const names = (await runTool('apt-cache', ['pkgnames', 'linux-image-'], { signal: opts.signal })).stdout
-    .split('\n').map((s) => s.trim()).filter(isCloudKernelPackage);
-  const madison = names.length ? (await runTool('apt-cache', ['madison', ...names], { signal: opts.signal })).stdout : '';
-  writeFileAtomic(indexPath, JSON.stringify({ stamp, madison }));
-  return madison;
-}
-
-function aptListsStamp(): string {
-  const dir = '/var/lib/apt/lists';
-  return readdirSync(dir).filter((f) => /_Packages(\.\w+)?$/.test(f)).sort()
-    .map((f) => `${f}:${statSync(path.join(dir, f)).mtimeMs}`).join(';');
-}
-
-/** apt-cache knows nothing until the lists exist; update only then, never on every run. */
-async function ensureAptLists(opts: ResolveOptions): Promise<void> {
-  const dir = '/var/lib/apt/lists';
-  const have = existsSync(dir) && readdirSync(dir).some((f) => /_Packages(\.\w+)?$/.test(f) && statSync(path.join(dir, f)).size > 0);
-  if (have) return;
-  opts.log?.('apt package lists missing: running apt-get update');
-  await runTool('apt-get', ['update', '-q'], { signal: opts.signal });
 }
 
 export async function resolvePathKernel(bzImage: string, modulesArg: string | undefined): Promise<KernelArtifact> {
@@ -149,7 +210,8 @@ export function cachedKernelImage(series: string, cacheDir = defaultCacheDir()):
   const dir = path.join(cacheDir, 'kernels');
   if (!existsSync(dir)) return undefined;
   const hits = readdirSync(dir)
-    .filter((d) => d.startsWith(`linux-image-${series}.`) && existsSync(path.join(dir, d, '.kgate-complete')))
+    .filter((d) => [`linux-image-${series}.`, `linux-binary-unsigned-${series}.`, `linux-binary-${series}.`].some((p) => d.startsWith(p))
+      && existsSync(path.join(dir, d, '.kgate-complete')))
     .sort(compareVersions);
   for (const d of hits.reverse()) {
     try { return path.join(dir, d, 'boot', `vmlinuz-${releaseFromTree(path.join(dir, d))}`); } catch { /* incomplete */ }

@@ -10,7 +10,8 @@ export type KernelSpec =
 export const KERNEL_FORMS = [
   'debian:6.12 (newest 6.12 cloud kernel in the archive)',
   'debian:6.12.107 (that stable release)',
-  'debian:6.1 (newest 6.1 cloud kernel)',
+  'debian:7.3 (newest 7.3 cloud kernel: bookworm, trixie, their backports and security, sid)',
+  'debian:latest (the newest cloud kernel Debian ships)',
   'tree:PATH[@REF] (build the kernel from a git tree)',
   'PATH to a bzImage (modules with --modules DIR)',
 ] as const;
@@ -27,6 +28,7 @@ export function parseKernelSpec(text: string): KernelSpec {
     if (ref !== undefined && !/^[^\s~^:?*[\\]+$/.test(ref)) throw new KgateError('user', `kernel '${text}': '${ref}' is not a git ref`);
     return ref === undefined ? { kind: 'tree', path, text: s } : { kind: 'tree', path, ref, text: s };
   }
+  if (s === 'debian:latest') return { kind: 'debian', series: 'latest', text: s };
   const deb = /^debian:(\d+\.\d+)(?:\.(\d+|0-\d+))?$/.exec(s);
   if (deb) {
     const series = deb[1];
@@ -40,37 +42,79 @@ export function parseKernelSpec(text: string): KernelSpec {
   throw new KgateError('user', `unknown kernel '${text}'; accepted: ${KERNEL_FORMS.join(', ')}`);
 }
 
-/** Debian's cloud kernel package names, both naming schemes:
- *  linux-image-6.12.117+deb12-cloud-amd64-unsigned and linux-image-6.1.0-50-cloud-amd64-unsigned. */
-const PKG_RE = /^linux-image-((\d+\.\d+)\.(\d+)(?:\+deb\d+)?(?:-(\d+))?)-cloud-amd64-unsigned$/;
+/**
+ * Debian's cloud kernels come in three shapes, told apart by the names the
+ * archive holds at one ABI (6.1.0-57, 6.12.118+deb12, 7.3.4+deb13):
+ *  - one package, /boot/vmlinuz-<release> and (/usr)/lib/modules/<release>:
+ *    linux-image-<abi>-cloud-amd64-unsigned (6.1, 6.12), or only the signed
+ *    linux-image-<abi>-cloud-amd64 (6.12 backports, 6.16-6.18);
+ *  - split (6.19 on): linux-image-<abi>-cloud-amd64 is a meta package, the image is
+ *    linux-binary(-unsigned)-<abi>-cloud-amd64 (/boot/vmlinuz-<release>, or from 7.2
+ *    /usr/lib/modules/<release>/vmlinuz[.unsigned]), the .ko.xz are in
+ *    linux-modules-<abi>-cloud-amd64 and config, modules.order and modules.builtin in
+ *    linux-base-<abi>-cloud-amd64. Where linux-modules is not in the archive
+ *    (6.19-7.1 here) the kernel is listed but cannot run: virtio_net is a module.
+ */
+const NAME_RE = /^linux-(image|binary-unsigned|binary|modules|base)-((\d+\.\d+)\.(\d+)(?:\+deb\d+(?:\.\d+)?)?(?:-(\d+))?)-cloud-amd64(-unsigned)?$/;
 
 export interface DebianKernelPackage {
+  /** The package that holds the image: its name names the cache entry and the identity. */
   name: string;
-  version: string;      // Debian package version: 6.12.117-1~deb12u1, 6.1.158-1
+  version: string;      // Debian package version: 6.12.117-1~deb12u1, 6.1.158-1, 7.3.4-1~bpo13+1
   series: string;       // 6.12
   upstream: string;     // 6.12.117 (from the package version; 6.1's name says only 6.1.0)
-  abi: string;          // what the name carries: 6.12.117+deb12, 6.1.0-50
+  abi: string;          // what the name carries: 6.12.117+deb12, 6.1.0-50, 7.3.4+deb13
+  release: string;      // uname -r: <abi>-cloud-amd64
+  suite: string;        // the suite madison named first: trixie-backports, bookworm-security
+  layout: 'image' | 'split';
+  /** What apt-get download fetches, in order. */
+  packages: string[];
+  /** Packages the kernel needs that no suite holds: listed, not runnable. */
+  missing: string[];
 }
 
-/** Rows of `apt-cache madison` ("name | version | source") -> the cloud kernel packages. */
+/** Rows of `apt-cache madison` ("name | version | source") -> the cloud kernels. */
 export function parseMadison(text: string): DebianKernelPackage[] {
-  const out = new Map<string, DebianKernelPackage>();
+  // abi -> version -> { kinds present, suite }
+  const byAbi = new Map<string, Map<string, { kinds: Set<string>; suite: string; m: RegExpExecArray }>>();
   for (const row of text.split('\n')) {
     const cols = row.split('|').map((c) => c.trim());
     if (cols.length < 3) continue;
-    const m = PKG_RE.exec(cols[0]);
+    const m = NAME_RE.exec(cols[0]);
     if (!m) continue;
+    const kind = m[1] === 'image' && m[6] ? 'image-unsigned' : m[1];
+    if (kind !== 'image' && kind !== 'image-unsigned' && m[6]) continue;
     const version = cols[1];
-    const upstream = version.split('-')[0];
-    const prev = out.get(cols[0]);
-    if (prev && compareVersions(prev.version, version) >= 0) continue;
-    out.set(cols[0], { name: cols[0], version, series: m[2], upstream, abi: m[1] });
+    const suite = /\s(\S+?)\/\S+\s+\S+\s+Packages$/.exec(cols[2])?.[1] ?? cols[2];
+    const vs = byAbi.get(m[2]) ?? new Map();
+    byAbi.set(m[2], vs);
+    const e = vs.get(version) ?? { kinds: new Set<string>(), suite, m };
+    e.kinds.add(kind);
+    vs.set(version, e);
   }
-  return [...out.values()];
+  const out: DebianKernelPackage[] = [];
+  for (const [abi, vs] of byAbi) {
+    const version = [...vs.keys()].sort(compareVersions).at(-1)!;
+    const { kinds, suite, m } = vs.get(version)!;
+    const n = (k: string) => (k === 'image-unsigned' ? `linux-image-${abi}-cloud-amd64-unsigned` : `linux-${k}-${abi}-cloud-amd64`);
+    const base = { version, series: m[3], upstream: version.split('-')[0], abi, release: `${abi}-cloud-amd64`, suite };
+    if (kinds.has('image-unsigned')) {
+      out.push({ ...base, name: n('image-unsigned'), layout: 'image', packages: [n('image-unsigned')], missing: [] });
+    } else if (kinds.has('binary-unsigned') || kinds.has('binary')) {
+      const bin = kinds.has('binary-unsigned') ? 'binary-unsigned' : 'binary';
+      const missing = kinds.has('modules') ? [] : [n('modules')];
+      out.push({ ...base, name: n(bin), layout: 'split', packages: [n(bin), ...(kinds.has('modules') ? [n('modules')] : []), ...(kinds.has('base') ? [n('base')] : [])], missing });
+    } else if (kinds.has('image')) {
+      out.push({ ...base, name: n('image'), layout: 'image', packages: [n('image')], missing: [] });
+    }
+  }
+  return out.sort((a, b) => compareVersions(a.upstream, b.upstream) || compareVersions(a.version, b.version));
 }
 
+/** A name parseMadison reads (the ones worth asking madison about). */
 export function isCloudKernelPackage(name: string): boolean {
-  return PKG_RE.test(name);
+  const m = NAME_RE.exec(name);
+  return !!m && (m[1] === 'image' || !m[6]);
 }
 
 /** Numeric-aware comparison, enough for kernel package versions (6.1.158-1 vs 6.1.140-1, 6.12.117-1~deb12u1). */
@@ -85,16 +129,34 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
+const seriesOf = (pkgs: DebianKernelPackage[]) => [...new Set(pkgs.map((p) => p.series))].sort(compareVersions);
+const whyNot = (p: DebianKernelPackage) => `${p.upstream} (${p.missing.join(', ')} in no suite)`;
+
 /** Pick the package a debian: spec means, or say which ones the archive does hold. */
 export function choosePackage(spec: Extract<KernelSpec, { kind: 'debian' }>, pkgs: DebianKernelPackage[]): DebianKernelPackage {
-  const inSeries = pkgs.filter((p) => p.series === spec.series).sort((a, b) => compareVersions(a.upstream, b.upstream) || compareVersions(a.version, b.version));
-  if (inSeries.length === 0) {
-    const series = [...new Set(pkgs.map((p) => p.series))].sort(compareVersions);
-    throw new KgateError('user', `no Debian ${spec.series} cloud kernel in the archive; series available: ${series.join(', ') || 'none (is the apt archive reachable?)'}`);
+  const byVersion = (a: DebianKernelPackage, b: DebianKernelPackage) => compareVersions(a.upstream, b.upstream) || compareVersions(a.version, b.version);
+  const runnable = pkgs.filter((p) => p.missing.length === 0).sort(byVersion);
+  if (spec.series === 'latest') {
+    const p = runnable.at(-1);
+    if (!p) throw new KgateError('user', 'no Debian cloud kernel in the archive (is deb.debian.org reachable? kgate kernels --refresh)');
+    return p;
   }
-  if (!spec.exact) return inSeries[inSeries.length - 1];
-  const hit = inSeries.filter((p) => p.upstream === spec.exact || p.abi === spec.exact || p.abi.startsWith(`${spec.exact}+`));
+  const all = pkgs.filter((p) => p.series === spec.series).sort(byVersion);
+  const inSeries = all.filter((p) => p.missing.length === 0);
+  if (all.length === 0) {
+    throw new KgateError('user', `no Debian ${spec.series} cloud kernel in the archive; series available: ${seriesOf(runnable).join(', ') || 'none (is the apt archive reachable?)'}`);
+  }
+  if (!spec.exact) {
+    if (inSeries.length === 0) {
+      throw new KgateError('user', `Debian's ${spec.series} cloud kernels cannot run: the archive lacks their modules (newest: ${whyNot(all.at(-1)!)}); series that run: ${seriesOf(runnable).join(', ')}`);
+    }
+    return inSeries[inSeries.length - 1];
+  }
+  const matches = (p: DebianKernelPackage) => p.upstream === spec.exact || p.abi === spec.exact || p.abi.startsWith(`${spec.exact}+`);
+  const hit = inSeries.filter(matches);
   if (hit.length === 0) {
+    const broken = all.filter(matches).at(-1);
+    if (broken) throw new KgateError('user', `Debian kernel ${spec.exact} cannot run: ${whyNot(broken)}`);
     const avail = [...new Set(inSeries.map((p) => (p.abi.includes('-') && !p.abi.includes('+') ? `${p.upstream} (${p.abi})` : p.upstream)))];
     throw new KgateError('user', `no Debian ${spec.series}.x kernel ${spec.exact} in the archive; available: ${avail.join(', ')}`);
   }
