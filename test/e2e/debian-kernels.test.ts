@@ -1,0 +1,85 @@
+// Every Debian kernel through kgate's own apt (issue 12): `kgate kernels` lists
+// the series Debian ships, `kgate run --kernel debian:7.3` and `debian:7.2`
+// (the split linux-binary + linux-modules layout) boot and run the default
+// selection with no FAIL, a cached kernel needs no network even with stale
+// lists, and the host's /etc/apt is the same afterwards, byte for byte.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kgate, hasQemu, isRoot } from './helpers.js';
+import { cacheRoot } from '../../src/util/cache.js';
+
+const skip = !hasQemu() || !isRoot() ? 'needs qemu-system-x86_64 and root' : !existsSync('/usr/bin/apt-get') ? 'needs apt-get' : false;
+
+/** sha256 over every path, mode, link target and file content under a tree. */
+function hashTree(dir: string): string {
+  const h = createHash('sha256');
+  const walk = (p: string) => {
+    const st = lstatSync(p);
+    h.update(`${p}\0${st.mode}\0`);
+    if (st.isSymbolicLink()) h.update(readlinkSync(p));
+    else if (st.isDirectory()) for (const e of readdirSync(p).sort()) walk(join(p, e));
+    else if (st.isFile()) h.update(readFileSync(p));
+  };
+  walk(dir);
+  return h.digest('hex');
+}
+
+const etcBefore = existsSync('/etc/apt') ? hashTree('/etc/apt') : '';
+
+test('kgate kernels --refresh lists 6.1, 6.12, 7.1, 7.2 and 7.3 from kgate\'s own lists', { skip }, async () => {
+  const r = await kgate(['kernels', '--refresh'], {}, 5 * 60_000);
+  assert.equal(r.code, 0, r.stderr);
+  const series = new Set(r.stdout.split('\n').map((l) => /^(\d+\.\d+)\s/.exec(l)?.[1]).filter(Boolean));
+  for (const s of ['6.1', '6.12', '7.1', '7.2', '7.3']) assert.ok(series.has(s), `series ${s} listed:\n${r.stdout.slice(0, 2000)}`);
+  assert.match(r.stdout, /^7\.3\s+7\.3\.\d+\s+\S+\s+trixie-backports\s+split\s+\S+\s+debian:7\.3, debian:latest$/m);
+  assert.match(r.stdout, new RegExp(`lists in ${cacheRoot()}/apt`));
+  const j = await kgate(['kernels', '--json', '--series', '7.1']);
+  assert.equal(j.code, 0, j.stderr);
+  const ks = (JSON.parse(j.stdout) as { kernels: { series: string; runnable: boolean; missing: string[] }[] }).kernels;
+  assert.ok(ks.length > 0 && ks.every((k) => k.series === '7.1'));
+  // 7.1 is in the archive as linux-binary only: listed, and says why it cannot run.
+  assert.ok(ks.every((k) => !k.runnable && /^linux-modules-7\.1\./.test(k.missing[0])), j.stdout);
+});
+
+for (const series of ['7.3', '7.2']) {
+  test(`kgate run --kernel debian:${series} --accel tcg: the default selection, no FAIL, exit 0`, { skip }, async () => {
+    const r = await kgate(['run', '--kernel', `debian:${series}`, '--accel', 'tcg']);
+    assert.ok(r.run, r.stderr);
+    assert.equal(r.code, 0, `exit ${r.code}:\n${r.stderr.split('\n').slice(-15).join('\n')}`);
+    assert.match(r.run!.kernel?.release ?? '', new RegExp(`^${series.replace('.', '\\.')}\\.\\d+\\+deb\\d+-cloud-amd64$`));
+    const bad = r.run!.cases.filter((c) => !['PASS', 'XFAIL', 'SKIP'].includes(c.status));
+    assert.deepEqual(bad.map((c) => `${c.id} ${c.status} ${c.reason ?? ''}`), []);
+    assert.ok(r.run!.cases.filter((c) => c.status === 'PASS').length > 60, 'passthrough engaged: most upstream cases PASS');
+    const meta = JSON.parse(readFileSync(join(r.resultsDir, 'metadata.json'), 'utf8')) as { reproducer?: string; kernel?: { pinned?: string } };
+    assert.match(JSON.stringify(meta), new RegExp(`debian:${series.replace('.', '\\.')}\\.\\d+`), 'the reproducer pins the exact release');
+  });
+}
+
+test('a cached kernel needs no network: stale lists and a dead proxy, kernel build still says cached', { skip }, async () => {
+  const stamp = join(cacheRoot(), 'apt', 'updated');
+  const saved = readFileSync(stamp, 'utf8');
+  try {
+    const s = JSON.parse(saved) as { at: number };
+    writeFileSync(stamp, JSON.stringify({ ...s, at: s.at - 3 * 24 * 3600_000 }));
+    const dead = { http_proxy: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9' };
+    const r = await kgate(['kernel', 'build', '--kernel', 'debian:7.3'], dead, 60_000);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /how\s+cached/);
+    assert.doesNotMatch(r.stderr, /apt-get update/);
+  } finally {
+    writeFileSync(stamp, saved);
+  }
+});
+
+test('debian:7.1 cannot run (no linux-modules in the archive): exit 2 naming the package and the series that run', { skip }, async () => {
+  const r = await kgate(['kernel', 'build', '--kernel', 'debian:7.1'], {}, 60_000);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /7\.1 cloud kernels cannot run: .*linux-modules-7\.1\.\d+\+deb13-cloud-amd64 in no suite.*series that run: .*7\.3/);
+});
+
+test('the host\'s /etc/apt is unchanged by all of the above', { skip }, () => {
+  assert.equal(hashTree('/etc/apt'), etcBefore);
+});
