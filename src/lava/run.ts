@@ -2,21 +2,22 @@
 // writes (results.json, junit.xml, ktap.log, console.log, metadata.json), so
 // every report reads it unchanged; plus job.yaml, lava-plan.json and the job's
 // own log (lava-job.log) as LAVA gave it.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RunResult } from '../model.js';
-import { exitCodeOf, summarise } from '../model.js';
+import { KgateError, exitCodeOf, exitCodeFor, summarise } from '../model.js';
 import { writeJUnit, writeResultsJson } from '../report/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { METADATA_JSON } from '../session/metadata.js';
 import { parseLavaLog, type LavaResultEntry } from './log.js';
 import { resultsFromConsole } from './results.js';
 import { lavaCaseName } from './job.js';
-import { readPlan, type LavaPlan } from './prepare.js';
+import { prepareLavaJob, readPlan, writePlan, type LavaPlan, type PrepareRequest } from './prepare.js';
+import { LavaClient, readToken, waitForJob, type LavaJobState, type LavaServer } from './rest.js';
 
 export const JOB_LOG = 'lava-job.log';
 
-export interface LavaOutcome { run: RunResult; dir: string; exitCode: number; line?: string }
+export interface LavaOutcome { run?: RunResult; dir: string; exitCode: number; line?: string }
 
 export interface FinishRequest {
   dir: string;
@@ -32,6 +33,8 @@ export interface FinishRequest {
   timings?: Record<string, number>;
   /** Problems met while fetching (a log that could not be had, a retry). */
   problems?: string[];
+  /** The submission or polling failed (unreachable, refused token, poll timeout): the run's abort, with its family's exit code. */
+  fault?: KgateError;
 }
 
 export function finishLavaRun(req: FinishRequest): LavaOutcome {
@@ -61,7 +64,9 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
     if (c.status !== 'MISS' && c.tap.length > 0 && !lavaNames.has(`${c.family}.${lavaCaseName(c.id)}`)) run.problems.push(`${c.family}.${c.id}: in the console's KTAP but not among LAVA's test cases`);
   }
   const missing = run.cases.filter((c) => c.status === 'MISS').length;
-  if (failed) {
+  if (req.fault) {
+    run.abort = { family: req.fault.family, reason: `${req.fault.message}${missing ? ` (${missing} of ${run.cases.length} cases MISS)` : ''}` };
+  } else if (failed) {
     run.abort = { family: 'infra', reason: `${jobName} ended ${req.health ?? 'Incomplete'}${errorText ? `: ${errorText}` : ''}${missing ? ` (${missing} of ${run.cases.length} cases MISS)` : ''}` };
   } else if (cr.abort) {
     run.abort = cr.abort;
@@ -78,7 +83,9 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
   writeMeta(dir, { ...meta, state: 'finished', finishedAt: run.finishedAt, kernel: run.kernel, summary: run.summary, abort: run.abort,
     lava: { ...(meta.lava as object ?? {}), jobId: req.jobId, health: req.health ?? (failed ? 'Incomplete' : 'Complete'), error, lavaTestCases: lavaResults.length },
     timings: { ...(meta.timings as object ?? {}), ...(req.timings ?? {}) } });
-  return { run, dir, exitCode: exitCodeOf(run), ...(run.abort ? { line: run.abort.reason.split('\n')[0] } : {}) };
+  // A refused token or a bad URL is the user's (2) even when no case ran; exitCodeOf maps the rest.
+  const exitCode = req.fault && !run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT') ? exitCodeFor(req.fault.family) : exitCodeOf(run);
+  return { run, dir, exitCode, ...(run.abort ? { line: run.abort.reason.split('\n')[0] } : {}) };
 }
 
 function readMeta(dir: string): Record<string, unknown> {
@@ -98,5 +105,112 @@ export async function importDispatcherRun(o: { dir: string; log: string; argv: s
   return finishLavaRun({ dir: o.dir, plan, logText: readFileSync(o.log, 'utf8'), target: 'lava-run' });
 }
 
-export async function submitToLava(_: unknown): Promise<LavaOutcome> { throw new Error('todo'); }
-export async function fetchFromLava(_: unknown): Promise<LavaOutcome> { throw new Error('todo'); }
+export interface SubmitRequest extends PrepareRequest {
+  server: LavaServer;
+  wait: boolean;
+  pollTimeoutSec: number;
+  /** First poll delay (tests make it short). */
+  pollFirstMs?: number;
+}
+
+/** A fault of the submission or the polling: the run directory still says what was fetched, with the fault as its abort. */
+function faulted(e: unknown, o: { dir: string; plan: LavaPlan; logText?: string; jobId?: number; target: string; timings: Record<string, number>; problems?: string[] }): LavaOutcome {
+  if (!(e instanceof KgateError)) throw e;
+  const out = finishLavaRun({ dir: o.dir, plan: o.plan, logText: o.logText ?? '', jobId: o.jobId, target: o.target, timings: o.timings, problems: o.problems, fault: e });
+  return out;
+}
+
+/** `kgate lava submit`: the job prepared as `kgate lava job` does, submitted, and with wait, polled and fetched. */
+export async function submitToLava(req: SubmitRequest): Promise<LavaOutcome> {
+  // The token is read (and a missing file refused) before anything is built.
+  readToken(req.server.tokenFile);
+  const prepared = await prepareLavaJob(req);
+  const { dir, plan } = prepared;
+  const timings: Record<string, number> = { ...prepared.timings };
+  const target = `lava ${req.server.url.replace(/\/+$/, '')}`;
+  let jobId: number | undefined;
+  try {
+    const client = new LavaClient(req.server, req.signal);
+    const t0 = Date.now();
+    jobId = await client.submit(prepared.yaml);
+    timings.submitMs = Date.now() - t0;
+    plan.server = { url: client.base, jobId };
+    writePlan(dir, plan);
+    req.log?.(`submitted LAVA job ${jobId}: ${client.base}/scheduler/job/${jobId}`);
+    if (!req.wait) {
+      patchMeta(dir, { lava: { ...(readMeta(dir).lava as object ?? {}), jobId, url: client.base }, timings });
+      return { dir, exitCode: 0 };
+    }
+    return await waitAndFetch(client, jobId, { dir, plan, target, timings, pollTimeoutSec: req.pollTimeoutSec, pollFirstMs: req.pollFirstMs, signal: req.signal, log: req.log });
+  } catch (e) {
+    return faulted(e, { dir, plan, jobId, target, timings });
+  }
+}
+
+async function waitAndFetch(client: LavaClient, jobId: number, o: { dir: string; plan: LavaPlan; target: string; timings: Record<string, number>; pollTimeoutSec: number; pollFirstMs?: number; signal?: AbortSignal; log?: (l: string) => void }): Promise<LavaOutcome> {
+  const t0 = Date.now();
+  let state: LavaJobState;
+  try {
+    state = await waitForJob(client, jobId, { timeoutMs: o.pollTimeoutSec * 1000, signal: o.signal, firstMs: o.pollFirstMs, onState: (s) => o.log?.(`LAVA job ${jobId}: ${s.state}${s.health && s.health !== 'Unknown' ? ` (${s.health})` : ''}`) });
+  } catch (e) {
+    o.timings.pollMs = Date.now() - t0;
+    // Keep what there is: the log so far shows how far the job got.
+    const logText = await client.log(jobId).catch(() => '');
+    return faulted(e, { ...o, jobId, logText });
+  }
+  o.timings.pollMs = Date.now() - t0;
+  const t1 = Date.now();
+  const problems: string[] = [];
+  const logText = await client.log(jobId).catch((e) => { problems.push(`the job's log could not be fetched: ${(e as Error).message}`); return ''; });
+  const results = await client.results(jobId).catch((e) => { problems.push(`the job's results could not be fetched: ${(e as Error).message}`); return undefined; });
+  o.timings.fetchMs = Date.now() - t1;
+  const jobCase = results?.find((r) => r.suite === 'lava' && r.case === 'job');
+  const type = jobCase?.extra?.error_type;
+  const msg = jobCase?.extra?.error_msg ?? state.failureComment;
+  const jobError = state.health !== 'Complete' ? { ...(typeof type === 'string' ? { type } : {}), message: String(msg ?? `the job ended ${state.health}`) } : undefined;
+  const t2 = Date.now();
+  const out = finishLavaRun({ dir: o.dir, plan: o.plan, logText, jobId, health: state.health, jobError, lavaResults: results, target: o.target, timings: o.timings, problems });
+  o.timings.parseMs = Date.now() - t2;
+  patchMeta(o.dir, { timings: { ...(readMeta(o.dir).timings as object ?? {}), ...o.timings } });
+  return out;
+}
+
+/** Where kgate lava submit left LAVA job N under a results root (the plan names the job). */
+function findRunDir(root: string, jobId: number, url: string): string | undefined {
+  if (!existsSync(root)) return undefined;
+  for (const d of readdirSync(root).sort().reverse()) {
+    const f = path.join(root, d, 'lava-plan.json');
+    if (!existsSync(f)) continue;
+    try {
+      const p = JSON.parse(readFileSync(f, 'utf8')) as LavaPlan;
+      if (p.server?.jobId === jobId && p.server.url === url.replace(/\/+$/, '')) return path.join(root, d);
+    } catch { /* not ours */ }
+  }
+  return undefined;
+}
+
+/** `kgate lava fetch [JOB] [--dir DIR]`: a job kgate submitted, fetched again (polled first if it has not finished). */
+export async function fetchFromLava(o: { job?: string; dir?: string; resultsRoot: string; server: LavaServer; argv: string[]; signal?: AbortSignal; log?: (l: string) => void; pollTimeoutSec: number; pollFirstMs?: number }): Promise<LavaOutcome> {
+  if (o.job !== undefined && !/^\d+$/.test(o.job)) throw new KgateError('user', `a LAVA job id is a number, not '${o.job}'`);
+  let dir = o.dir;
+  if (!dir) {
+    if (o.job === undefined) throw new KgateError('user', 'kgate lava fetch needs a job id or --dir');
+    dir = findRunDir(o.resultsRoot, Number(o.job), o.server.url);
+    if (!dir) throw new KgateError('user', `no run directory of LAVA job ${o.job} from ${o.server.url} under ${o.resultsRoot} (give --dir, or --results)`);
+  }
+  const plan = readPlan(dir);
+  const jobId = o.job !== undefined ? Number(o.job) : plan.server?.jobId;
+  if (jobId === undefined) throw new KgateError('user', `${dir}: the job was never submitted (no job id in ${path.basename(dir)}/lava-plan.json); give the id`);
+  const client = new LavaClient(o.server, o.signal);
+  const target = `lava ${client.base}`;
+  const timings: Record<string, number> = {};
+  try {
+    return await waitAndFetch(client, jobId, { dir, plan, target, timings, pollTimeoutSec: o.pollTimeoutSec, pollFirstMs: o.pollFirstMs, signal: o.signal, log: o.log });
+  } catch (e) {
+    return faulted(e, { dir, plan, jobId, target, timings });
+  }
+}
+
+function patchMeta(dir: string, fields: Record<string, unknown>): void {
+  writeMeta(dir, { ...readMeta(dir), ...fields });
+}
