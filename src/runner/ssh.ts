@@ -145,11 +145,7 @@ export async function connect(req: ConnectRequest): Promise<Transport> {
       return new Promise<ExecResult>((resolve, reject) => {
         const t0 = performance.now();
         if (!open) return resolve({ code: null, signal: null, lost: true, ms: 0 });
-        // The same for a channel that never opened: the connection closing first is a lost command.
-        const gone = untilClosed('closed');
-        gone.promise.catch(() => resolve({ code: null, signal: null, lost: true, ms: performance.now() - t0 }));
         conn.exec(cmd, (err, stream: ClientChannel) => {
-          gone.done();
           if (err) return reject(new KgateError('infra', `exec on ${target} failed: ${err.message}`));
           const out = lineSplitter((l) => opts.onStdout?.(l));
           const errs = lineSplitter((l) => opts.onStderr?.(l));

@@ -27,3 +27,65 @@ test('knownHostKeys: plain, [host]:port and hashed entries', () => {
   assert.deepEqual(knownHostKeys(text, 'box', 22), [Buffer.from('AAAA1111', 'base64')]);
   assert.deepEqual(knownHostKeys(text, 'box', 2222), [Buffer.from('AAAA2222', 'base64'), Buffer.from('AAAA3333', 'base64')]);
 });
+
+// A server that takes the connection and then drops it in the middle of what the client asked for.
+async function droppingServer(drop: 'sftp-write' | 'session'): Promise<{ port: number; hostPublic: string; close: () => void }> {
+  const { default: ssh2 } = await import('ssh2');
+  const host = ssh2.utils.generateKeyPairSync('ed25519');
+  const server = new ssh2.Server({ hostKeys: [host.private] }, (client) => {
+    client.on('error', () => {});
+    client.on('authentication', (ctx) => ctx.accept());
+    client.on('ready', () => {
+      client.on('session', (accept) => {
+        if (drop === 'session') { client.end(); return; }
+        accept().on('sftp', (acceptSftp) => {
+          const sftp = acceptSftp();
+          sftp.on('OPEN', (reqid) => sftp.handle(reqid, Buffer.from('h')));
+          sftp.on('WRITE', () => client.end()); // the guest killed mid-upload
+        });
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as { port: number }).port, hostPublic: host.public, close: () => server.close() };
+}
+
+test('an upload whose connection drops mid-transfer fails, instead of never settling (SIGTERM during an upload ended kgate with exit 0)', async () => {
+  const { connect } = await import('../../../src/runner/ssh.js');
+  const { default: ssh2 } = await import('ssh2');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const srv = await droppingServer('sftp-write');
+  const dir = mkdtempSync(join(tmpdir(), 'kgate-ssh-test-'));
+  try {
+    const file = join(dir, 'bin');
+    writeFileSync(file, Buffer.alloc(512 * 1024, 1));
+    const t = await connect({ host: '127.0.0.1', port: srv.port, user: 'root', privateKey: ssh2.utils.generateKeyPairSync('ed25519').private, hostKey: srv.hostPublic });
+    const settled = await Promise.race([
+      t.upload(file, '/x/bin').then(() => 'resolved', (e: Error) => `rejected: ${e.message}`),
+      new Promise<string>((r) => setTimeout(() => r('still pending after 5 s'), 5000).unref()),
+    ]);
+    assert.match(settled, /^rejected: upload bin to ssh:\/\/root@127\.0\.0\.1:\d+:\/x\/bin failed/);
+  } finally {
+    srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ssh2 calls back a channel open that the closing connection cut short (unlike an SFTP write): kept, as the other half of the rule.
+test('a command whose channel never opens because the connection dropped is a lost command or an error, not a hang', async () => {
+  const { connect } = await import('../../../src/runner/ssh.js');
+  const { default: ssh2 } = await import('ssh2');
+  const srv = await droppingServer('session');
+  try {
+    const t = await connect({ host: '127.0.0.1', port: srv.port, user: 'root', privateKey: ssh2.utils.generateKeyPairSync('ed25519').private, hostKey: srv.hostPublic });
+    const settled = await Promise.race([
+      t.exec('true').then((r) => (r.lost ? 'lost' : `exited ${r.code}`), (e: Error) => `rejected: ${e.message}`),
+      new Promise<string>((r) => setTimeout(() => r('still pending after 5 s'), 5000).unref()),
+    ]);
+    assert.ok(settled === 'lost' || settled.startsWith('rejected:'), settled);
+  } finally {
+    srv.close();
+  }
+});
