@@ -23,6 +23,10 @@ const FIX_REGULAR = 'e9c8da670e74';   // regular files only: EISDIR/EINVAL (6.17
 const FIX_OPATH = 'efad7153bf93';     // O_PATH accepted, EOPNOTSUPP check dropped (6.12)
 const FIX_PADDING = 'aef8acd79f36';   // padding checked (6.9 final)
 const FIX_WRITEBACK = '3ab394b363c5'; // writeback cache excludes passthrough (6.11-rc6, 6.10.10)
+/** "fuse: allow synchronous FUSE_INIT" (FUSE 7.45, merged for 6.18): its commit id is not in the
+ *  sources read here (Debian's linux-source tarballs carry no history), so the release names it. */
+const FIX_SYNC_INIT = 'v6.18';
+const syncInitUnknown: KnownOutcome = { outcome: 'ENOTTY', range: '6.9-6.17', what: 'FUSE_DEV_IOC_SYNC_INIT unknown to fuse_dev_ioctl', fix: FIX_SYNC_INIT };
 /** 6.9 and early 6.10 let INIT enable both; 3ab394b363c5 made them exclusive. */
 const writebackAndPassthrough: KnownOutcome = { outcome: 'ok', range: '6.9-6.10', what: 'writeback cache and passthrough both enabled', fix: FIX_WRITEBACK,
   fixedIn: ['6.10.10'] };
@@ -53,6 +57,8 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   // ioctl-open: BACKING_OPEN argument checks, §1.3
   u('U01.never_opened', 'ioctl-open', 'fd number never opened (1000)', 'ioctl BACKING_OPEN', 'EBADF'),
   u('U01.minus_one', 'ioctl-open', 'fd -1', 'ioctl BACKING_OPEN', 'EBADF'),
+  u('U01.huge_fd', 'ioctl-open', 'fd 1048576 (past any fd table)', 'ioctl BACKING_OPEN', 'EBADF',
+    { note: 'backing.c (6.18+; passthrough.c before) fuse_backing_open: fget_raw(map->fd) returns NULL for any fd past the table: EBADF' }),
   u('U02.closed', 'ioctl-open', 'fd that was opened and then closed', 'ioctl BACKING_OPEN', 'EBADF'),
   u('U03.dir', 'ioctl-open', 'directory fd', 'ioctl BACKING_OPEN', 'EISDIR',
     { known: [noIterCheck('directory'), regularOnly('directory')] }),
@@ -63,13 +69,21 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   u('U06.proc', 'ioctl-open', '/proc/self/status (procfs stack depth is the maximum)', 'ioctl BACKING_OPEN', 'ELOOP',
     { known: [{ ...noIterCheck('/proc file'), fix: FIX_OPATH }], note: 'API doc corrected: ELOOP, confirmed on 6.18 (fs/proc/root.c sets s_stack_depth to the maximum)' }),
   u('U06.sysfs', 'ioctl-open', 'sysfs file, then read it through the mount', 'ioctl BACKING_OPEN; open; read', 'ok'),
+  u('U06.proc_d2', 'ioctl-open', '/proc/self/status at max_stack_depth=2', 'ioctl BACKING_OPEN', 'ELOOP',
+    { note: 'fs/proc/root.c sets s_stack_depth = FILESYSTEM_MAX_STACK_DEPTH (2); fuse_backing_open: s_stack_depth >= fc->max_stack_depth (2 >= 2): ELOOP on 6.12.118, 6.18 and 7.3.4 alike' }),
+  u('U06.hugetlbfs', 'ioctl-open', 'hugetlbfs file (SKIP where hugetlbfs cannot be mounted)', 'ioctl BACKING_OPEN', 'ELOOP',
+    { note: 'fs/hugetlbfs/inode.c hugetlbfs_fill_super: sb->s_stack_depth = FILESYSTEM_MAX_STACK_DEPTH (6.12 and 7.3 alike, as fs/proc/root.c does), so fuse_backing_open gives ELOOP at any max_stack_depth' }),
   u('U07.pipe', 'ioctl-open', 'pipe read end', 'ioctl BACKING_OPEN', 'EINVAL', { known: [regularOnly('pipe')] }),
   u('U07.socket', 'ioctl-open', 'unix socket', 'ioctl BACKING_OPEN', 'EINVAL', { known: [regularOnly('socket')] }),
   u('U08.eventfd', 'ioctl-open', 'eventfd', 'ioctl BACKING_OPEN', 'EINVAL',
     { known: [noIterCheck('eventfd'), regularOnly('eventfd')] }),
   u('U09.memfd', 'ioctl-open', 'memfd (positive control)', 'ioctl BACKING_OPEN', 'ok'),
   u('U09.tmpfs', 'ioctl-open', 'tmpfs regular file (positive control)', 'ioctl BACKING_OPEN', 'ok'),
+  u('U09.memfd_read', 'ioctl-open', 'memfd as backing, read through the mount', 'ioctl BACKING_OPEN; open; read', 'ok',
+    { note: 'memfd is a regular shmem file (d_is_reg), depth 0: accepted; reads come from the memfd (passthrough.c fuse_passthrough_read_iter), no FUSE_READ' }),
   u('U10.flags', 'ioctl-open', 'fuse_backing_map.flags=1', 'ioctl BACKING_OPEN', 'EINVAL'),
+  u('U10.flags_bad_fd', 'ioctl-open', 'fuse_backing_map.flags=1 with fd -1', 'ioctl BACKING_OPEN', 'EINVAL',
+    { note: 'fuse_backing_open checks map->flags || map->padding (EINVAL) before fget_raw (EBADF): the order is the same in 6.12 passthrough.c and 7.3 backing.c' }),
   u('U10.padding', 'ioctl-open', 'fuse_backing_map.padding=1', 'ioctl BACKING_OPEN', 'EINVAL',
     { known: [{ outcome: 'ok', range: '6.9-rc', what: 'padding not checked', fix: FIX_PADDING }] }),
   u('U11.nocap_open', 'ioctl-open', 'CAP_SYS_ADMIN dropped from the effective set', 'ioctl BACKING_OPEN', 'EPERM'),
@@ -93,6 +107,23 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   u('U12.no_ext', 'init', 'INIT reply with flags2 PASSTHROUGH but no FUSE_INIT_EXT', 'ioctl BACKING_OPEN', 'EPERM'),
   u('U12.depth0', 'init', 'INIT reply max_stack_depth=0', 'ioctl BACKING_OPEN', 'EPERM'),
   u('U12.depth3', 'init', 'INIT reply max_stack_depth=3', 'ioctl BACKING_OPEN', 'EPERM'),
+  u('U12.no_ext_open', 'init', 'INIT reply with flags2 PASSTHROUGH but no FUSE_INIT_EXT, OPEN reply FOPEN_PASSTHROUGH', 'open', 'EIO',
+    { note: 'inode.c process_init_reply reads flags2 only with FUSE_INIT_EXT, so fc->passthrough stays 0; iomode.c fuse_file_passthrough_open: !fc->passthrough -> EINVAL -> EIO' }),
+  u('U12.depth0_open', 'init', 'INIT reply max_stack_depth=0, OPEN reply FOPEN_PASSTHROUGH', 'open', 'EIO',
+    { note: 'process_init_reply needs 0 < max_stack_depth <= FILESYSTEM_MAX_STACK_DEPTH; fuse_file_passthrough_open: EINVAL -> EIO' }),
+  u('U12.depth3_open', 'init', 'INIT reply max_stack_depth=3, OPEN reply FOPEN_PASSTHROUGH', 'open', 'EIO',
+    { note: 'inode.c process_init_reply: max_stack_depth 3 > FILESYSTEM_MAX_STACK_DEPTH leaves fc->passthrough 0; iomode.c fuse_file_passthrough_open: EINVAL -> EIO' }),
+  u('U12.init_offer', 'init', 'INIT request: FUSE_PASSTHROUGH offered in flags2 with FUSE_INIT_EXT; reply depth 1; then BACKING_OPEN', 'INIT; ioctl BACKING_OPEN', 'ok',
+    { note: 'inode.c fuse_new_init: flags |= FUSE_PASSTHROUGH when CONFIG_FUSE_PASSTHROUGH, in->flags2 = flags >> 32; the minor (a key) is 41 on 6.12, 45 on 6.18, 46 on 7.3' }),
+  u('U12.before_init', 'init', 'BACKING_OPEN on a mounted fd before the server answers INIT', 'ioctl BACKING_OPEN', 'EPERM',
+    { note: 'fc->passthrough is set only by process_init_reply: before it, fuse_backing_open returns EPERM' }),
+  u('U34.sync_init_unmounted', 'init', 'FUSE_DEV_IOC_SYNC_INIT on a /dev/fuse fd not yet mounted', 'ioctl SYNC_INIT', 'ok',
+    { known: [syncInitUnknown], note: '6.18/7.3 dev.c fuse_dev_ioctl_sync_init: no channel yet, fud->sync_init = true, 0; 6.12 dev.c fuse_dev_ioctl: default -ENOTTY' }),
+  u('U34.sync_init_mounted', 'init', 'FUSE_DEV_IOC_SYNC_INIT on a mounted /dev/fuse fd', 'ioctl SYNC_INIT', 'EINVAL',
+    { known: [syncInitUnknown], note: '7.3 dev.c fuse_dev_ioctl_sync_init: if (fuse_dev_chan_get(fud)) return -EINVAL; 6.12: ENOTTY' }),
+  u('U34.sync_init_waits', 'init', 'SYNC_INIT, then BACKING_OPEN on the still unmounted fd, a signal after 300 ms', 'ioctl BACKING_OPEN', 'EINTR',
+    { known: [{ outcome: 'EPERM', range: '6.9-6.17', what: 'fuse_get_dev returns NULL for an unmounted fd: EPERM at once', fix: FIX_SYNC_INIT }],
+      note: '7.3 dev.c fuse_get_dev: no channel and fud->sync_init -> wait_event_interruptible(fuse_dev_waitq, ...) -> EINTR on the signal; without sync_init ERR_PTR(-EPERM); 6.12 dev.c fuse_dev_ioctl_backing_open: if (!fud) return -EPERM' }),
   u('U13.writeback', 'init', 'INIT reply PASSTHROUGH|WRITEBACK_CACHE', 'ioctl BACKING_OPEN', 'EPERM',
     { known: [writebackAndPassthrough] }),
   u('U13.writeback_open', 'init', 'INIT reply PASSTHROUGH|WRITEBACK_CACHE, OPEN reply FOPEN_PASSTHROUGH', 'open', 'EIO',
@@ -101,10 +132,15 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   // stacking: §1.6
   u('U16.overlay_d1', 'stacking', 'max_stack_depth=1, backing file on overlayfs', 'ioctl BACKING_OPEN', 'ELOOP'),
   u('U17.overlay_d2', 'stacking', 'max_stack_depth=2, backing file on overlayfs', 'ioctl BACKING_OPEN', 'ok'),
+  u('U17.overlay_d2_read', 'stacking', 'max_stack_depth=2, backing file on overlayfs, read through the mount', 'ioctl BACKING_OPEN; open; read', 'ok'),
   u('U18.over_pt_d1', 'stacking', 'outer depth 1, backing on a passthrough FUSE mount (depth 1)', 'ioctl BACKING_OPEN', 'ELOOP'),
   u('U18.d2_over_d1', 'stacking', 'outer depth 2, backing on a passthrough FUSE mount (depth 1)', 'ioctl BACKING_OPEN', 'ok'),
+  u('U18.d2_over_d1_read', 'stacking', 'outer depth 2 over a passthrough FUSE mount (depth 1), read through the outer mount', 'ioctl BACKING_OPEN; open; read', 'ok'),
   u('U18.over_plain', 'stacking', 'outer depth 1, backing on a plain FUSE mount (depth 0)', 'ioctl BACKING_OPEN', 'ok'),
   u('U19.same_mount', 'stacking', 'backing file on the same FUSE mount', 'ioctl BACKING_OPEN', 'ELOOP'),
+  u('U19.opath_d1', 'stacking', 'backing file on the same FUSE mount, O_PATH fd, depth 1', 'ioctl BACKING_OPEN', 'ELOOP'),
+  u('U19.rdonly_d2', 'stacking', 'backing file on the same FUSE mount, O_RDONLY fd, depth 2', 'ioctl BACKING_OPEN', 'ELOOP',
+    { note: 'inode.c process_init_reply sets fm->sb->s_stack_depth = max_stack_depth, so fuse_backing_open sees 2 >= 2: ELOOP' }),
   u('U20.overlay_over_d2', 'stacking', 'overlayfs over a passthrough FUSE mount with depth 2', 'mount overlay', 'EINVAL'),
   u('U20.overlay_over_d1', 'stacking', 'overlayfs over a passthrough FUSE mount with depth 1', 'mount overlay', 'ok'),
 
@@ -116,9 +152,13 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   u('U25.keep_cache', 'open-reply', 'FOPEN_PASSTHROUGH|FOPEN_KEEP_CACHE', 'open', 'EIO'),
   u('U25.nonseekable', 'open-reply', 'FOPEN_PASSTHROUGH|FOPEN_NONSEEKABLE', 'open', 'EIO'),
   u('U25.stream', 'open-reply', 'FOPEN_PASSTHROUGH|FOPEN_STREAM', 'open', 'EIO'),
+  u('U25.cache_dir', 'open-reply', 'FOPEN_PASSTHROUGH|FOPEN_CACHE_DIR', 'open', 'EIO'),
+  u('U25.zero_copy', 'open-reply', 'FOPEN_PASSTHROUGH|FOPEN_IO_URING_ZERO_COPY (1<<8, uapi 7.46)', 'open', 'EIO',
+    { note: '7.3 uapi fuse.h adds FOPEN_IO_URING_ZERO_COPY but iomode.c FOPEN_PASSTHROUGH_MASK is still PASSTHROUGH|DIRECT_IO|PARALLEL_DIRECT_WRITES|NOFLUSH: EINVAL -> EIO; 6.12 and 6.18 know no bit 8, also outside the mask: EIO' }),
   u('U31.create_bad_id', 'open-reply', 'CREATE reply FOPEN_PASSTHROUGH with an unknown id', 'open(O_CREAT); stat', 'EIO'),
   u('U32.opendir', 'open-reply', 'FOPEN_PASSTHROUGH in an OPENDIR reply', 'opendir; readdir', 'ok'),
   u('U33.ro_backing', 'open-reply', 'backing O_RDONLY on a read-only mount, client O_RDWR', 'open', 'EIO'),
+  u('U33.ro_client', 'open-reply', 'backing O_RDONLY on a read-only mount, client O_RDONLY (control of U33.ro_backing)', 'open; read', 'ok'),
 
   // iomode: §1.5 io modes
   u('U26.dio_all', 'iomode', 'FOPEN_PASSTHROUGH|DIRECT_IO|PARALLEL_DIRECT_WRITES|NOFLUSH', 'open; read; mmap', 'ok'),
@@ -130,10 +170,16 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   u('U30.mmap_enodev', 'iomode', 'DIRECT_IO_ALLOW_MMAP; fd1 DIRECT_IO, fd2 passthrough, mmap(fd1, MAP_SHARED)', 'mmap', 'ENODEV',
     { note: 'API doc refined: negotiates FUSE_DIRECT_IO_ALLOW_MMAP so ENODEV is the passthrough effect' }),
   u('U30.control', 'iomode', 'DIRECT_IO_ALLOW_MMAP; fd1 DIRECT_IO, no passthrough open, mmap(fd1, MAP_SHARED)', 'mmap', 'ok'),
+  u('U30.no_allow_mmap', 'iomode', 'no DIRECT_IO_ALLOW_MMAP; fd1 DIRECT_IO, fd2 passthrough, mmap(fd1, MAP_SHARED)', 'mmap', 'ENODEV',
+    { note: 'file.c fuse_file_mmap: a FOPEN_DIRECT_IO file with a shared writable map and no fc->direct_io_allow_mmap returns -ENODEV before any passthrough check' }),
 
   // data-path: happy path, every case proves no FUSE_READ/WRITE reached the server
   u('H1.read', 'data-path', 'passthrough open', 'read; pread; preadv2', 'ok'),
   u('H2.write', 'data-path', 'passthrough open, extending write', 'write; stat', 'ok'),
+  u('H2.rdonly_registered', 'data-path', 'backing registered through an O_RDONLY fd, client O_RDWR writes', 'write; read backing', 'ok',
+    { note: 'fuse_passthrough_open: backing_file_open(&file->f_path, file->f_flags, &fb->file->f_path, ...) opens the backing again with the client\'s flags; the registering fd\'s mode does not matter' }),
+  u('H2.stale_size', 'data-path', 'GETATTR keeps reporting the pre-write size after an extending passthrough write (attr timeout 0)', 'write; fstat', 'server_size',
+    { note: 'fuse_passthrough_end_write -> fuse_write_update_attr extends i_size and invalidates attrs; the next fstat does a GETATTR and fuse_change_attributes takes its size (no writeback cache): the server\'s size wins' }),
   u('H3.mmap', 'data-path', 'passthrough open', 'mmap MAP_SHARED store/load; msync', 'ok'),
   u('H4.splice', 'data-path', 'passthrough open', 'splice in and out', 'ok'),
   u('H4.sendfile', 'data-path', 'passthrough open', 'sendfile in and out', 'ok'),
@@ -142,6 +188,8 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   // lifecycle: §2 refcounting, server death, unmount
   u('H5.server_close_fd', 'lifecycle', 'server closes its fd right after BACKING_OPEN', 'open; read', 'ok'),
   u('H5.close_after_reply', 'lifecycle', 'BACKING_CLOSE after the OPEN reply', 'read on the open fd', 'ok'),
+  u('H5.closed_id_new_open', 'lifecycle', 'BACKING_CLOSE of an id while an fd of it is open, then a new open naming it', 'open', 'EIO',
+    { note: 'fuse_passthrough_open: fuse_backing_lookup (idr_find) finds no entry after fuse_backing_close removed it: ENOENT -> EIO' }),
   u('H8.dead_read', 'lifecycle', 'kill the daemon, read an open passthrough fd', 'read', 'ok'),
   u('H8.dead_stat', 'lifecycle', 'kill the daemon (attr timeout 0), stat', 'stat', 'ENOTCONN'),
   u('H9.umount_busy', 'lifecycle', 'umount with an open passthrough fd', 'umount', 'EBUSY'),

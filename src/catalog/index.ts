@@ -10,7 +10,8 @@ export type { Api, CaseDef, FamilyDef, KnownOutcome } from './types.js';
 export const ID_RE = /^[A-Z][0-9]+(\.[a-z0-9_]+)?$/;
 // "6.12-6.16", "6.9-6.11", "6.9-rc", "6.9-6.10", "6.16.y"
 export const RANGE_RE = /^\d+\.\d+(\.y)?(-rc|-\d+\.\d+(\.y)?)?$/;
-export const FIX_RE = /^[0-9a-f]{12,40}$/;
+/** A commit (12+ hex), or the release (v6.18) where the commit id is not known here. */
+export const FIX_RE = /^([0-9a-f]{12,40}|v\d+\.\d+)$/;
 
 function unknown(kind: string, name: string, known: Iterable<string>): KgateError {
   return new KgateError('user', `unknown ${kind} '${name}'; known: ${[...known].join(', ')}`);

@@ -8,8 +8,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kgate, hasQemu, isRoot } from './helpers.js';
+import { execa } from 'execa';
+import { kgate, hasQemu, isRoot, tempDir } from './helpers.js';
 import { cacheRoot } from '../../src/util/cache.js';
+import { getCase, type CaseDef } from '../../src/catalog/index.js';
+import { buildSuite } from '../../src/gen/index.js';
+import { parseLog } from '../../src/tap/index.js';
+import type { CaseResult } from '../../src/model.js';
 
 const skip = !hasQemu() || !isRoot() ? 'needs qemu-system-x86_64 and root' : !existsSync('/usr/bin/apt-get') ? 'needs apt-get' : false;
 
@@ -82,4 +87,51 @@ test('debian:7.1 cannot run (no linux-modules in the archive): exit 2 naming the
 
 test('the host\'s /etc/apt is unchanged by all of the above', { skip }, () => {
   assert.equal(hashTree('/etc/apt'), etcBefore);
+});
+
+// The cases issue 12 added, each shown able to fail on this host's kernel
+// (root, /dev/fuse, upstream passthrough): with its expectation tampered every
+// one is `not ok`; with the server's faults (KGATE_FAULT, server.c.hbs) every
+// one whose point is I/O that bypasses the server, or a FOPEN_PASSTHROUGH
+// reply, FAILs; without them all PASS (the control).
+const NEW_CASES = [
+  'U01.huge_fd', 'U06.proc_d2', 'U06.hugetlbfs', 'U09.memfd_read', 'U10.flags_bad_fd', 'U12.no_ext_open', 'U12.depth0_open',
+  'U12.depth3_open', 'U12.init_offer', 'U12.before_init', 'U34.sync_init_unmounted', 'U34.sync_init_mounted', 'U34.sync_init_waits',
+  'U17.overlay_d2_read', 'U18.d2_over_d1_read', 'U19.opath_d1', 'U19.rdonly_d2', 'U25.cache_dir', 'U25.zero_copy', 'U33.ro_client',
+  'U30.no_allow_mmap', 'H2.rdonly_registered', 'H2.stale_size', 'H5.closed_id_new_open',
+];
+const NO_PT_MUST_FAIL = [
+  'U09.memfd_read', 'U17.overlay_d2_read', 'U18.d2_over_d1_read', 'U33.ro_client', 'H2.rdonly_registered', 'H2.stale_size',
+  'H5.closed_id_new_open', 'U12.no_ext_open', 'U12.depth0_open', 'U12.depth3_open', 'U25.cache_dir', 'U25.zero_copy', 'U30.no_allow_mmap',
+];
+const CORRUPT_MUST_FAIL = [
+  'U09.memfd_read', 'U17.overlay_d2_read', 'U18.d2_over_d1_read', 'U33.ro_client', 'H2.rdonly_registered', 'H2.stale_size', 'H5.closed_id_new_open',
+];
+const hostSkip = !isRoot() || !existsSync('/dev/fuse') ? 'needs root and /dev/fuse' : false;
+
+async function runBuilt(defs: CaseDef[], fault?: string): Promise<Map<string, CaseResult>> {
+  const work = tempDir('kgate-new-cases-');
+  const b = await buildSuite({ caseDefs: defs, srcDir: join(work, 'src'), binDir: join(work, 'bin') });
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+  if (fault) env.KGATE_FAULT = fault;
+  const out = new Map<string, CaseResult>();
+  for (const bin of b.manifest.binaries) {
+    const r = await execa(bin.path, [], { reject: false, extendEnv: false, env, timeout: 60_000, stdin: 'ignore' });
+    for (const c of parseLog(String(r.stdout)).cases) out.set(c.id, c);
+  }
+  return out;
+}
+const show = (m: Map<string, CaseResult>, id: string) => `${id}: ${m.get(id)?.status ?? 'missing'} observed=${m.get(id)?.observed ?? '?'}`;
+
+test('the new cases: PASS on the host, not ok with a tampered expectation, FAIL under the server faults', { skip: hostSkip }, async () => {
+  const defs = NEW_CASES.map(getCase);
+  assert.equal(defs.length, 24);
+  const real = await runBuilt(defs);
+  for (const id of NEW_CASES) assert.ok(['PASS', 'SKIP'].includes(real.get(id)?.status ?? ''), show(real, id));
+  const wrong = await runBuilt(defs.map((c) => ({ ...c, expected: 'EWRONG', known: [] })));
+  for (const id of NEW_CASES) if (real.get(id)?.status === 'PASS') assert.equal(wrong.get(id)?.status, 'FAIL', show(wrong, id));
+  const noPt = await runBuilt(NO_PT_MUST_FAIL.map(getCase), 'no-passthrough');
+  for (const id of NO_PT_MUST_FAIL) assert.equal(noPt.get(id)?.status, 'FAIL', show(noPt, id));
+  const corrupt = await runBuilt(CORRUPT_MUST_FAIL.map(getCase), 'corrupt-backing');
+  for (const id of CORRUPT_MUST_FAIL) assert.equal(corrupt.get(id)?.status, 'FAIL', show(corrupt, id));
 });
