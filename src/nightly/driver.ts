@@ -79,7 +79,8 @@ export async function runNightly(req: NightlyRequest): Promise<NightlyOutcome> {
   };
   let kcidbSaid = false;
   const save = (finished: boolean) => {
-    const j = writeNightlyReport(dir, { plan, report: { ...report, exitCode: nightExitCode(report.cells), ...(finished ? { finishedAt: new Date().toISOString() } : {}) } });
+    const exitCode = req.signal.aborted ? 130 : nightExitCode(report.cells);
+    const j = writeNightlyReport(dir, { plan, report: { ...report, exitCode, ...(finished ? { finishedAt: new Date().toISOString() } : {}) } });
     if (j.kcidbError && !kcidbSaid) { kcidbSaid = true; req.log(`kcidb.json not written: ${j.kcidbError}`); }
     return j;
   };
@@ -99,8 +100,6 @@ export async function runNightly(req: NightlyRequest): Promise<NightlyOutcome> {
     save(false);
     if (result.error === 'interrupted') break;
   }
-  report.exitCode = nightExitCode(report.cells);
-  if (req.signal.aborted) report.exitCode = 130;
   const json = save(!req.signal.aborted);
   return { report: json.report, dir, wallMs: Date.now() - t0, cellsMs };
 }
