@@ -103,7 +103,7 @@ function changeRow(ch: CaseChange): string {
   const con = ch.kind === 'new-crash' && ch.after?.console?.length
     ? `<details><summary>console</summary>${pre('con', ch.after.console)}</details>` : '';
   return `<tr data-case="${attr(ch.id)}" data-kind="${ch.kind}"><td class="cid"><a href="#${attr(`case-${ch.id}`)}">${text(ch.id)}</a></td>`
-    + `<td>${text(ch.family)}</td><td class="k">${KIND[ch.kind].label}</td><td>${side(ch.before)}</td><td>-&gt;</td><td>${side(ch.after)}${con}</td></tr>`;
+    + `<td>${text(ch.family)}</td><td class="k">${KIND[ch.kind].label}</td><td>${side(ch.before)}</td><td class="arrow">&rarr;</td><td>${side(ch.after)}${con}</td></tr>`;
 }
 
 function comparisonOf(c: MatrixCell): string {
@@ -115,13 +115,13 @@ function comparisonOf(c: MatrixCell): string {
   else {
     const { comparison: cmp, date, runId } = c.vsLast;
     const since = `since ${text(date)} (run ${text(runId)})`;
-    if (cmp.changes.length === 0) body = `<p>no change ${since}: ${cmp.unchanged} cases the same</p>`;
+    if (cmp.changes.length === 0) body = `<p>no change ${since}: ${cmp.unchanged} case${cmp.unchanged === 1 ? "" : "s"} the same</p>`;
     else {
       const changes = [...cmp.changes].sort((a, b) => KIND[a.kind].order - KIND[b.kind].order);
       const tally = new Map<ChangeKind, number>();
       for (const ch of changes) tally.set(ch.kind, (tally.get(ch.kind) ?? 0) + 1);
       const summary = [...tally].map(([k, n]) => `${n} ${n === 1 ? KIND[k].label : KIND[k].plural}`).join(', ');
-      body = `<p>${summary} ${since}; ${cmp.unchanged} cases the same${cmp.regressed ? '; <strong>regressed</strong>' : ''}</p>`
+      body = `<p>${summary} ${since}; ${cmp.unchanged} case${cmp.unchanged === 1 ? "" : "s"} the same${cmp.regressed ? '; <strong>regressed</strong>' : ''}</p>`
         + `<table class="chg"><thead><tr><th>case</th><th>family</th><th>change</th><th>before</th><th></th><th>after</th></tr></thead><tbody>`
         + changes.map(changeRow).join('') + '</tbody></table>';
     }

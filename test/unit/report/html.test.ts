@@ -64,7 +64,7 @@ test('renderMatrixHtml: comparison per cell, first night, unchanged and failed c
   const changes = small.slice(small.indexOf('<section id="changes">'), small.indexOf('<section id="matrix">'));
   assert.deepEqual([...changes.matchAll(/<tr data-case="([^"]*)" data-kind="([^"]*)"/g)].map((x) => `${x[1]}:${x[2]}`).sort(),
     ['K1.hang:new-failure', 'K2.panic:new-crash', 'U03.dir:new-failure', 'U05.fifo:fixed']);
-  assert.match(changes, /observed <code>EISDIR<\/code> expected <code>EISDIR<\/code>.*-&gt;.*FAIL<\/span> observed <code>ok<\/code>/);
+  assert.match(changes, /observed <code>EISDIR<\/code> expected <code>EISDIR<\/code>.*&rarr;.*FAIL<\/span> observed <code>ok<\/code>/);
   assert.match(changes, /2 new failures since 2026-12-02/);
   const m = bigMatrix();
   const html = renderMatrixHtml(m);
