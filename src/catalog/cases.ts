@@ -114,7 +114,7 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   u('U12.depth3_open', 'init', 'INIT reply max_stack_depth=3, OPEN reply FOPEN_PASSTHROUGH', 'open', 'EIO',
     { note: 'inode.c process_init_reply: max_stack_depth 3 > FILESYSTEM_MAX_STACK_DEPTH leaves fc->passthrough 0; iomode.c fuse_file_passthrough_open: EINVAL -> EIO' }),
   u('U12.init_offer', 'init', 'INIT request: FUSE_PASSTHROUGH offered in flags2 with FUSE_INIT_EXT; reply depth 1; then BACKING_OPEN', 'INIT; ioctl BACKING_OPEN', 'ok',
-    { note: 'inode.c fuse_new_init: flags |= FUSE_PASSTHROUGH when CONFIG_FUSE_PASSTHROUGH, in->flags2 = flags >> 32; the minor (a key) is 41 on 6.12, 45 on 6.18, 46 on 7.3' }),
+    { note: 'inode.c fuse_new_init: flags |= FUSE_PASSTHROUGH when CONFIG_FUSE_PASSTHROUGH, in->flags2 = flags >> 32; the minor (a key) is 41 on 6.12, 45 on 6.18 and 7.2, 46 on 7.3' }),
   u('U12.before_init', 'init', 'BACKING_OPEN on a mounted fd before the server answers INIT', 'ioctl BACKING_OPEN', 'EPERM',
     { note: 'fc->passthrough is set only by process_init_reply: before it, fuse_backing_open returns EPERM' }),
   u('U34.sync_init_unmounted', 'init', 'FUSE_DEV_IOC_SYNC_INIT on a /dev/fuse fd not yet mounted', 'ioctl SYNC_INIT', 'ok',
