@@ -77,16 +77,17 @@ export async function runNightly(req: NightlyRequest): Promise<NightlyOutcome> {
     ...(req.shard && req.shard.total > 1 ? { shard: shardText(req.shard) } : {}),
     reproducer: shellLine(['kgate', ...req.argv]), exitCode: 0,
   };
+  let cellsMs = 0;
   let kcidbSaid = false;
   const save = (finished: boolean) => {
     const exitCode = req.signal.aborted ? 130 : nightExitCode(report.cells);
-    const j = writeNightlyReport(dir, { plan, report: { ...report, exitCode, ...(finished ? { finishedAt: new Date().toISOString() } : {}) } });
+    const timings = { wallMs: Date.now() - t0, cellsMs };
+    const j = writeNightlyReport(dir, { plan, report: { ...report, exitCode, timings, ...(finished ? { finishedAt: new Date().toISOString() } : {}) } });
     if (j.kcidbError && !kcidbSaid) { kcidbSaid = true; req.log(`kcidb.json not written: ${j.kcidbError}`); }
     return j;
   };
   // Written at once and after every cell: a killed night still says what it did.
   save(false);
-  let cellsMs = 0;
   for (const [i, cell] of cells.entries()) {
     if (req.signal.aborted) break;
     const tc = Date.now();

@@ -48,6 +48,8 @@ export interface MatrixReport {
   /** The command that makes this report again. */
   reproducer: string;
   exitCode: number;
+  /** The job's wall time and the part of it spent in the cells (kernel, boot, suite); the rest is planning, comparison, reports. */
+  timings?: { wallMs: number; cellsMs: number };
 }
 
 /** Every case id of the matrix, in first-seen order (the catalog's, as runs list them). */
