@@ -1,5 +1,5 @@
 // A nightly of three cells (Debian 6.12, Debian 6.1, the test tree's tiny
-// kernel at fix-build) by the upstream cases, as a user would run it in the
+// kernel at fix-build) by the default selection, as a user would run it in the
 // shared kgate cache: prints the wall time, the time inside the cells (kernel,
 // boot, suite), and what is left, kgate's own planning, comparison and
 // reports (goal: under 2 % of the total). A second night follows, so the
