@@ -43,7 +43,7 @@ lava-server manage users add --superuser --staff --passwd kgate-test kgate >>"$l
 lava-server manage tokens add --user kgate 2>>"$log" | tail -1 > "$state/token"
 lava-server manage device-types add qemu >>"$log" 2>&1 || true
 worker="kgate-w$$"; device="kgate-qemu$$"
-lava-server manage workers add "$worker" 2>>"$log" | tail -1 > "$state/worker-token"
+lava-server manage workers add "$worker" 2>>"$log" | tail -1 | sed "s/^token: //" > "$state/worker-token"
 lava-server manage devices add --device-type qemu --worker "$worker" "$device" >>"$log" 2>&1
 echo "$device" > "$state/device"
 cat > "/etc/lava-server/dispatcher-config/devices/$device.jinja2" <<'EOF'

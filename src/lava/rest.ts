@@ -133,7 +133,8 @@ export async function waitForJob(client: LavaClient, id: number, o: { timeoutMs:
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); reject(new KgateError('interrupt', 'interrupted')); }, { once: true });
+    const onAbort = () => { clearTimeout(t); reject(new KgateError('interrupt', 'interrupted')); };
+    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
