@@ -43,7 +43,13 @@ lava-server manage users add --superuser --staff --passwd kgate-test kgate >>"$l
 lava-server manage tokens add --user kgate 2>>"$log" | tail -1 > "$state/token"
 lava-server manage device-types add qemu >>"$log" 2>&1 || true
 worker="kgate-w$$"; device="kgate-qemu$$"
-lava-server manage workers add "$worker" 2>>"$log" | tail -1 | sed "s/^token: //" > "$state/worker-token"
+# `workers add` prints "Token: <token>" (lava_server/management/commands/workers.py);
+# lava-worker sends the file's text as it is, less a trailing newline
+# (lava_dispatcher/worker.py), so the file holds the token alone.
+lava-server manage workers add "$worker" 2>>"$log" | sed -n 's/^[Tt]oken: *//p' | tail -1 > "$state/worker-token"
+if ! grep -Eq '^[0-9A-Za-z]{16,}$' "$state/worker-token"; then
+  echo "lava-server: 'workers add $worker' printed no token; see $log" >&2; exit 1
+fi
 lava-server manage devices add --device-type qemu --worker "$worker" "$device" >>"$log" 2>&1
 echo "$device" > "$state/device"
 cat > "/etc/lava-server/dispatcher-config/devices/$device.jinja2" <<'EOF'
@@ -55,7 +61,12 @@ cat > "/etc/lava-server/dispatcher-config/devices/$device.jinja2" <<'EOF'
 EOF
 lava-server manage runserver "127.0.0.1:$port" --noreload >"$state/runserver.log" 2>&1 & echo $! > "$state/runserver.pid"
 lava-server manage lava-scheduler >"$state/scheduler.log" 2>&1 & echo $! > "$state/scheduler.pid"
-lava-worker --name "$worker" --url "http://127.0.0.1:$port/" --token-file "$state/worker-token" --level DEBUG >"$state/worker.log" 2>&1 & echo $! > "$state/worker.pid"
+# A worker directory and log of its own (the defaults are /var/lib/lava/dispatcher/worker
+# and /var/log/lava-dispatcher/lava-worker.log, shared with any other worker);
+# LAVA_PING (seconds, default 20 as LAVA's) is how often it asks for jobs.
+lava-worker --name "$worker" --url "http://127.0.0.1:$port/" --token-file "$state/worker-token" \
+  --worker-dir "$state/worker" --log-file "$state/worker.log" --ping-interval "${LAVA_PING:-20}" --level DEBUG \
+  >"$state/worker.out" 2>&1 & echo $! > "$state/worker.pid"
 echo "http://127.0.0.1:$port/" > "$state/url"
 for _ in $(seq 1 120); do
   if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/api/v0.2/system/version/', timeout=2)" 2>/dev/null; then
