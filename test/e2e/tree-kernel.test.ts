@@ -4,7 +4,7 @@
 // cache hits. After every run the user's tree must be exactly as it was.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import { kgate, kgateBin, assertStatus, tempDir } from './helpers.js';
@@ -166,6 +166,35 @@ test('Ctrl-C during make: exit 130, no make or compiler left, the tree untouched
     const again = await build();
     assert.equal(again.exitCode, 0, again.stderr);
     assert.deepEqual(treeState(wt), state, 'the user\'s tree is untouched by the build after the interrupted one');
+  } finally {
+    await execa('git', ['-C', tree, 'worktree', 'remove', '--force', wt], { reject: false });
+    await execa('git', ['-C', tree, 'worktree', 'prune'], { reject: false });
+  }
+});
+
+test('a commit that changes only files no build reads (a README) gets the kernel its parent built: cached, no make', { skip, timeout: 20 * 60_000 }, async () => {
+  const wt = join(tempDir('kgate-inert-wt-'), 'linux');
+  await execa('git', ['-C', tree, 'worktree', 'add', '--quiet', '--detach', wt, 'stack-depth']);
+  const commit = (msg: string) => execa('git', ['-C', wt, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qam', msg]);
+  const build = () => execa('node', [kgateBin, 'kernel', 'build', '--kernel', `tree:${wt}`, '--json', '--results', tempDir('kgate-kb-')], { reject: false, env: { CI: '1' } });
+  try {
+    // A source change never built before: a real make, and the build directory remembers it.
+    const src = join(wt, 'fs', 'fuse', 'passthrough.c');
+    writeFileSync(src, readFileSync(src, 'utf8') + `/* inert test ${process.pid} ${Date.now()} */\n`);
+    await commit('a comment in passthrough.c');
+    const a = await build();
+    assert.equal(a.exitCode, 0, a.stderr);
+    const ka = JSON.parse(a.stdout);
+    assert.equal(ka.how, 'built');
+    appendFileSync(join(wt, 'README'), 'one more line\n');
+    await commit('README only');
+    const b = await build();
+    assert.equal(b.exitCode, 0, b.stderr);
+    const kb = JSON.parse(b.stdout);
+    assert.equal(kb.how, 'cached');
+    assert.match(b.stderr, /only files no build reads changed/);
+    assert.equal(kb.bzImage, ka.bzImage, 'the same kernel');
+    assert.equal(kb.identity.commit, execaSync('git', ['-C', wt, 'rev-parse', 'HEAD']).stdout, 'named as this commit');
   } finally {
     await execa('git', ['-C', tree, 'worktree', 'remove', '--force', wt], { reject: false });
     await execa('git', ['-C', tree, 'worktree', 'prune'], { reject: false });

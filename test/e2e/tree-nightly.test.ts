@@ -168,3 +168,20 @@ test('a nightly.yaml with mistakes: one line each, exit 2, nothing run or writte
   assert.ok(Date.now() - t0 < 10_000, 'said before anything slow');
   assert.ok(!existsSync(join(results, 'nightly')), 'no night was started');
 });
+
+test('a cell whose kernel does not build is recorded with the compiler\'s error and the night goes on; exit 125', { skip, timeout: 20 * 60_000 }, async () => {
+  const results = join(work, 'broken');
+  const cfg = join(work, 'broken.yaml');
+  writeFileSync(cfg, `kernels:\n  - { name: wip, tree: ${tree}, ref: broken-build }\n  - { name: deb612, debian: "6.12" }\nselections:\n  - { name: s, cases: [H1.read] }\ndefaults: { accel: tcg }\n`);
+  const r = await nightly(['--config', cfg, '--date', '2026-12-01', '--results', results]);
+  assert.equal(r.exitCode, 125, r.stderr.split('\n').slice(-5).join('\n'));
+  const night = join(results, 'nightly', '2026-12-01');
+  const m = readJson<{ report: MatrixReport }>(join(night, 'nightly.json')).report;
+  const wip = m.cells.find((c) => c.name === 'wip')!;
+  assert.equal(wip.state, 'failed');
+  assert.match(wip.error ?? '', /inode\.c/, 'the compiler\'s error line names the file');
+  assert.ok(existsSync(join(night, wip.dir!, 'kernel-build.log')), 'the build log is kept');
+  assert.equal(m.cells.find((c) => c.name === 'deb612')!.run!.cases[0].status, 'PASS', 'the next cell ran');
+  assert.match(readFileSync(join(night, 'summary.txt'), 'utf8'), /wip: .*\n  not tested: .*inode\.c/);
+  assert.match(readFileSync(join(night, 'junit.xml'), 'utf8'), /<testcase name="kernel" classname="kgate\.wip">\n\s*<error /);
+});

@@ -169,3 +169,15 @@ export function touchesKconfig(file: string): boolean {
   return /(^|\/)Kconfig[^/]*$/.test(file) || /^scripts\/(kconfig\/|Kconfig)/.test(file) || /^(arch\/[^/]+\/)?configs\//.test(file)
     || /^kernel\/configs\//.test(file) || file === 'Makefile' || /^arch\/[^/]+\/Makefile$/.test(file) || /^scripts\/(Makefile|cc-|as-|ld-|rust|min-tool)/.test(file);
 }
+
+/**
+ * Files no kernel build reads: a commit that changes only these (a README, the
+ * documentation, MAINTAINERS) builds the very kernel its parent built, so a
+ * bisect or a nightly need not build it again. Kconfig files under
+ * Documentation are read by Kconfig, so they are not inert.
+ */
+export function inertForBuild(file: string): boolean {
+  if (touchesKconfig(file)) return false;
+  return /^Documentation\//.test(file) || /^(README|MAINTAINERS|CREDITS|COPYING|\.mailmap)$/.test(file) || /^LICENSES\//.test(file)
+    || /(^|\/)README(\.[a-z]+)?$/.test(file) || /\.(rst|md)$/.test(file);
+}

@@ -18,8 +18,8 @@ import { git } from '../../util/git.js';
 import { runTool } from '../../util/run-tool.js';
 import type { KernelArtifact, KernelRequest, KernelStageOptions } from '../artifact.js';
 import type { KernelSpec } from '../spec.js';
-import { buildEntryDir, buildKey, configKey, readBuild, type ConfigRecipe } from './cache.js';
-import { ConfigSyntaxError, DEBIAN_FIXUPS, touchesKconfig, kconfigDepends, lostOptions, mergeFragments, parseConfig, renderConfig, REQUIRED_FRAGMENT, type Fragment } from './config.js';
+import { buildEntryDir, buildKey, configKey, readBuild, type CachedBuild, type ConfigRecipe } from './cache.js';
+import { ConfigSyntaxError, DEBIAN_FIXUPS, inertForBuild, touchesKconfig, kconfigDepends, lostOptions, mergeFragments, parseConfig, renderConfig, REQUIRED_FRAGMENT, type Fragment } from './config.js';
 import { runMake } from './make.js';
 import { checkOut, lockTree, resolveTreeSource, treeCacheDir, type TreeSource } from './source.js';
 
@@ -44,6 +44,14 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
   }
 
   const treeDir = treeCacheDir(path.join(root, 'trees'), src);
+  const obj = path.join(treeDir, `obj-${configKey(recipe).slice(0, 12)}`);
+  // The last kernel this build directory made, when only files no build reads changed since: the same kernel.
+  const same = await sameKernelAs(obj, src, compiler, buildsDir, opts.signal);
+  if (same) {
+    touchEntry(same.hit.dir);
+    log(`cached: ${what} (the kernel of ${same.sourceTree.slice(0, 12)}: since then only files no build reads changed)`);
+    return artifactOf(same.hit.bzImage, same.hit.modulesDir, identityOf(spec, req, src, same.hit.identity), 'cached', Date.now() - t0);
+  }
   const unlock = await lockTree(treeDir, log, opts.signal);
   try {
     // Another kgate may have built it while this one waited for the lock.
@@ -53,7 +61,6 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
     const srcDir = path.join(treeDir, 'src');
     log(`checking out ${what} in ${srcDir}`);
     await checkOut(srcDir, src, req.objectsFrom, opts.signal);
-    const obj = path.join(treeDir, `obj-${configKey(recipe).slice(0, 12)}`);
     mkdirp(obj);
     touchEntry(obj);
     const logFile = buildLogFile(opts.logDir, treeDir);
@@ -80,6 +87,7 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
     writeFileSync(path.join(tmp, 'identity.json'), JSON.stringify({ key, identity, makeMs, ...(modulesRel ? { modulesDir: modulesRel } : {}) }, null, 2) + '\n');
     rmSync(entry, { recursive: true, force: true });
     renameSync(tmp, entry);
+    if (!src.dirty) writeFileSync(path.join(obj, LAST_BUILD), JSON.stringify([{ sourceTree: src.sourceTree, key, compiler }, ...lastBuilds(obj)].slice(0, 8)) + '\n');
     evictLru(buildsDir, cacheCapBytes() / 4, [entry]);
     evictObjDirs(treeDir, obj);
     evictLru(path.join(root, 'trees'), cacheCapBytes() / 2, [treeDir]);
@@ -87,6 +95,35 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
   } finally {
     unlock();
   }
+}
+
+/**
+ * The kernels a build directory made last (newest first, a few): a commit whose
+ * diff from one of them touches only inert files gets that kernel. A bisect
+ * visits commits out of order, so the last build alone is not enough.
+ */
+interface LastBuild { sourceTree: string; key: string; compiler: string }
+const LAST_BUILD = '.kgate-last-builds.json';
+
+function lastBuilds(obj: string): LastBuild[] {
+  try {
+    const j = JSON.parse(readFileSync(path.join(obj, LAST_BUILD), 'utf8')) as unknown;
+    return Array.isArray(j) ? (j as LastBuild[]) : [];
+  } catch { return []; }
+}
+
+async function sameKernelAs(obj: string, src: TreeSource, compiler: string, buildsDir: string, signal?: AbortSignal): Promise<{ hit: CachedBuild; sourceTree: string } | undefined> {
+  if (src.dirty) return undefined;
+  for (const last of lastBuilds(obj)) {
+    if (last.compiler !== compiler || last.sourceTree === src.sourceTree) continue;
+    const hit = readBuild(buildsDir, last.key);
+    if (!hit) continue;
+    // The tree's own repository has both trees' objects (a gate's new commits are not there: git says so, and it is a miss).
+    const d = await git(src.commonDir, ['diff', '--name-only', '--no-renames', last.sourceTree, src.sourceTree], { signal, allowFail: true, env: { GIT_OPTIONAL_LOCKS: '0' } });
+    const files = d.stdout.split('\n').filter(Boolean);
+    if (d.code === 0 && files.length > 0 && files.every(inertForBuild)) return { hit, sourceTree: last.sourceTree };
+  }
+  return undefined;
 }
 
 /** The identity of this commit's kernel; a cache entry may have been built from another commit of the same source tree. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lostOptions, mergeFragments, touchesKconfig, parseConfig, readEntries, renderConfig, REQUIRED_FRAGMENT, ConfigSyntaxError, type Fragment } from '../../../src/kernel/tree/config.js';
+import { inertForBuild, lostOptions, mergeFragments, touchesKconfig, parseConfig, readEntries, renderConfig, REQUIRED_FRAGMENT, ConfigSyntaxError, type Fragment } from '../../../src/kernel/tree/config.js';
 import { buildKey, configKey } from '../../../src/kernel/tree/cache.js';
 import { makefileVersion } from '../../../src/kernel/tree/source.js';
 import { firstError } from '../../../src/kernel/tree/make.js';
@@ -115,5 +115,14 @@ test('a .config is made again only when the diff touches a Kconfig input', () =>
   }
   for (const f of ['fs/fuse/inode.c', 'fs/fuse/Makefile', 'README', 'init/main.c', 'Documentation/Kconfig.txt/x', 'scripts/checkpatch.pl']) {
     assert.equal(touchesKconfig(f), false, f);
+  }
+});
+
+test('a commit touching only files no build reads gets its parent\'s kernel; Kconfig under Documentation is not one of them', () => {
+  for (const f of ['README', 'Documentation/filesystems/fuse.rst', 'MAINTAINERS', 'LICENSES/preferred/GPL-2.0', 'fs/fuse/README.md', '.mailmap']) {
+    assert.equal(inertForBuild(f), true, f);
+  }
+  for (const f of ['Documentation/Kconfig', 'fs/fuse/inode.c', 'Makefile', 'tools/objtool/check.c', 'scripts/setlocalversion', 'include/uapi/linux/fuse.h']) {
+    assert.equal(inertForBuild(f), false, f);
   }
 });
