@@ -15,6 +15,11 @@
 //     - { name: all }
 //   cells:                           # optional: every kernel x every selection when absent
 //     - { kernel: tiny, selection: open }
+//
+// Where a kernel's cells run: `backend: qemu` (the default: a local guest),
+// `backend: lava-run` (LAVA's dispatcher alone, on this host) or `backend:
+// lava` with `lava: { url, token-file }` (a LAVA server, over REST); on a
+// kernel, or in defaults for every kernel.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document } from 'yaml';
@@ -28,8 +33,17 @@ import { git } from '../util/git.js';
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { message: 'a name is letters, digits, _ and - (it names a directory)' });
 const ids = z.array(z.string().min(1)).optional();
 
+const BACKENDS = ['qemu', 'lava', 'lava-run'] as const;
+const backend = z.enum(BACKENDS, { message: `backend: is one of ${BACKENDS.join(', ')}` }).optional();
+const LavaEntry = z.strictObject({
+  url: z.string().url({ message: 'url: is the LAVA server\'s URL (http://host:port/)' }),
+  'token-file': z.string().min(1),
+});
+
 const KernelEntry = z.strictObject({
   name,
+  backend,
+  lava: LavaEntry.optional(),
   debian: z.string().regex(/^(latest|\d+\.\d+(\.\d+|\.0-\d+)?)$/, { message: 'debian: is a series (6.12), a release (6.12.118) or latest' }).optional(),
   bzimage: z.string().min(1).optional(),
   modules: z.string().min(1).optional(),
@@ -46,6 +60,8 @@ const Defaults = z.strictObject({
   accel: z.enum(['auto', 'kvm', 'tcg']).optional(),
   mem: z.number().int().min(256).optional(),
   'boot-timeout': z.number().positive().optional(),
+  backend,
+  lava: LavaEntry.optional(),
 });
 
 const NightlyFile = z.strictObject({
@@ -56,6 +72,9 @@ const NightlyFile = z.strictObject({
   cells: z.array(z.strictObject({ kernel: name, selection: name, name: name.optional() })).min(1).optional(),
 });
 
+/** Where a cell runs when not in a local guest: LAVA's dispatcher here, or a LAVA server. */
+export type CellBackend = { kind: 'lava-run' } | { kind: 'lava'; url: string; tokenFile: string };
+
 export interface PlannedCell {
   name: string;
   /** The kernel as the file names it (for the plan and the report). */
@@ -64,6 +83,8 @@ export interface PlannedCell {
   selection: Selection;
   /** What the kernel stage will do: "fetch or reuse Debian's 6.12 cloud kernel", "build ../linux at master (tiny)". */
   action: string;
+  /** Absent: a local QEMU guest. */
+  backend?: CellBackend;
 }
 
 export interface NightlyConfig {
@@ -136,10 +157,31 @@ export async function readNightlyConfig(file: string): Promise<NightlyConfig> {
   const dir = path.dirname(path.resolve(file));
   const rel = (p: string) => path.resolve(dir, p);
 
-  const kernels = new Map<string, { req: KernelRequest; text: string; action: string }>();
+  const d = f.defaults ?? {};
+  const tokenFileOk = (lava: z.infer<typeof LavaEntry> | undefined, at: (string | number)[]) => {
+    if (lava && !existsSync(rel(lava['token-file']))) { say({ path: [...at, 'lava', 'token-file'], message: `${lava['token-file']}: no such file` }); return false; }
+    return true;
+  };
+  const defaultsLavaOk = tokenFileOk(d.lava, ['defaults']);
+  if (d.lava && (d.backend ?? 'qemu') !== 'lava' && !f.kernels.some((k) => k.backend === 'lava')) say({ path: ['defaults', 'lava'], message: 'lava: is for backend: lava' });
+  /** A kernel's backend (its own, else the defaults'), or a mistake said and null. */
+  const backendOf = (k: z.infer<typeof KernelEntry>, at: (string | number)[]): CellBackend | undefined | null => {
+    const kind = k.backend ?? d.backend ?? 'qemu';
+    if (k.lava && kind !== 'lava') { say({ path: [...at, 'lava'], message: `lava: is for backend: lava (this kernel's is ${kind})` }); return null; }
+    if (kind === 'qemu') return undefined;
+    if (kind === 'lava-run') return { kind };
+    const lava = k.lava ?? d.lava;
+    if (!lava) { say({ path: [...at, k.backend ? 'backend' : 'name'], message: 'backend: lava needs lava: { url, token-file } (on the kernel or in defaults)' }); return null; }
+    if (k.lava ? !tokenFileOk(k.lava, at) : !defaultsLavaOk) return null;
+    return { kind, url: lava.url, tokenFile: rel(lava['token-file']) };
+  };
+
+  const kernels = new Map<string, { req: KernelRequest; text: string; action: string; backend?: CellBackend }>();
   for (const [i, k] of f.kernels.entries()) {
     const at = ['kernels', i];
     if (kernels.has(k.name)) { say({ path: [...at, 'name'], message: `the kernel name ${k.name} is used twice` }); continue; }
+    const be = backendOf(k, at);
+    if (be === null) continue;
     const kinds = (['debian', 'bzimage', 'tree'] as const).filter((x) => k[x] !== undefined);
     if (kinds.length !== 1) { say({ path: at, message: `a kernel is exactly one of debian:, bzimage: or tree: (${kinds.length ? kinds.join(' and ') : 'none'} given)` }); continue; }
     const treeOnly = (['ref', 'base-config', 'fragments'] as const).filter((x) => k[x] !== undefined);
@@ -183,6 +225,11 @@ export async function readNightlyConfig(file: string): Promise<NightlyConfig> {
       if (k.fragments?.length) req.fragments = k.fragments.map(rel);
       kernels.set(k.name, { req, text, action: `build ${k.tree} at ${k.ref ?? 'its work tree'} (${base ?? 'tiny'}${k.fragments?.length ? ` + ${k.fragments.length} fragment(s)` : ''}), or reuse the cached build` });
     }
+    const entry = kernels.get(k.name);
+    if (entry && be) {
+      entry.backend = be;
+      entry.action += be.kind === 'lava' ? `; run on the LAVA server ${be.url}` : '; run by lava-run (LAVA\'s dispatcher, this host)';
+    }
   }
 
   const selections = new Map<string, Selection>();
@@ -210,10 +257,9 @@ export async function readNightlyConfig(file: string): Promise<NightlyConfig> {
     const cellName = c.name ?? (oneSelection ? c.kernel : `${c.kernel}-${c.selection}`);
     if (cellNames.has(cellName)) { say({ path: f.cells ? [...at] : at, message: `two cells are named ${cellName}` }); continue; }
     cellNames.add(cellName);
-    cells.push({ name: cellName, kernelText: k.text, kernel: k.req, selection: s, action: k.action });
+    cells.push({ name: cellName, kernelText: k.text, kernel: k.req, selection: s, action: k.action, ...(k.backend ? { backend: k.backend } : {}) });
   }
   if (lines.length > 0) throw new KgateError('user', lines.join('\n'));
-  const d = f.defaults ?? {};
   return {
     file: path.resolve(file),
     ...(f.results ? { resultsRoot: rel(f.results) } : {}),

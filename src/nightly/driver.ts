@@ -43,7 +43,7 @@ export interface NightlyOutcome { report: MatrixReport; dir: string; wallMs: num
 
 /** The plan's fingerprint: shards of different plans cannot be merged, a resumed night must be the same plan. */
 export function planHash(config: NightlyConfig): string {
-  const cells = config.cells.map((c) => ({ n: c.name, k: c.kernelText, b: c.kernel.baseConfig, f: c.kernel.fragments, m: c.kernel.modules, s: c.selection.ids }));
+  const cells = config.cells.map((c) => ({ n: c.name, k: c.kernelText, b: c.kernel.baseConfig, f: c.kernel.fragments, m: c.kernel.modules, s: c.selection.ids, be: c.backend }));
   return createHash('sha256').update(JSON.stringify({ cells, repeat: config.repeat })).digest('hex').slice(0, 16);
 }
 
@@ -156,10 +156,11 @@ async function runCell(req: NightlyRequest, cell: PlannedCell, dir: string): Pro
   }
   const outs: RunOutcome[] = [];
   for (let i = 0; i < req.config.repeat; i++) {
+    const runId = i === 0 ? cell.name : `${cell.name}.r${i + 1}`;
     try {
-      outs.push(await runOnce({
+      outs.push(cell.backend ? await runOnLava(req, cell, artifact, dir, runId, emit) : await runOnce({
         kernel: { artifact }, target: req.target, selection: cell.selection, buildDir: req.buildDir,
-        resultsRoot: dir, runId: i === 0 ? cell.name : `${cell.name}.r${i + 1}`, argv: req.argv, signal: req.signal, emit, env: req.env,
+        resultsRoot: dir, runId, argv: req.argv, signal: req.signal, emit, env: req.env,
       }));
     } catch (e) {
       if (outs.length === 0) return { ...base, state: 'failed', exitCode: 2, error: e instanceof Error ? e.message.split('\n')[0] : String(e) };
@@ -175,6 +176,21 @@ async function runCell(req: NightlyRequest, cell: PlannedCell, dir: string): Pro
   rmSync(logDir, { recursive: true, force: true });
   if (first.exitCode === 130) return { ...base, state: 'ran', run: first.run, dir: path.relative(dir, first.dir), exitCode: 130, error: 'interrupted' };
   return withHistory(req, cell, first.run, dir, 'ran', outs.slice(1).map((o) => o.run));
+}
+
+/** A cell on LAVA: the same run directory as a local run's (src/lava writes it), so history, comparison and reports read it unchanged. */
+async function runOnLava(req: NightlyRequest, cell: PlannedCell, artifact: KernelArtifact, dir: string, runId: string, emit: Emit): Promise<RunOutcome> {
+  const be = cell.backend!;
+  const prep = {
+    kernel: { artifact }, selection: cell.selection, buildDir: req.buildDir, resultsRoot: dir, runId, argv: req.argv,
+    memMB: req.config.mem, bootTimeoutSec: req.config.bootTimeout, env: req.env, signal: req.signal,
+    log: (l: string) => emit({ type: 'stage', stage: 'suite', state: 'note', detail: l }),
+  };
+  const out = be.kind === 'lava'
+    ? await (await import('../lava/run.js')).submitToLava({ ...prep, server: { url: be.url, tokenFile: be.tokenFile }, wait: true, pollTimeoutSec: 3600 })
+    : await (await import('../lava/dispatcher.js')).runOnDispatcher(prep);
+  if (!out.run) throw new KgateError('bug', `${cell.name}: the LAVA run left no results`);
+  return { run: out.run, dir: out.dir, exitCode: out.exitCode, timings: {} };
 }
 
 function readRun(dir: string): RunResult | undefined {

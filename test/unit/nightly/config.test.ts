@@ -17,6 +17,7 @@ execFileSync('git', ['-C', repo, 'init', '-q']);
 execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'one']);
 writeFileSync(join(dir, 'fuse.config'), 'CONFIG_FUSE_FS=y\n');
 writeFileSync(join(dir, 'bzImage'), 'not really');
+writeFileSync(join(dir, 'lava.token'), 'secret\n');
 let n = 0;
 async function mistake(yaml: string): Promise<string> {
   const f = join(dir, `n${n++}.yaml`);
@@ -68,6 +69,14 @@ const table: [string, string, RegExp][] = [
   ['a tree option on a debian kernel', 'kernels:\n  - { name: a, debian: "6.12", ref: master }\n', /^F:2: kernels\[0\]\.ref: ref is for a tree: kernel$/],
   ['broken YAML', 'kernels:\n  - { name: a, debian: "6.12"\n', /^F:\d+: /],
   ['a key given twice', 'kernels:\n  - { name: a, debian: "6.12" }\nkernels: []\n', /^F:3: /],
+  ['an unknown backend', 'kernels:\n  - { name: a, debian: "6.12", backend: lava-server }\n', /^F:2: kernels\[0\]\.backend: backend: is one of qemu, lava, lava-run$/],
+  ['backend: lava without a server', 'kernels:\n  - name: a\n    debian: "6.12"\n    backend: lava\n', /^F:4: kernels\[0\]\.backend: backend: lava needs lava: \{ url, token-file \}/],
+  ['backend: lava in defaults without a server', 'kernels:\n  - { name: a, debian: "6.12" }\ndefaults: { backend: lava }\n', /^F:2: kernels\[0\]\.name: backend: lava needs lava:/],
+  ['lava: on a kernel that runs elsewhere', 'kernels:\n  - name: a\n    debian: "6.12"\n    backend: lava-run\n    lava: { url: "http://lab/", token-file: lava.token }\n', /^F:5: kernels\[0\]\.lava: lava: is for backend: lava \(this kernel's is lava-run\)$/],
+  ['lava: in defaults with no kernel on LAVA', 'kernels:\n  - { name: a, debian: "6.12" }\ndefaults:\n  lava: { url: "http://lab/", token-file: lava.token }\n', /^F:4: defaults\.lava: lava: is for backend: lava$/],
+  ['a LAVA url that is not one', 'kernels:\n  - name: a\n    debian: "6.12"\n    backend: lava\n    lava: { url: lab, token-file: lava.token }\n', /^F:5: kernels\[0\]\.lava\.url: url: is the LAVA server's URL/],
+  ['a token file that does not exist', 'kernels:\n  - name: a\n    debian: "6.12"\n    backend: lava\n    lava: { url: "http://lab/", token-file: nope.token }\n', /^F:5: kernels\[0\]\.lava\.token-file: nope\.token: no such file$/],
+  ['an unknown key under lava:', 'kernels:\n  - name: a\n    debian: "6.12"\n    backend: lava\n    lava: { url: "http://lab/", token-file: lava.token, token: abc }\n', /^F:5: kernels\[0\]\.lava\.token: unknown key$/],
 ];
 for (const [what, yaml, want] of table) {
   test(`a nightly.yaml mistake, one line and exit 2: ${what}`, async () => {
@@ -76,6 +85,32 @@ for (const [what, yaml, want] of table) {
     assert.equal(msg.split('\n').length, 1, msg);
   });
 }
+
+test('backend: per kernel, else the defaults\'; lava: paths relative to the file; the plan says where each runs', async () => {
+  const f = join(dir, 'backends.yaml');
+  writeFileSync(f, `kernels:
+  - { name: here, debian: "6.12", backend: qemu }
+  - { name: disp, debian: "6.12", backend: lava-run }
+  - { name: lab, debian: "6.12" }
+  - name: other
+    debian: "6.1"
+    lava: { url: "http://other:8000/", token-file: lava.token }
+defaults:
+  backend: lava
+  lava: { url: "http://lab:8000/", token-file: lava.token }
+`);
+  const c = await readNightlyConfig(f);
+  assert.deepEqual(c.cells.map((x) => [x.name, x.backend]), [
+    ['here', undefined],
+    ['disp', { kind: 'lava-run' }],
+    ['lab', { kind: 'lava', url: 'http://lab:8000/', tokenFile: join(dir, 'lava.token') }],
+    ['other', { kind: 'lava', url: 'http://other:8000/', tokenFile: join(dir, 'lava.token') }],
+  ]);
+  assert.match(c.cells[1].action, /lava-run/);
+  assert.match(c.cells[2].action, /LAVA server http:\/\/lab:8000\//);
+  // The token is a path in the plan, never its text.
+  assert.ok(!JSON.stringify(c).includes('secret'));
+});
 
 test('every mistake of a file is said, each on its line', async () => {
   const msg = await mistake('kernels:\n  - { name: a, debain: "6.12" }\n  - { name: b, bzimage: /nope }\nextra: 1\n');

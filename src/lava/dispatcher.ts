@@ -1,0 +1,81 @@
+// The run on LAVA's dispatcher alone (`lava-run`, Debian's lava-dispatcher,
+// no server): the job prepared as `kgate lava job` does, a qemu device of
+// this host rendered from LAVA's own template, lava-run under TCG, and its log
+// turned into the same run directory a local run writes (finishLavaRun). The
+// nightly's `backend: lava-run` and bench:lava call it.
+import { execa } from 'execa';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { KgateError } from '../model.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { deviceDict, renderDevice } from './device.js';
+import { prepareLavaJob, type PrepareRequest } from './prepare.js';
+import { finishLavaRun, type LavaOutcome } from './run.js';
+
+export const LAVA_RUN = '/usr/bin/lava-run';
+/** lava-server's tools and lava-run run python3 from PATH: Debian's, not a pyenv shim. */
+const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+export const DISPATCHER_LOG = 'dispatcher.log';
+
+export interface DispatcherRequest extends PrepareRequest {
+  /** The whole job's deadline (lava-run's own timeouts are the job's). */
+  timeoutSec?: number;
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch { return undefined; }
+}
+
+/** Every live descendant of pid (lava-run starts QEMU in a session of its own: a process group would miss it). */
+function descendants(pid: number): number[] {
+  const kids = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const pp = parentOf(Number(d));
+    if (pp !== undefined) kids.set(pp, [...(kids.get(pp) ?? []), Number(d)]);
+  }
+  const out: number[] = [];
+  const walk = (p: number) => { for (const c of kids.get(p) ?? []) { out.push(c); walk(c); } };
+  walk(pid);
+  return out;
+}
+
+export async function runOnDispatcher(req: DispatcherRequest): Promise<LavaOutcome> {
+  if (!existsSync(LAVA_RUN)) throw new KgateError('infra', `${LAVA_RUN} not found (apt-get install lava-dispatcher; scripts/setup.sh)`);
+  const prepared = await prepareLavaJob(req);
+  const { dir, plan } = prepared;
+  const timings: Record<string, number> = { ...prepared.timings };
+  const device = path.join(dir, 'device.yaml');
+  writeFileAtomic(device, await renderDevice(deviceDict({ memMB: req.memMB })));
+  const t0 = Date.now();
+  const p = execa(LAVA_RUN, ['--job-id', `kgate-${prepared.runId}`, '--output-dir', path.join(dir, 'lava-run'), '--device', device, prepared.jobPath], {
+    reject: false, env: { PATH: SYSTEM_PATH }, extendEnv: false, stdin: 'ignore', timeout: (req.timeoutSec ?? 3600) * 1000,
+  });
+  // Noted while lava-run lives (an orphan's parent link is lost), ended by pid on an abort or the deadline.
+  const seen = new Set<number>();
+  const watch = setInterval(() => { if (p.pid) for (const c of descendants(p.pid)) seen.add(c); }, 500);
+  const stop = () => {
+    if (p.pid) for (const c of descendants(p.pid)) seen.add(c);
+    for (const pid of [p.pid, ...seen]) { if (pid) try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+  };
+  req.signal?.addEventListener('abort', stop, { once: true });
+  let r;
+  try {
+    r = await p;
+  } finally {
+    clearInterval(watch);
+    req.signal?.removeEventListener('abort', stop);
+    // QEMU outliving its lava-run (killed, timed out) is ended here, by its pid.
+    for (const pid of seen) { try { process.kill(pid, 0); process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  }
+  timings.dispatcherMs = Date.now() - t0;
+  const logText = String(r.stderr);
+  writeFileAtomic(path.join(dir, DISPATCHER_LOG), logText);
+  const fault = req.signal?.aborted ? new KgateError('interrupt', 'interrupted while lava-run ran the job')
+    : r.timedOut ? new KgateError('infra', `lava-run did not finish within ${req.timeoutSec ?? 3600} s`)
+      : logText.trim() === '' ? new KgateError('infra', `lava-run printed no log (exit ${r.exitCode}): ${String(r.stdout).trim().split('\n').at(-1) ?? ''}`) : undefined;
+  return finishLavaRun({ dir, plan, logText, target: 'lava-run', timings, ...(fault ? { fault } : {}) });
+}
