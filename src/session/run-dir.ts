@@ -25,6 +25,14 @@ export function claimRunDir(root: string, id: string): { dir: string; runId: str
       }
     }
   } catch (e) {
-    throw new KgateError('user', `cannot write results to ${root}: ${(e as NodeJS.ErrnoException).code ?? e} (choose another --results)`);
+    throw new KgateError('user', `cannot write results to ${root}: ${errnoText(e)} (choose another --results)`);
   }
+}
+
+/** "ENOENT (no such file or directory)": the code to search for and the words to read. */
+function errnoText(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (!err.code) return String(e);
+  const words = /^[A-Z]+: ([^,]+)/.exec(err.message ?? '')?.[1];
+  return words ? `${err.code} (${words})` : err.code;
 }

@@ -13,13 +13,35 @@ import { qemuPids } from './procs.js';
 
 const skip = !hasQemu() ? 'qemu-system-x86_64 is not installed' : false;
 
-/** kgate run that must fail before it builds or boots anything. */
-async function early(args: string[]): Promise<{ code?: number; stdout: string; stderr: string; ms: number; timedOut: boolean }> {
+/** kgate run that must fail before it builds or boots anything; the qemu it started, if any, by parent pid. */
+async function early(args: string[]): Promise<{ code?: number; stdout: string; stderr: string; ms: number; timedOut: boolean; qemu: Set<number> }> {
   const t0 = Date.now();
-  const r = await execa('node', [kgateBin, 'run', ...args], {
+  const child = execa('node', [kgateBin, 'run', ...args], {
     reject: false, cwd: root, env: { CI: '1' }, stdin: 'ignore', timeout: 10_000, killSignal: 'SIGKILL',
   });
-  return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), ms: Date.now() - t0, timedOut: r.timedOut };
+  const qemu = watchQemuOf(child.pid);
+  const r = await child.finally(() => qemu.stop());
+  return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), ms: Date.now() - t0, timedOut: r.timedOut, qemu: qemu.pids };
+}
+
+/**
+ * The qemu processes a kgate (by its pid) starts, sampled every 50 ms: the
+ * machine may run other guests at the same time (other tests, other users), so
+ * "no qemu left" is about these pids, not every qemu on the host.
+ */
+function watchQemuOf(pid: number | undefined): { pids: Set<number>; sample: () => void; stop: () => void } {
+  const pids = new Set<number>();
+  const sample = () => { for (const p of qemuChildrenOf(pid)) pids.add(p); };
+  sample();
+  const t = setInterval(sample, 50);
+  t.unref(); // a test that failed before stop() must not keep the file's process alive
+  return { pids, sample, stop: () => { sample(); clearInterval(t); } };
+}
+
+/** Which of these pids still run a qemu. */
+function stillQemu(pids: Iterable<number>): number[] {
+  const now = qemuPids();
+  return [...pids].filter((p) => now.has(p));
 }
 
 test('kgate run --results /proc/x (a results directory that cannot be made): one line naming it and why, exit 2, within 5 s', async () => {
@@ -36,7 +58,6 @@ test('kgate run --results /proc/x (a results directory that cannot be made): one
 });
 
 test('kgate run --build-dir /proc/x: exit 2 within 5 s, without waiting for the guest it had started to boot', { skip }, async () => {
-  const before = qemuPids();
   const results = tempDir('kgate-faults-');
   const r = await early(['--build-dir', '/proc/x', '--results', results, '--kernel', 'debian:6.12', '--case', 'K3.pass']);
   assert.equal(r.timedOut, false, `did not end within 10 s: ${r.stderr}`);
@@ -44,7 +65,7 @@ test('kgate run --build-dir /proc/x: exit 2 within 5 s, without waiting for the 
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr.trim().split('\n').at(-1)!, /^kgate: cannot write the suite to \/proc\/x\/src: ENOENT/);
   assert.doesNotMatch(r.stderr, /target done/);
-  assert.deepEqual([...qemuPids()].filter((p) => !before.has(p)), [], 'no qemu left');
+  assert.deepEqual(stillQemu(r.qemu), [], 'no qemu it started is left');
 });
 
 /** Command lines of running processes that name `path` (a compiler of that build directory, say). */
@@ -69,7 +90,7 @@ function qemuChildrenOf(pid: number | undefined): number[] {
 
 const fuseMounts = () => readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => /^\S+ \S+ fuse/.test(l));
 
-interface Terminated { code?: number; stderr: string; results: string; tmp: string; ms: number }
+interface Terminated { code?: number; stderr: string; results: string; tmp: string; ms: number; qemu: Set<number> }
 
 /**
  * Runs `kgate run ARGS`, sends SIGTERM once `ready(stderr)` says the stage is
@@ -82,26 +103,30 @@ async function terminateWhen(args: string[], ready: (stderr: string, pid: number
   const child = execa('node', [kgateBin, 'run', ...args, '--results', results], {
     reject: false, cwd: root, env: { CI: '1', TMPDIR: tmp }, stdin: 'ignore', timeout: 5 * 60_000, killSignal: 'SIGKILL',
   });
+  const qemu = watchQemuOf(child.pid);
   let err = '';
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} never showed: ${err}`)), 3 * 60_000);
+    void child.finally(() => qemu.stop());
+    const t = setTimeout(() => { clearInterval(poll); child.kill('SIGKILL'); reject(new Error(`${what} never showed: ${err}`)); }, 3 * 60_000);
     const check = () => { if (ready(err, child.pid)) { clearTimeout(t); clearInterval(poll); resolve(); } };
     const poll = setInterval(check, 100);
     child.stderr!.on('data', (d: Buffer) => { err += d.toString(); check(); });
     void child.then(() => { clearTimeout(t); clearInterval(poll); reject(new Error(`kgate ended before ${what}: ${err}`)); });
   });
   const t0 = Date.now();
+  qemu.sample(); // what runs now, at the moment TERM is sent
   child.kill('SIGTERM');
   const r = await child;
-  return { code: r.exitCode, stderr: String(r.stderr), results, tmp, ms: Date.now() - t0 };
+  qemu.stop();
+  return { code: r.exitCode, stderr: String(r.stderr), results, tmp, ms: Date.now() - t0, qemu: qemu.pids };
 }
 
 /** What every stage must leave: exit 143, nothing running or mounted, no temp dir, metadata finished, a log parse reads. */
-async function assertTerminatedCleanly(r: Terminated, qemuBefore: Set<number>, mountsBefore: string[]): Promise<{ dir: string; cases: { id: string; status: string }[] }> {
+async function assertTerminatedCleanly(r: Terminated, mountsBefore: string[]): Promise<{ dir: string; cases: { id: string; status: string }[] }> {
   assert.equal(r.code, 143, r.stderr);
   assert.ok(r.ms < 30_000, `took ${r.ms} ms to stop after SIGTERM`);
   assert.match(r.stderr, /kgate: terminated \(SIGTERM\), stopping guests/);
-  assert.deepEqual([...qemuPids()].filter((p) => !qemuBefore.has(p)), [], 'every qemu the run started is gone');
+  assert.deepEqual(stillQemu(r.qemu), [], 'every qemu the run started is gone');
   assert.deepEqual(fuseMounts().filter((m) => !mountsBefore.includes(m)), [], 'no FUSE mount left');
   assert.deepEqual(readdirSync(r.tmp), [], 'no temp dir of kgate\'s left');
   const runs = readdirSync(r.results);
@@ -119,14 +144,13 @@ async function assertTerminatedCleanly(r: Terminated, qemuBefore: Set<number>, m
 }
 
 test('SIGTERM while the suite compiles: exit 143, no qemu, mount or temp dir left, results readable', { skip, timeout: 6 * 60_000 }, async () => {
-  const qemuBefore = qemuPids();
   const mountsBefore = fuseMounts();
   // A build directory of its own is a cold build (12 binaries, several seconds): sent at the first compiled binary, TERM lands mid-compile.
   const buildDir = tempDir('kgate-term-build-');
   const r = await terminateWhen(['--build-dir', buildDir, '--kernel', 'debian:6.12', '--case', 'K3.pass'],
     (e) => /build note: compiled/.test(e), 'the suite build');
   assert.doesNotMatch(r.stderr, /build done/, 'the build was under way when TERM came');
-  const { cases } = await assertTerminatedCleanly(r, qemuBefore, mountsBefore);
+  const { cases } = await assertTerminatedCleanly(r, mountsBefore);
   assert.ok(cases.every((c) => c.status === 'MISS'), JSON.stringify(cases));
   const bin = join(buildDir, 'bin');
   assert.deepEqual(readdirSync(bin).filter((f) => /\.tmp|cc-tmp/.test(f)), [], 'no half-written binary or compiler temp dir');
@@ -134,18 +158,17 @@ test('SIGTERM while the suite compiles: exit 143, no qemu, mount or temp dir lef
 });
 
 test('SIGTERM while the guest boots: exit 143, its qemu killed, nothing left, results readable', { skip, timeout: 6 * 60_000 }, async () => {
-  const qemuBefore = qemuPids();
   const mountsBefore = fuseMounts();
   // Booting: kgate said so and its qemu is running.
   const r = await terminateWhen(['--kernel', 'debian:6.12', '--case', 'K3.pass'],
     (e, pid) => /target start: qemu/.test(e) && qemuChildrenOf(pid).length > 0, 'the guest booting');
   assert.doesNotMatch(r.stderr, /target done/, 'the guest was still booting when TERM came');
-  const { cases } = await assertTerminatedCleanly(r, qemuBefore, mountsBefore);
+  assert.ok(r.qemu.size > 0, 'a qemu was running when TERM came');
+  const { cases } = await assertTerminatedCleanly(r, mountsBefore);
   assert.deepEqual(cases.map((c) => [c.id, c.status]), [['K3.pass', 'MISS']]);
 });
 
 test('SIGTERM while the suite runs: exit 143, the results obtained kept, nothing left, results readable', { skip, timeout: 6 * 60_000 }, async () => {
-  const qemuBefore = qemuPids();
   const mountsBefore = fuseMounts();
   // U01's cases report first (ioctl-open); TERM comes as the selftest binary starts to upload, after them.
   // (It once hung there: ssh2 never called back an SFTP write whose guest was killed, and kgate exited 0.)
@@ -153,7 +176,7 @@ test('SIGTERM while the suite runs: exit 143, the results obtained kept, nothing
   const r = await terminateWhen(['--kernel', 'debian:6.12', '--case', 'U01,K1.hang,K3.pass'],
     (e) => first.test(e) && /selftest: \d+ case\(s\) on/.test(e), 'the first case result, then the next binary starting');
   const [, status, id] = first.exec(r.stderr)!;
-  const { cases } = await assertTerminatedCleanly(r, qemuBefore, mountsBefore);
+  const { cases } = await assertTerminatedCleanly(r, mountsBefore);
   const byId = Object.fromEntries(cases.map((c) => [c.id, c.status]));
   assert.equal(byId[id], status, `${id}'s result, obtained before TERM, is kept`);
   assert.equal(byId['K3.pass'], 'MISS', 'the case after TERM was not run');
