@@ -14,7 +14,7 @@ import type { RunResult } from '../../src/model.js';
 import type { MatrixReport } from '../../src/report/matrix.js';
 import { kgateBin, tempDir } from './helpers.js';
 import { testTree, treeSkip, treeState } from './tree-helpers.js';
-import { qemuPids } from './procs.js';
+import { orphanQemus, qemuPids } from './procs.js';
 import { chromium, chromiumSkip, textOf } from './chromium.js';
 import { validateKcidb } from '../../src/report/kcidb.js';
 import { pathToFileURL } from 'node:url';
@@ -107,7 +107,7 @@ test('two nights: the comparison names exactly the cases whose outcome changed, 
   }
 
   assert.deepEqual(treeState(tree), state, 'the user\'s tree is untouched by a nightly');
-  assert.deepEqual([...qemuPids()].filter((p) => !before.has(p)), [], 'no guest left');
+  assert.deepEqual(orphanQemus(before), [], 'no guest left');
 
   // Two shards of the second night, merged: the same night case by case.
   const shards = join(work, 'shards');
