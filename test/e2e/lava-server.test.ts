@@ -4,11 +4,12 @@
 // over REST, the worker runs it with lava-run under TCG, and the run directory
 // kgate fetches back matches a local QEMU run of the same cases, case by case.
 // Every process the lab started is ended by its pid at the end, pass or fail,
-// and PostgreSQL is stopped again when the script had started it.
+// and PostgreSQL is stopped again when the script had started it. The same lab
+// then runs a nightly cell with `backend: lava`: the same cases again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { RunResult } from '../../src/model.js';
@@ -43,7 +44,7 @@ function labPids(state: string): number[] {
 
 const row = (c: RunResult['cases'][number]) => ({ id: c.id, family: c.family, status: c.status, observed: c.observed, expected: c.expected, reason: c.reason });
 
-test('kgate lava submit --wait on a real lava-server + lava-worker: the results match a local QEMU run case by case', { timeout: 10 * 60_000 }, async (t) => {
+test('kgate lava submit --wait, and a nightly cell with backend: lava, on a real lava-server + lava-worker: the results match a local QEMU run case by case', { timeout: 10 * 60_000 }, async (t) => {
   const missing = await serverMissing();
   if (missing) { t.skip(missing); return; }
   const state = tempDir('kgate-lava-lab-');
@@ -89,6 +90,23 @@ test('kgate lava submit --wait on a real lava-server + lava-worker: the results 
     assert.deepEqual(lava.cases.map(row), local.run!.cases.map(row));
     assert.equal(lava.kernel?.release, local.run!.kernel?.release);
     assert.deepEqual(lava.problems, []);
+
+    // A nightly cell on the lab (backend: lava in defaults): the same run directory, the same cases.
+    const work = tempDir('kgate-lava-rest-nightly-');
+    const cfg = join(work, 'nightly.yaml');
+    writeFileSync(cfg, `kernels:\n  - { name: lab612, debian: "6.12" }\nselections:\n  - { name: few, cases: [${CASES}] }\n`
+      + `defaults:\n  backend: lava\n  lava: { url: "${url}", token-file: ${join(state, 'token')} }\nresults: out\n`);
+    const t2 = Date.now();
+    const n = await execa('node', [kgateBin, 'nightly', '--config', cfg, '--date', '2026-01-01'], { reject: false, cwd: root, env: { CI: '1' }, timeout: 8 * 60_000, stdin: 'ignore' });
+    const nightMs = Date.now() - t2;
+    assert.equal(n.exitCode, 0, `${n.stdout}\n${n.stderr}`);
+    const cellDir = join(work, 'out', '2026-01-01', 'lab612');
+    const cell = JSON.parse(readFileSync(join(cellDir, 'results.json'), 'utf8')) as RunResult;
+    assert.equal(cell.target, `lava ${url.replace(/\/+$/, '')}`);
+    assert.deepEqual(cell.cases.map(row), local.run!.cases.map(row));
+    assert.ok(existsSync(join(work, 'out', '2026-01-01', 'report.html')));
+    assert.ok(!String(n.stdout).includes(token) && !String(n.stderr).includes(token));
+    t.diagnostic(`nightly cell on the lab ${(nightMs / 1000).toFixed(1)} s`);
     t.diagnostic(`lab up in ${(setupMs / 1000).toFixed(1)} s; submit --wait ${(submitMs / 1000).toFixed(1)} s for ${lava.cases.length} cases`);
   } finally {
     clearInterval(watch);
