@@ -1,8 +1,9 @@
 // The run on LAVA's dispatcher alone (`lava-run`, Debian's lava-dispatcher,
 // no server): the job prepared as `kgate lava job` does, a qemu device of
 // this host rendered from LAVA's own template, lava-run under TCG, and its log
-// turned into the same run directory a local run writes (finishLavaRun). The
-// nightly's `backend: lava-run` and bench:lava call it.
+// turned into the same run directory a local run writes (finishLavaRun, which
+// keeps lava-run's log as lava-job.log; lava-run/ holds its own output dir).
+// The nightly's `backend: lava-run` and bench:lava call it.
 import { execa } from 'execa';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +16,6 @@ import { finishLavaRun, type LavaOutcome } from './run.js';
 export const LAVA_RUN = '/usr/bin/lava-run';
 /** lava-server's tools and lava-run run python3 from PATH: Debian's, not a pyenv shim. */
 const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
-export const DISPATCHER_LOG = 'dispatcher.log';
 
 export interface DispatcherRequest extends PrepareRequest {
   /** The whole job's deadline (lava-run's own timeouts are the job's). */
@@ -73,7 +73,6 @@ export async function runOnDispatcher(req: DispatcherRequest): Promise<LavaOutco
   }
   timings.dispatcherMs = Date.now() - t0;
   const logText = String(r.stderr);
-  writeFileAtomic(path.join(dir, DISPATCHER_LOG), logText);
   const fault = req.signal?.aborted ? new KgateError('interrupt', 'interrupted while lava-run ran the job')
     : r.timedOut ? new KgateError('infra', `lava-run did not finish within ${req.timeoutSec ?? 3600} s`)
       : logText.trim() === '' ? new KgateError('infra', `lava-run printed no log (exit ${r.exitCode}): ${String(r.stdout).trim().split('\n').at(-1) ?? ''}`) : undefined;

@@ -48,7 +48,7 @@ results: out
     const n1 = await night('2026-01-01');
     assert.equal(n1.exitCode, 0, `${n1.stdout}\n${n1.stderr}`);
     const cellDir = join(work, 'out', '2026-01-01', 'deb612');
-    for (const f of ['results.json', 'junit.xml', 'ktap.log', 'console.log', 'metadata.json', 'job.yaml', 'lava-job.log', 'dispatcher.log']) assert.ok(existsSync(join(cellDir, f)), f);
+    for (const f of ['results.json', 'junit.xml', 'ktap.log', 'console.log', 'metadata.json', 'job.yaml', 'lava-job.log', 'device.yaml']) assert.ok(existsSync(join(cellDir, f)), f);
     for (const f of ['report.html', 'summary.txt', 'junit.xml', 'kcidb.json', 'nightly.json']) assert.ok(existsSync(join(work, 'out', '2026-01-01', f)), f);
     const lava = JSON.parse(readFileSync(join(cellDir, 'results.json'), 'utf8')) as RunResult;
     assert.equal(lava.target, 'lava-run');
