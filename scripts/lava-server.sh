@@ -26,6 +26,18 @@ if [ "$cmd" = stop ]; then
     kill -9 "$p" 2>/dev/null || true
     rm -f "$f"
   done
+  # The lab's worker (and so its device) is retired while PostgreSQL is still up, so
+  # no later lab's scheduler counts it. Not `workers update --health RETIRED`:
+  # in LAVA 2023.01 it calls go_health_retired() without its user and fails.
+  if [ -e "$state/worker-name" ]; then
+    lava-server manage shell -c "from django.db import transaction
+from lava_scheduler_app.models import Worker
+with transaction.atomic():
+    w = Worker.objects.select_for_update().get(hostname='$(cat "$state/worker-name")')
+    w.go_health_retired(None, 'kgate: lava-server.sh stop')
+    w.save()" >>"$state/setup.log" 2>&1 || echo "lava-server: could not retire worker $(cat "$state/worker-name"); see $state/setup.log" >&2
+    rm -f "$state/worker-name"
+  fi
   if [ -e "$state/pg-started" ]; then pg_ctlcluster 15 main stop || true; rm -f "$state/pg-started"; fi
   [ -e "$state/device" ] && rm -f "/etc/lava-server/dispatcher-config/devices/$(cat "$state/device").jinja2"
   exit 0
@@ -52,6 +64,7 @@ if ! grep -Eq '^[0-9A-Za-z]{16,}$' "$state/worker-token"; then
 fi
 lava-server manage devices add --device-type qemu --worker "$worker" "$device" >>"$log" 2>&1
 echo "$device" > "$state/device"
+echo "$worker" > "$state/worker-name"
 cat > "/etc/lava-server/dispatcher-config/devices/$device.jinja2" <<'EOF'
 {% extends 'qemu.jinja2' %}
 {% set arch = 'amd64' %}

@@ -111,8 +111,11 @@ test('kgate lava submit --wait, and a nightly cell with backend: lava, on a real
   } finally {
     clearInterval(watch);
     started.snapshot();
-    await execa('bash', [SCRIPT, 'stop', state], { reject: false, timeout: 60_000 });
+    const stop = await execa('bash', [SCRIPT, 'stop', state], { reject: false, timeout: 60_000 });
     await started.killAll();
+    assert.equal(stop.exitCode, 0, `lava-server.sh stop: ${stop.stderr}`);
+    // The lab's worker is retired, so no later lab's scheduler counts it.
+    assert.doesNotMatch(String(stop.stderr), /could not retire/);
     assert.deepEqual(started.alive(), []);
     if (!pgWasUp) {
       const pg = await execa('pg_lsclusters', ['-h'], { reject: false });
