@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { KgateError } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { METADATA_JSON } from '../session/metadata.js';
 import { deviceDict, renderDevice } from './device.js';
 import { prepareLavaJob, type PrepareRequest } from './prepare.js';
 import { finishLavaRun, type LavaOutcome } from './run.js';
@@ -76,5 +77,11 @@ export async function runOnDispatcher(req: DispatcherRequest): Promise<LavaOutco
   const fault = req.signal?.aborted ? new KgateError('interrupt', 'interrupted while lava-run ran the job')
     : r.timedOut ? new KgateError('infra', `lava-run did not finish within ${req.timeoutSec ?? 3600} s`)
       : logText.trim() === '' ? new KgateError('infra', `lava-run printed no log (exit ${r.exitCode}): ${String(r.stdout).trim().split('\n').at(-1) ?? ''}`) : undefined;
-  return finishLavaRun({ dir, plan, logText, target: 'lava-run', timings, ...(fault ? { fault } : {}) });
+  const t1 = Date.now();
+  const out = finishLavaRun({ dir, plan, logText, target: 'lava-run', timings, ...(fault ? { fault } : {}) });
+  // The parse's own time, beside the others in metadata.json (finishLavaRun wrote them before it ended).
+  const metaFile = path.join(dir, METADATA_JSON);
+  const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { timings?: Record<string, number> };
+  writeFileAtomic(metaFile, JSON.stringify({ ...meta, timings: { ...meta.timings, parseMs: Date.now() - t1 } }, null, 2) + '\n');
+  return out;
 }
