@@ -15,6 +15,7 @@ import { parseKernelSpec, resolveKernel } from '../src/kernel/index.js';
 import { runOnce } from '../src/session/run-once.js';
 import { qemuTargetOf } from '../src/cli/inputs.js';
 import { runOnDispatcher } from '../src/lava/dispatcher.js';
+import { generateAndBuild } from '../src/gen/index.js';
 import { submitToLava } from '../src/lava/run.js';
 import type { RunResult } from '../src/model.js';
 
@@ -30,11 +31,13 @@ async function main() {
   const selection = makeSelection({ cases: opt('--case') ?? [], families: opt('--family') ?? [], apis: [] });
   const work = mkdtempSync(join(os.tmpdir(), 'kgate-bench-lava-'));
   const lab = join(work, 'lab');
-  const buildDir = join(root, 'build');
+  // A build directory of the bench's own: the checkout's build/ may be another command's at the same time.
+  const buildDir = join(work, 'build');
   const signal = new AbortController().signal;
   try {
     // Resolved once (cached after the first run), and the suite built once, so every column times its own path.
     const artifact = await resolveKernel({ spec: parseKernelSpec('debian:6.12') }, { signal, logDir: work });
+    await generateAndBuild({ filter: {}, all: true, buildDir, signal });
     const common = { kernel: { artifact }, selection, buildDir, argv: ['bench:lava'], signal };
     const cols: Column[] = [];
     let t0 = performance.now();
@@ -65,6 +68,7 @@ async function main() {
     console.log(`${'wall'.padEnd(w)}${cols.map((c) => s(c.wallMs).padStart(w)).join('')}`);
     console.log(`${'vs local'.padEnd(w)}${cols.map((c) => `${(c.wallMs / cols[0].wallMs).toFixed(2)}x`.padStart(w)).join('')}`);
     console.log(`${'cases'.padEnd(w)}${cols.map((c) => `${c.run.summary.total} ${c.run.abort ? 'ABORT' : 'ok'}`.padStart(w)).join('')}`);
+    for (const c of cols) if (c.run.abort) console.log(`${c.name}: ${c.run.abort.reason.split('\n')[0]}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
