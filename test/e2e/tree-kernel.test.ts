@@ -25,13 +25,15 @@ function assertUntouched(beforeState: Record<string, string>, what: string) {
 const upstream = selectCases({ apis: ['upstream'] }).map((c) => c.id);
 const makePids = () => pidsWhere((a) => /(^|\/)(make|gcc|cc1|ld)$/.test(a));
 
-test('tree:@base: a cold tiny build boots and every upstream case is PASS or SKIP; the identity names the commit', { skip, timeout: 30 * 60_000 }, async () => {
+test('tree:@base: a cold tiny build boots and every upstream case is PASS, SKIP, or XFAIL inside its known range; the identity names the commit', { skip, timeout: 30 * 60_000 }, async () => {
   const state = treeState(tree);
   const r = await kgate(['run', '--kernel', `tree:${tree}@base`, '--api', 'upstream']);
   assert.ok(r.run, `results.json written; stderr: ${r.stderr}`);
   for (const id of upstream) {
     const c = r.run!.cases.find((x) => x.id === id);
-    assert.ok(c && (c.status === 'PASS' || c.status === 'SKIP'), `${id}: ${c?.status} ${c?.reason ?? ''}`);
+    // 6.12 predates FUSE_DEV_IOC_SYNC_INIT (6.18): the catalog knows its older outcome, so XFAIL naming the range is right.
+    const asExpected = c && (c.status === 'PASS' || c.status === 'SKIP' || (c.status === 'XFAIL' && /known in 6\.\d+-6\.\d+/.test(c.reason ?? '')));
+    assert.ok(asExpected, `${id}: ${c?.status} ${c?.reason ?? ''}`);
   }
   assert.equal(r.code, 0, r.stderr);
   assertStatus(r, 'U03.dir', 'PASS');
