@@ -5,7 +5,7 @@
 // keeps lava-run's log as lava-job.log; lava-run/ holds its own output dir).
 // The nightly's `backend: lava-run` and bench:lava call it.
 import { execa } from 'execa';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { KgateError } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -13,6 +13,7 @@ import { METADATA_JSON } from '../session/metadata.js';
 import { deviceDict, renderDevice } from './device.js';
 import { prepareLavaJob, type PrepareRequest } from './prepare.js';
 import { finishLavaRun, type LavaOutcome } from './run.js';
+import { descendants } from '../util/procs.js';
 
 export const LAVA_RUN = '/usr/bin/lava-run';
 /** lava-server's tools and lava-run run python3 from PATH: Debian's, not a pyenv shim. */
@@ -23,26 +24,6 @@ export interface DispatcherRequest extends PrepareRequest {
   timeoutSec?: number;
 }
 
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch { return undefined; }
-}
-
-/** Every live descendant of pid (lava-run starts QEMU in a session of its own: a process group would miss it). */
-function descendants(pid: number): number[] {
-  const kids = new Map<number, number[]>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const pp = parentOf(Number(d));
-    if (pp !== undefined) kids.set(pp, [...(kids.get(pp) ?? []), Number(d)]);
-  }
-  const out: number[] = [];
-  const walk = (p: number) => { for (const c of kids.get(p) ?? []) { out.push(c); walk(c); } };
-  walk(pid);
-  return out;
-}
 
 export async function runOnDispatcher(req: DispatcherRequest): Promise<LavaOutcome> {
   if (!existsSync(LAVA_RUN)) throw new KgateError('infra', `${LAVA_RUN} not found (apt-get install lava-dispatcher; scripts/setup.sh)`);

@@ -1,28 +1,9 @@
 // Processes a LAVA test starts, killed by pid when the test ends: the command
 // itself and every descendant it left (lava-run starts QEMU in a session of its
 // own, so a process group would not reach it; the parent links in /proc do).
-import { readdirSync, readFileSync } from 'node:fs';
+import { descendants } from '../../src/util/procs.js';
+export { descendants };
 
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch { return undefined; }
-}
-
-/** pid and every live descendant of it. */
-export function descendants(pid: number): number[] {
-  const kids = new Map<number, number[]>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const pp = parentOf(Number(d));
-    if (pp !== undefined) kids.set(pp, [...(kids.get(pp) ?? []), Number(d)]);
-  }
-  const out: number[] = [];
-  const walk = (p: number) => { for (const c of kids.get(p) ?? []) { out.push(c); walk(c); } };
-  walk(pid);
-  return out;
-}
 
 /** Tracks what a test started; killAll() (in finally) ends each by its pid, children first seen while their parent lived. */
 export class Started {
