@@ -341,6 +341,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
 
   // Written at the top of the next attempt's console: why there is a next one.
   let preface: string | undefined;
+  let panicRetried = false;
   for (let tries = 0; ; tries++) {
     if (req.signal.aborted) throw new KgateError('interrupt', 'interrupted before the guest started');
     const port = await freePort();
@@ -362,6 +363,14 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
         continue;
       }
       if (o.kind === 'kvm') throw new KgateError('infra', `guest did not boot: KVM failed (${o.why}); try --accel tcg`, at.tail());
+      // A panic before the first login, once: TCG has been seen to panic a good kernel's boot now and then ("Fatal exception
+      // in interrupt", then the same kernel boots fine). A kernel that cannot boot panics again and is reported as such.
+      if (/^kernel panic/.test(o.why) && !panicRetried) {
+        panicRetried = true;
+        req.onNote?.(`the kernel panicked while booting (${o.why}); booting it once more`);
+        preface = `the first boot panicked (${o.why}); what follows is the second`;
+        continue;
+      }
       throw new KgateError('infra', `guest did not boot: ${o.why}`, at.tail());
     }
     const tm = performance.now();

@@ -123,5 +123,8 @@ test('a kernel that panics at boot is an infra error with the console tail', { s
     assert.match(e.detail ?? '', /Kernel panic/);
     return true;
   });
+  // Booted twice (TCG has panicked a good kernel's boot once in a while); a kernel that cannot boot panics both times.
+  const consoleLog = readdirSync(join(work, 'panic')).find((f) => f.startsWith('console'));
+  assert.match(readFileSync(join(work, 'panic', consoleLog!), 'utf8'), /kgate: the first boot panicked \(kernel panic[^\n]*\); what follows is the second\n[\s\S]*Kernel panic/);
   assert.deepEqual(ourQemus(), []);
 });
