@@ -10,7 +10,7 @@ import type { Emit } from '../events.js';
 import type { ConsoleEvent, ExecOutcome, SuiteTarget } from './target.js';
 import { openCaseStream } from './case-stream.js';
 import { judgeResult } from '../verdict/judge.js';
-import { anySignal } from '../util/deadline.js';
+import { anySignal, releaseSignal } from '../util/deadline.js';
 
 export interface WorkItem { binary: BuiltBinary; caseIds: string[] }
 
@@ -253,5 +253,6 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
   }
   if (ready === 0 && !abort) abort = { family: 'infra', reason: 'no target came up' };
   if (abort) controller.abort();
+  releaseSignal(signal);
   return { abort, restarts };
 }

@@ -16,7 +16,7 @@ import { targetName, type TargetSpec } from '../runner/target-spec.js';
 import { runSuite, type WorkItem } from '../runner/execute.js';
 import { RunSink } from '../runner/sink.js';
 import { localTarget } from '../runner/local.js';
-import { anySignal } from '../util/deadline.js';
+import { anySignal as anySignalOf, releaseSignal } from '../util/deadline.js';
 import { writeJUnit, writeResultsJson } from '../report/index.js';
 import { claimRunDir, newRunId } from './run-dir.js';
 import { MetadataFile } from './metadata.js';
@@ -92,6 +92,9 @@ function startTargets(spec: TargetSpec, kernel: KernelArtifact | undefined, dir:
 }
 
 export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
+  // The run's own composites of the caller's signal, released when it ends (a nightly's signal outlives hundreds of runs).
+  const composites: AbortSignal[] = [];
+  const anySignal = (signals: AbortSignal[]) => { const s = anySignalOf(signals); composites.push(s); return s; };
   const { dir, runId } = claimRunDir(req.resultsRoot, req.runId ?? newRunId());
   const emit = forRun(runId, req.emit);
   const t0 = Date.now();
@@ -190,6 +193,7 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     stopBoots();
     await Promise.allSettled(pending);
     await Promise.allSettled(targets.map((t) => t.stop()));
+    for (const c of composites) releaseSignal(c);
   }
 }
 

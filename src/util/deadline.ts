@@ -30,9 +30,24 @@ export function deadline(parent: AbortSignal | undefined, ms: number, reason = `
 /** Like AbortSignal.any, but holding its sources strongly (see above). */
 export function anySignal(signals: AbortSignal[]): AbortSignal {
   const c = new AbortController();
+  const listeners: [AbortSignal, () => void][] = [];
+  const release = () => { for (const [s, l] of listeners.splice(0)) s.removeEventListener('abort', l); };
   for (const s of signals) {
     if (s.aborted) { c.abort(s.reason); break; }
-    s.addEventListener('abort', () => c.abort(s.reason), { once: true });
+    const l = () => { release(); c.abort(s.reason); };
+    s.addEventListener('abort', l, { once: true });
+    listeners.push([s, l]);
   }
+  releasers.set(c.signal, release);
   return c.signal;
+}
+
+const releasers = new WeakMap<AbortSignal, () => void>();
+/**
+ * Done with a composite of anySignal: its listeners leave its sources. A run
+ * releases its own, so a long-lived signal (a nightly's, a bisect's, over
+ * hundreds of runs) does not collect one listener per run made under it.
+ */
+export function releaseSignal(signal: AbortSignal): void {
+  releasers.get(signal)?.();
 }
