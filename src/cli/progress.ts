@@ -9,7 +9,8 @@ export interface Progress { emit: Emit; done(): Promise<void> }
 const fmtMs = (ms?: number) => (ms === undefined ? '' : ` ${(ms / 1000).toFixed(1)} s`);
 
 export function wantsTty(): boolean {
-  return Boolean(process.stderr.isTTY) && !process.env.CI && process.env.TERM !== 'dumb';
+  // listr2 draws on stdout: with stdout redirected (`kgate run > out.txt`) the file gets the summary only, and the progress is plain lines on stderr.
+  return Boolean(process.stderr.isTTY) && Boolean(process.stdout.isTTY) && !process.env.CI && process.env.TERM !== 'dumb';
 }
 
 /** Plain lines on stderr: one per stage change and one per case, greppable. */

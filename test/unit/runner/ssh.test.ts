@@ -64,7 +64,7 @@ test('an upload whose connection drops mid-transfer fails, instead of never sett
     const t = await connect({ host: '127.0.0.1', port: srv.port, user: 'root', privateKey: ssh2.utils.generateKeyPairSync('ed25519').private, hostKey: srv.hostPublic });
     const settled = await Promise.race([
       t.upload(file, '/x/bin').then(() => 'resolved', (e: Error) => `rejected: ${e.message}`),
-      new Promise<string>((r) => setTimeout(() => r('still pending after 5 s'), 5000).unref()),
+      new Promise<string>((r) => setTimeout(() => r('still pending after 15 s'), 15_000).unref()),
     ]);
     assert.match(settled, /^rejected: upload bin to ssh:\/\/root@127\.0\.0\.1:\d+:\/x\/bin failed/);
   } finally {
@@ -82,7 +82,7 @@ test('a command whose channel never opens because the connection dropped is a lo
     const t = await connect({ host: '127.0.0.1', port: srv.port, user: 'root', privateKey: ssh2.utils.generateKeyPairSync('ed25519').private, hostKey: srv.hostPublic });
     const settled = await Promise.race([
       t.exec('true').then((r) => (r.lost ? 'lost' : `exited ${r.code}`), (e: Error) => `rejected: ${e.message}`),
-      new Promise<string>((r) => setTimeout(() => r('still pending after 5 s'), 5000).unref()),
+      new Promise<string>((r) => setTimeout(() => r('still pending after 15 s'), 15_000).unref()),
     ]);
     assert.ok(settled === 'lost' || settled.startsWith('rejected:'), settled);
   } finally {
