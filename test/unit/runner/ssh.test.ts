@@ -89,3 +89,23 @@ test('a command whose channel never opens because the connection dropped is a lo
     srv.close();
   }
 });
+
+test('run keys: a pair ssh2 cannot parse back (its ed25519 keygen makes one in ~256) is made again; thousands in a row all parse', async () => {
+  const { parseableKeyPair } = await import('../../../src/runner/ssh.js');
+  const { default: ssh2 } = await import('ssh2');
+  // The keygen's own failure, found by searching: a pair whose public key parse rejects.
+  let bad: { private: string; public: string } | undefined;
+  for (let i = 0; i < 20_000 && !bad; i++) {
+    const kp = ssh2.utils.generateKeyPairSync('ed25519');
+    if (ssh2.utils.parseKey(kp.public) instanceof Error || ssh2.utils.parseKey(kp.private) instanceof Error) bad = kp;
+  }
+  assert.ok(bad, 'ssh2 still makes unparseable ed25519 pairs (if this fails, ssh2 fixed it and the retry can go)');
+  let calls = 0;
+  const kp = parseableKeyPair(() => (calls++ === 0 ? bad! : ssh2.utils.generateKeyPairSync('ed25519')));
+  assert.equal(calls, 2, 'the bad pair was refused and another made');
+  assert.ok(!(ssh2.utils.parseKey(kp.private) instanceof Error));
+  for (let i = 0; i < 2000; i++) {
+    const p = parseableKeyPair();
+    assert.ok(!(ssh2.utils.parseKey(p.private) instanceof Error) && !(ssh2.utils.parseKey(p.public) instanceof Error));
+  }
+});
