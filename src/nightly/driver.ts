@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { KgateError, type RunResult } from '../model.js';
+import { KgateError, isFailure, type RunResult } from '../model.js';
 import { forRun, type Emit } from '../events.js';
 import { makeSelection } from '../catalog/selection.js';
 import { resolveKernel, type KernelArtifact } from '../kernel/index.js';
@@ -114,12 +114,8 @@ function nightExitCode(cells: MatrixCell[]): number {
 
 /** A run directory of tonight's that a finished run left (results.json with an end and no interrupt). */
 function finishedCell(dir: string, cell: string): RunResult | undefined {
-  const f = path.join(dir, cell, 'results.json');
-  if (!existsSync(f)) return undefined;
-  try {
-    const run = JSON.parse(readFileSync(f, 'utf8')) as RunResult;
-    return run.finishedAt && run.abort?.family !== 'interrupt' ? run : undefined;
-  } catch { return undefined; }
+  const run = readRun(path.join(dir, cell));
+  return run?.finishedAt && run.abort?.family !== 'interrupt' ? run : undefined;
 }
 
 async function runCell(req: NightlyRequest, cell: PlannedCell, dir: string): Promise<MatrixCell> {
@@ -199,15 +195,16 @@ function readRun(dir: string): RunResult | undefined {
 
 /** Tonight's run of a cell into its history, and compared with the last night that ran it. */
 function withHistory(req: NightlyRequest, cell: PlannedCell, run: RunResult, dir: string, state: MatrixCell['state'], repeats: RunResult[] = []): MatrixCell {
-  const runDir = path.join(dir, cell.name);
-  const last = lastNightBefore(readHistory(req.root, cell.name), req.date);
-  const tonight = recordNight(req.root, cell.name, req.date, runDir, run);
+  const { entry: tonight, history } = recordNight(req.root, cell.name, req.date, path.join(dir, cell.name), run);
+  const last = lastNightBefore(history, req.date);
+  // A run that ended before any case reported (its guest never came up) is a cell without results.
+  const noResult = run.abort !== undefined && run.cases.every((c) => c.status === 'MISS');
   const out: MatrixCell = {
     name: cell.name, kernel: cell.kernelText, selection: cell.selection.describe, state, run, dir: cell.name,
-    exitCode: run.abort && run.cases.every((c) => c.status === 'MISS') ? 125 : run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT' || c.status === 'ERROR' || c.status === 'MISS') ? 1 : 0,
-    history: casePoints(readHistory(req.root, cell.name)),
+    exitCode: noResult ? 125 : run.cases.some((c) => isFailure(c.status)) ? 1 : 0,
+    history: casePoints(history),
   };
-  if (run.abort && run.cases.every((c) => c.status === 'MISS')) { out.state = 'failed'; out.error = run.abort.reason.split('\n')[0]; }
+  if (noResult) { out.state = 'failed'; out.error = run.abort!.reason.split('\n')[0]; }
   const lastRun = last && readRun(path.join(req.root, last.dir));
   if (last && lastRun) out.vsLast = { date: last.date, runId: last.runId, comparison: flakyWhenSameKernel(compareRuns(lastRun, run, repeats), last.kernel === tonight.kernel) };
   return out;

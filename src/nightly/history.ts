@@ -42,17 +42,17 @@ export function readHistory(root: string, cell: string): NightEntry[] {
   return out.sort((a, b) => a.date.localeCompare(b.date));
 }
 
-/** Tonight's line for the cell; a rerun of the same night (--resume, a second run that day) replaces it. */
-export function recordNight(root: string, cell: string, date: string, dir: string, run: RunResult): NightEntry {
+/** Tonight's line for the cell, and the cell's history with it; a rerun of the same night (--resume, a second run that day) replaces it. */
+export function recordNight(root: string, cell: string, date: string, dir: string, run: RunResult): { entry: NightEntry; history: NightEntry[] } {
   const entry: NightEntry = {
     date, dir: path.relative(root, dir), runId: run.runId, kernel: kernelKey(run.kernel),
     ...(run.kernel?.release ? { release: run.kernel.release } : {}),
     cases: run.cases.map((c) => (c.observed !== undefined ? [c.id, c.status, c.observed] : [c.id, c.status])),
   };
-  const kept = readHistory(root, cell).filter((e) => e.date !== date);
+  const history = [...readHistory(root, cell).filter((e) => e.date !== date), entry].sort((a, b) => a.date.localeCompare(b.date));
   mkdirp(path.dirname(file(root, cell)));
-  writeFileAtomic(file(root, cell), [...kept, entry].sort((a, b) => a.date.localeCompare(b.date)).map((e) => JSON.stringify(e)).join('\n') + '\n');
-  return entry;
+  writeFileAtomic(file(root, cell), history.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  return { entry, history };
 }
 
 /** The last night before `date` that ran the cell. */

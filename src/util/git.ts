@@ -87,3 +87,9 @@ export async function borrowingRepo(tree: string, prefix: string): Promise<strin
     throw e;
   }
 }
+
+/** The paths that differ between two trees (or commits) a repository has; undefined when it lacks one of them. */
+export async function changedFiles(cwd: string, from: string, to: string, o: GitOptions = {}): Promise<string[] | undefined> {
+  const d = await git(cwd, ['diff', '--name-only', '--no-renames', from, to], { ...o, allowFail: true, env: { GIT_OPTIONAL_LOCKS: '0', ...o.env } });
+  return d.code === 0 ? d.stdout.split('\n').filter(Boolean) : undefined;
+}

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { KgateError, type KernelIdentity } from '../../model.js';
 import { cacheCapBytes, cacheRoot, evictLru, touchEntry } from '../../util/cache.js';
 import { mkdirp } from '../../util/fs.js';
-import { git } from '../../util/git.js';
+import { changedFiles } from '../../util/git.js';
 import { runTool } from '../../util/run-tool.js';
 import type { KernelArtifact, KernelRequest, KernelStageOptions } from '../artifact.js';
 import type { KernelSpec } from '../spec.js';
@@ -119,9 +119,8 @@ async function sameKernelAs(obj: string, src: TreeSource, compiler: string, buil
     const hit = readBuild(buildsDir, last.key);
     if (!hit) continue;
     // The tree's own repository has both trees' objects (a gate's new commits are not there: git says so, and it is a miss).
-    const d = await git(src.commonDir, ['diff', '--name-only', '--no-renames', last.sourceTree, src.sourceTree], { signal, allowFail: true, env: { GIT_OPTIONAL_LOCKS: '0' } });
-    const files = d.stdout.split('\n').filter(Boolean);
-    if (d.code === 0 && files.length > 0 && files.every(inertForBuild)) return { hit, sourceTree: last.sourceTree };
+    const files = await changedFiles(src.commonDir, last.sourceTree, src.sourceTree, { signal });
+    if (files && files.length > 0 && files.every(inertForBuild)) return { hit, sourceTree: last.sourceTree };
   }
   return undefined;
 }
@@ -239,8 +238,8 @@ async function stampStillHolds(srcDir: string, obj: string, recipe: ConfigRecipe
   if (stamp.configKey !== configKey(recipe) || stamp.compiler !== ctx.compiler || !existsSync(configFile)) return false;
   if (createHash('sha256').update(readFileSync(configFile)).digest('hex') !== stamp.configSha) return false;
   if (stamp.sourceTree === ctx.src.sourceTree) return true;
-  const d = await git(srcDir, ['diff', '--name-only', '--no-renames', stamp.sourceTree, ctx.src.sourceTree], { signal: ctx.signal, allowFail: true });
-  return d.code === 0 && !d.stdout.split('\n').some((f) => f && touchesKconfig(f));
+  const files = await changedFiles(srcDir, stamp.sourceTree, ctx.src.sourceTree, { signal: ctx.signal });
+  return files !== undefined && !files.some(touchesKconfig);
 }
 
 /** Write .config from the recipe, let Kconfig settle it, and check that what was asked for survived. */
