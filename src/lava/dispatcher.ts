@@ -14,6 +14,7 @@ import { deviceDict, renderDevice } from './device.js';
 import { prepareLavaJob, type PrepareRequest } from './prepare.js';
 import { finishLavaRun, type LavaOutcome } from './run.js';
 import { descendants } from '../util/procs.js';
+import { tethered } from '../util/tether.js';
 
 export const LAVA_RUN = '/usr/bin/lava-run';
 /** lava-server's tools and lava-run run python3 from PATH: Debian's, not a pyenv shim. */
@@ -33,7 +34,8 @@ export async function runOnDispatcher(req: DispatcherRequest): Promise<LavaOutco
   const device = path.join(dir, 'device.yaml');
   writeFileAtomic(device, await renderDevice(deviceDict({ memMB: req.memMB })));
   const t0 = Date.now();
-  const p = execa(LAVA_RUN, ['--job-id', `kgate-${prepared.runId}`, '--output-dir', path.join(dir, 'lava-run'), '--device', device, prepared.jobPath], {
+  // TERM when kgate dies: lava-run cancels the job and stops its own qemu.
+  const p = execa(...tethered(LAVA_RUN, ['--job-id', `kgate-${prepared.runId}`, '--output-dir', path.join(dir, 'lava-run'), '--device', device, prepared.jobPath], 'TERM'), {
     reject: false, env: { PATH: SYSTEM_PATH }, extendEnv: false, stdin: 'ignore', timeout: (req.timeoutSec ?? 3600) * 1000,
   });
   // Noted while lava-run lives (an orphan's parent link is lost), ended by pid on an abort or the deadline.

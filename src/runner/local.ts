@@ -7,6 +7,7 @@ import { release, version } from 'node:os';
 import { KgateError } from '../model.js';
 import type { ExecOutcome, ExecRequest, SuiteTarget } from './target.js';
 import { lineSplitter } from '../util/lines.js';
+import { tethered } from '../util/tether.js';
 
 export function assertRoot(what: string): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
@@ -21,7 +22,8 @@ export function localTarget(): SuiteTarget {
     kernel: { release: release(), version: version(), source: 'local', configHash: undefined },
     async prepare() { /* binaries run where they were built */ },
     async exec(req: ExecRequest): Promise<ExecOutcome> {
-      const child = execa(req.binary.path, req.caseIds, {
+      // Tethered: its FUSE servers die with it (templates/c), and it with kgate, even by SIGKILL.
+      const child = execa(...tethered(req.binary.path, req.caseIds), {
         reject: false,
         buffer: false,
         stdin: 'ignore',

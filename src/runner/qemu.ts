@@ -15,6 +15,7 @@ import { stripPrintk } from '../kmsg/printk.js';
 import { lineSplitter } from '../util/lines.js';
 import { READY_MARKER } from './image.js';
 import { connect, type Transport } from './ssh.js';
+import { tethered } from '../util/tether.js';
 
 export type Accel = 'kvm' | 'tcg';
 export type AccelChoice = 'auto' | Accel;
@@ -211,7 +212,8 @@ class Attempt {
     this.sink = createWriteStream(consoleLog, { flags: 'a' });
     if (preface) this.sink.write(`kgate: ${preface}\n`);
     this.sinkDone = new Promise((r) => this.sink.once('close', () => r()));
-    this.proc = execa(argv[0], argv.slice(1), { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, cleanup: true });
+    // Tethered: a kgate killed by SIGKILL (no exit hook runs) takes its guest with it.
+    this.proc = execa(...tethered(argv[0], argv.slice(1)), { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, cleanup: true });
     if (this.proc.pid === undefined) throw new KgateError('infra', `cannot start ${argv[0]}`);
     this.pid = this.proc.pid;
     track(this.pid);
