@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasQemu, kgateBin, root, tempDir } from './helpers.js';
-import { qemuPids } from './procs.js';
+import { qemuChildrenOf, stillQemu, watchQemuOf } from './procs.js';
 
 const skip = !hasQemu() ? 'qemu-system-x86_64 is not installed' : false;
 
@@ -22,26 +22,6 @@ async function early(args: string[]): Promise<{ code?: number; stdout: string; s
   const qemu = watchQemuOf(child.pid);
   const r = await child.finally(() => qemu.stop());
   return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), ms: Date.now() - t0, timedOut: r.timedOut, qemu: qemu.pids };
-}
-
-/**
- * The qemu processes a kgate (by its pid) starts, sampled every 50 ms: the
- * machine may run other guests at the same time (other tests, other users), so
- * "no qemu left" is about these pids, not every qemu on the host.
- */
-function watchQemuOf(pid: number | undefined): { pids: Set<number>; sample: () => void; stop: () => void } {
-  const pids = new Set<number>();
-  const sample = () => { for (const p of qemuChildrenOf(pid)) pids.add(p); };
-  sample();
-  const t = setInterval(sample, 50);
-  t.unref(); // a test that failed before stop() must not keep the file's process alive
-  return { pids, sample, stop: () => { sample(); clearInterval(t); } };
-}
-
-/** Which of these pids still run a qemu. */
-function stillQemu(pids: Iterable<number>): number[] {
-  const now = qemuPids();
-  return [...pids].filter((p) => now.has(p));
 }
 
 test('kgate run --results /proc/x (a results directory that cannot be made): one line naming it and why, exit 2, within 5 s', async () => {
@@ -79,13 +59,6 @@ function processesMentioning(path: string): string[] {
     } catch { /* gone */ }
   }
   return out;
-}
-
-/** The qemu processes kgate (pid) started itself, by their parent. */
-function qemuChildrenOf(pid: number | undefined): number[] {
-  return [...qemuPids()].filter((p) => {
-    try { return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] === String(pid); } catch { return false; }
-  });
 }
 
 const fuseMounts = () => readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => /^\S+ \S+ fuse/.test(l));
