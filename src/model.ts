@@ -75,7 +75,7 @@ export interface RunResult {
   /** --shard I/N: this run holds one share of the cases; `plan` names the whole (kgate merge refuses shards of different plans). */
   shard?: { index: number; total: number; plan: string };
   /** Set when the run could not finish: an infra fault (exit 125) or interruption. */
-  abort?: { family: FailureFamily; reason: string };
+  abort?: { family: FailureFamily; reason: string; /** a write the machine refused (a full disk), not the kernel's fault nor the guest's */ fault?: 'machine' };
 }
 
 /** Every failure keeps its reason and its family; exit codes are mapped in one place. */

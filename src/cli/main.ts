@@ -9,6 +9,7 @@ import { projectRoot } from '../util/paths.js';
 import { buildEventsTo } from '../gen/stage.js';
 import type { BuildEvent } from '../gen/build.js';
 import { runInputsOf, selectionOf } from './inputs.js';
+import { machineFault } from '../util/machine-fault.js';
 
 const root = projectRoot();
 const caseFilterOptions = (cmd: Command) =>
@@ -273,8 +274,15 @@ main(argv).then(
       process.exitCode = e.family === 'infra' ? exitCodeFor(e.family) : forBisect(exitCodeFor(e.family));
       return;
     }
+    // A fault of the machine (a full disk, no file descriptors left) is not kgate's bug: say what and where.
+    const fault = machineFault(e);
+    if (fault) {
+      process.stderr.write(`kgate: ${fault.message}\n`);
+      process.exitCode = forBisect(EXIT.untestable);
+      return;
+    }
     // A bug in kgate: say so on one line, keep the stack for whoever reports it.
-    process.stderr.write(`kgate: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`kgate: internal error: ${e instanceof Error ? e.message : String(e)} (a bug of kgate's: please report it with the output of KGATE_DEBUG=1)\n`);
     if (process.env.KGATE_DEBUG) process.stderr.write(`${e instanceof Error ? e.stack : ''}\n`);
     process.exitCode = forBisect(EXIT.untestable);
   },

@@ -80,7 +80,10 @@ export async function runFromCli(o: RunInputs, argv: string[]): Promise<number> 
     await progress.done();
     process.stdout.write(formatSummaryTable(out.run) + '\n');
     process.stdout.write(`results: ${out.dir}\n`);
-    if (out.run.abort) {
+    if (out.run.abort?.fault === 'machine') {
+      // The machine's fault, not the kernel's: one line, and the results are the summary above (not all of them reached the disk).
+      process.stderr.write(`kgate: ${out.run.abort.reason}; the run stopped, its results so far are on stdout\n`);
+    } else if (out.run.abort) {
       // The one line first, then what the console said last: that is where a boot failure shows.
       process.stderr.write(`kgate: ${out.run.abort.reason.split('\n')[0]}\n`);
       if (out.run.abort.family === 'infra') process.stderr.write(consoleTail(out.dir));

@@ -238,7 +238,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
     // Whatever was asked for and never reported stays visible as MISS.
     for (const id of remaining) {
       deliver(target, { id, family: binary.family, api: binary.api, status: 'MISS', tap: [], kernel: target.kernel,
-        reason: abort ? `not run: ${abort.reason}` : signal.aborted ? 'not run: interrupted' : 'never reported' });
+        reason: abort ? `not run: ${abort.reason}` : signal.aborted ? `not run: ${signal.reason instanceof KgateError ? signal.reason.message : 'interrupted'}` : 'never reported' });
     }
     req.emit({ type: 'family', family: binary.family, shard: target.name, state: 'done', total: item.caseIds.length });
   };

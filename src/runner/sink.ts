@@ -1,6 +1,9 @@
 // Where results go while a run is under way: results.json is rewritten
 // atomically as each case finishes, the KTAP log is appended line by line, so a
-// run killed at any point leaves everything it had.
+// run killed at any point leaves everything it had. A write the machine refuses
+// (a full disk) never throws into the suite's streams: the results stay in
+// memory, the first fault is handed to the run (which stops and says it), and
+// later writes are still tried, so what fits once space is freed is kept.
 import { mkdirp } from '../util/fs.js';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,12 +11,28 @@ import type { CaseResult, RunResult } from '../model.js';
 import { summarise } from '../model.js';
 import { writeResultsJson } from '../report/index.js';
 import type { ResultSink } from './execute.js';
+import { machineFault, writing, type MachineFault } from '../util/machine-fault.js';
 
 export class RunSink implements ResultSink {
   private shards = new Map<string, string>();
-  constructor(readonly dir: string, readonly run: RunResult) {
+  /** The first write the machine refused. */
+  fault?: MachineFault;
+  /** The first write is not guarded: a results directory that cannot hold results.json is the caller's to refuse. */
+  constructor(readonly dir: string, readonly run: RunResult, private onFault: (f: MachineFault) => void = () => {}) {
     mkdirp(dir);
-    this.flush();
+    writeResultsJson(this.dir, this.run);
+  }
+  /** Runs a write; a fault of the machine is recorded (the first one reported), any other error thrown. */
+  save(what: () => void): void {
+    try {
+      what();
+    } catch (e) {
+      const f = machineFault(e);
+      if (!f) throw e;
+      if (this.fault) return;
+      this.fault = f;
+      this.onFault(f);
+    }
   }
   add(result: CaseResult): void {
     this.run.cases.push(result);
@@ -26,7 +45,8 @@ export class RunSink implements ResultSink {
       path = join(this.dir, this.shards.size === 0 ? 'ktap.log' : `ktap-${this.shards.size + 1}.log`);
       this.shards.set(shard, path);
     }
-    appendFileSync(path, line + '\n');
+    const file = path;
+    this.save(() => writing(file, () => appendFileSync(file, line + '\n')));
   }
   /**
    * A run stopped before its suite printed anything (interrupted while the
@@ -49,6 +69,6 @@ export class RunSink implements ResultSink {
   }
   flush(): void {
     this.run.summary = summarise(this.run.cases);
-    writeResultsJson(this.dir, this.run);
+    this.save(() => writeResultsJson(this.dir, this.run));
   }
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { KernelIdentity, RunResult } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { shellLine } from '../util/shell.js';
+import { kgateVersion } from '../util/version.js';
 
 export const METADATA_JSON = 'metadata.json';
 
@@ -26,14 +27,18 @@ export function pinnedArgv(argv: string[], kernel: KernelIdentity | undefined): 
 
 export class MetadataFile {
   private data: Record<string, unknown>;
-  constructor(private dir: string, run: RunResult, private argv: string[]) {
-    this.data = { runId: run.runId, state: 'running', startedAt: run.startedAt, target: run.target, argv, reproducer: shellLine(['kgate', ...argv]) };
+  /** `start`: what is known before any stage ran (the kernel asked for, the cases selected, kgate's version). */
+  /** `save` runs each later write (the run's sink guards them: a full disk stops the run, it does not throw into it). */
+  constructor(private dir: string, run: RunResult, private argv: string[], start: Record<string, unknown> = {},
+    private save: (write: () => void) => void = (write) => write()) {
+    this.data = { runId: run.runId, state: 'running', startedAt: run.startedAt, target: run.target, ...start, kgate: kgateVersion(),
+      argv, reproducer: shellLine(['kgate', ...argv]) };
     this.write();
   }
   update(fields: Record<string, unknown>): void {
     Object.assign(this.data, fields);
     if (fields.kernel) this.data.reproducer = shellLine(['kgate', ...pinnedArgv(this.argv, fields.kernel as KernelIdentity)]);
-    this.write();
+    this.save(() => this.write());
   }
   finish(fields: Record<string, unknown>): void {
     this.update({ ...fields, state: 'finished', finishedAt: new Date().toISOString() });

@@ -20,6 +20,7 @@ import { anySignal as anySignalOf, releaseSignal } from '../util/deadline.js';
 import { writeJUnit, writeResultsJson } from '../report/index.js';
 import { claimRunDir, newRunId } from './run-dir.js';
 import { MetadataFile } from './metadata.js';
+import { machineFault, type MachineFault } from '../util/machine-fault.js';
 
 export interface RunOnceRequest {
   /** The kernel to test (qemu targets); local and ssh:// targets test the kernel they run. */
@@ -99,9 +100,22 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
   const emit = forRun(runId, req.emit);
   const t0 = Date.now();
   const run: RunResult = { runId, startedAt: new Date(t0).toISOString(), target: targetName(req.target), cases: [], problems: [], summary: summarise([]), ...(req.shard ? { shard: req.shard } : {}) };
-  const sink = new RunSink(dir, run);
-  // Written now and completed at the end: a killed run still says what it was.
-  const meta = new MetadataFile(dir, run, req.argv);
+  // A write the machine refuses once the run is under way (a full disk) stops it: exit 125, the results in memory said.
+  const faulted = new AbortController();
+  let sink: RunSink;
+  let meta: MetadataFile;
+  try {
+    sink = new RunSink(dir, run, (f) => faulted.abort(f));
+    // Written now and completed at the end: a killed run still says what it was.
+    meta = new MetadataFile(dir, run, req.argv, {
+      ...(req.kernel && req.target.kind === 'qemu' ? { kernelSpec: 'artifact' in req.kernel ? req.kernel.artifact.identity.pinned ?? req.kernel.artifact.source : req.kernel.spec.text } : {}),
+      selection: { describe: req.selection.describe, cases: req.selection.ids },
+    }, (write) => sink.save(write));
+  } catch (e) {
+    // Nothing ran yet: the results directory is unusable, which is for the user to fix (exit 2).
+    throw machineFault(e, undefined, 'user') ?? e;
+  }
+  const signal = anySignal([req.signal, faulted.signal]);
   const timings: Record<string, number> = {};
   const targets: SuiteTarget[] = [];
   let pending: Promise<SuiteTarget>[] = [];
@@ -117,11 +131,11 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
   let suite: Promise<BuiltSuite> | undefined;
   try {
     // The suite builds (2-3 s cold) while the kernel is fetched or built and the guest boots.
-    suite = buildSuiteStage(req, emit, anySignal([req.signal, stopBuild.signal]));
+    suite = buildSuiteStage(req, emit, anySignal([signal, stopBuild.signal]));
     suite.catch((e) => { buildError = e; buildFailed.abort(); });
     emit({ type: 'stage', stage: 'suite', state: 'start' });
     const tKernel = Date.now();
-    kernel = await kernelStage(req, dir, emit, anySignal([req.signal, buildFailed.signal]));
+    kernel = await kernelStage(req, dir, emit, anySignal([signal, buildFailed.signal]));
     if (kernel) {
       timings.kernelMs = Date.now() - tKernel;
       run.kernel = kernel.identity;
@@ -132,7 +146,7 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     // Guests still booting when the suite is done are not waited for.
     const boots = new AbortController();
     stopBoots = () => boots.abort();
-    pending = startTargets(req.target, kernel, dir, emit, anySignal([req.signal, boots.signal, buildFailed.signal])).map((p) => p.then((t) => { targets.push(t); return t; }));
+    pending = startTargets(req.target, kernel, dir, emit, anySignal([signal, boots.signal, buildFailed.signal])).map((p) => p.then((t) => { targets.push(t); return t; }));
     // The first target and the build are awaited together: a build failure must not leave a booting guest behind.
     const [started, built] = await Promise.allSettled([pending[0], suite]);
     if (built.status === 'rejected') throw built.reason;
@@ -155,10 +169,11 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
       if (e.type === 'case' && timings.firstResultMs === undefined) timings.firstResultMs = Date.now() - t0;
       emit(e);
     };
-    const r = await runSuite({ targets: pending, items: selection, sink, emit: onEvent, signal: req.signal, env: req.env });
+    const r = await runSuite({ targets: pending, items: selection, sink, emit: onEvent, signal, env: req.env });
     timings.runMs = Date.now() - tRun;
     if (r.abort) run.abort = r.abort;
     if (req.signal.aborted && !run.abort) run.abort = interrupted(req.signal);
+    else if (sink.fault) run.abort = machineAbort(sink.fault);
   } catch (caught) {
     // What the build said, not the abort it caused in the kernel stage or a boot.
     const e = buildError !== undefined && !req.signal.aborted ? buildError : caught;
@@ -171,7 +186,9 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
       meta.finish({ error: e.message });
       throw e;
     }
+    const fault = sink.fault ?? machineFault(e);
     run.abort = req.signal.aborted ? interrupted(req.signal)
+      : fault ? machineAbort(fault)
       : e instanceof KgateError ? { family: e.family, reason: e.message }
       : { family: 'bug', reason: e instanceof Error ? (e.stack ?? e.message) : String(e) };
     if (e instanceof KgateError && e.detail) run.problems.push(e.detail);
@@ -182,8 +199,10 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
   if (run.abort) sink.bailOutIfEmpty(run.abort.reason.split('\n')[0], req.selection.ids.length);
   run.finishedAt = new Date().toISOString();
   run.summary = summarise(run.cases);
-  writeResultsJson(dir, run);
-  writeJUnit(dir, run);
+  sink.save(() => writeResultsJson(dir, run));
+  sink.save(() => writeJUnit(dir, run));
+  // The last writes may be the first the disk refused: the results are then not all saved, and the run says so.
+  if (sink.fault && !run.abort) run.abort = machineAbort(sink.fault);
   timings.totalMs = Date.now() - t0;
   emit({ type: 'stage', stage: 'suite', state: run.abort ? 'fail' : 'done', detail: run.abort?.reason.split('\n')[0], ms: timings.runMs });
   meta.finish({ timings, summary: run.summary, abort: run.abort });
@@ -195,6 +214,11 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     await Promise.allSettled(targets.map((t) => t.stop()));
     for (const c of composites) releaseSignal(c);
   }
+}
+
+/** A write the machine refused: exit 125 (the kernel was not judged), said in one line, no console tail. */
+function machineAbort(f: MachineFault): NonNullable<RunResult['abort']> {
+  return { family: 'infra', reason: f.message, fault: 'machine' };
 }
 
 /** The interrupt's own words (interrupted by SIGINT or SIGTERM, from cli/run-command), else 'interrupted'. */

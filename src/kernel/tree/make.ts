@@ -8,6 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { KgateError } from '../../model.js';
 import { gitFreeEnv } from '../../util/git.js';
 import { tethered } from '../../util/tether.js';
+import { machineFault } from '../../util/machine-fault.js';
 
 export interface MakeOptions {
   src: string;
@@ -55,6 +56,9 @@ export function runMake(o: MakeOptions): Promise<MakeResult> {
   const t0 = Date.now();
   const args = ['-C', o.src, `O=${o.obj}`, `-j${o.jobs}`, ...Object.entries(o.vars ?? {}).map(([k, v]) => `${k}=${v}`), ...o.targets];
   const log = createWriteStream(o.logFile, { flags: 'a' });
+  // A full disk under the log is the machine's fault, said when make ends (an unheard 'error' would crash kgate).
+  let logFault: unknown;
+  log.on('error', (e) => { logFault ??= e; });
   log.write(`$ make ${args.join(' ')}\n`);
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) { log.end(); reject(new KgateError('interrupt', 'make interrupted')); return; }
@@ -109,6 +113,7 @@ export function runMake(o: MakeOptions): Promise<MakeResult> {
       log.end(() => {
         const ms = Date.now() - t0;
         if (o.signal?.aborted) { reject(new KgateError('interrupt', 'make interrupted')); return; }
+        if (logFault) { reject(machineFault(logFault, o.logFile) ?? logFault); return; }
         if (code === 0) { note(true); resolve({ ms, lines }); return; }
         const err = firstError(head.length ? head : tail, o.src) ?? `make exited ${code ?? sig}`;
         reject(new KgateError('infra', `build of ${o.what} failed: ${err}`, [`make ${o.targets.join(' ')} failed after ${(ms / 1000).toFixed(1)} s; last 30 lines (full log: ${o.logFile}):`, ...tail.slice(-30)].join('\n')));
