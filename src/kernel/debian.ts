@@ -12,7 +12,7 @@ import { open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KgateError } from '../model.js';
 import { runTool } from '../util/run-tool.js';
-import { choosePackage, compareVersions, parseMadison, bzImageRelease, type DebianKernelPackage, type KernelSpec } from './spec.js';
+import { choosePackage, compareVersions, parseMadison, bzImageRelease, bzImageDeclaredSize, type DebianKernelPackage, type KernelSpec } from './spec.js';
 import { LISTS_MAX_AGE_MS, aptDownload, aptUpdate, kernelMadison, listsAge, listsStamp, privateApt } from './apt.js';
 
 export interface ResolveOptions {
@@ -191,6 +191,9 @@ export async function resolvePathKernel(bzImage: string, modulesArg: string | un
   try { await fh.read(head, 0, head.length, 0); } finally { await fh.close(); }
   const release = bzImageRelease(head);
   if (!release) throw new KgateError('user', `${bzImage} is not an x86 bzImage (no HdrS setup header)`);
+  const declared = bzImageDeclaredSize(head) ?? 0;
+  const size = statSync(abs).size;
+  if (size < declared) throw new KgateError('infra', `kernel image ${bzImage} is truncated: ${mib(size)} of the ${mib(declared)} its boot header declares (a copy or download cut short); not booted`);
   let modulesDir: string | undefined;
   if (modulesArg !== undefined) {
     const m = path.resolve(modulesArg);
@@ -222,4 +225,8 @@ export function cachedKernelImage(series: string, cacheDir = defaultCacheDir()):
 /** The kgate cache: downloaded kernels (kernels/) and built guest images (images/). */
 export function defaultCacheDir(): string {
   return cacheRoot();
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

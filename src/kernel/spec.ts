@@ -168,6 +168,18 @@ export function choosePackage(spec: Extract<KernelSpec, { kind: 'debian' }>, pkg
  * 0x20e points (minus 0x200) at "6.12.117+deb12-cloud-amd64 (debian-kernel@...) #1 SMP ...".
  * This is what `file` reports; it lets a bare bzImage path give a KernelIdentity without booting.
  */
+/**
+ * The size the boot protocol header says the image has: the setup sectors
+ * (setup_sects at 0x1f1, 0 meaning 4) plus the boot sector, then syssize
+ * (0x1f4) 16-byte paragraphs of protected-mode kernel. A file shorter than
+ * that is cut short (a copy or download that stopped): QEMU loads it without
+ * a word and the guest prints nothing.
+ */
+export function bzImageDeclaredSize(head: Buffer): number | undefined {
+  if (head.length < 0x1f8 || head.toString('latin1', 0x202, 0x206) !== 'HdrS') return undefined;
+  return ((head[0x1f1] || 4) + 1) * 512 + head.readUInt32LE(0x1f4) * 16;
+}
+
 export function bzImageRelease(head: Buffer): string | undefined {
   if (head.length < 0x210 || head.toString('latin1', 0x202, 0x206) !== 'HdrS') return undefined;
   const off = head.readUInt16LE(0x20e) + 0x200;
