@@ -1,8 +1,7 @@
 // startGuest: a kernel artifact -> a booted guest with a connected, pinned SSH
 // transport. The stages (build image, keys, boot, login) are
 // the functions of src/kernel and src/runner; this only composes and times them.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { KernelIdentity } from '../model.js';
 import { KgateError } from '../model.js';
@@ -11,6 +10,7 @@ import { cacheDir } from '../util/cache.js';
 import { buildImage, secretsArchive, withSecrets } from './image.js';
 import { bootGuest, type AccelChoice, type Accel, type Guest } from './qemu.js';
 import { makeRunKeys, type Transport } from './ssh.js';
+import { scratchDir } from '../util/scratch.js';
 
 export interface StartGuestRequest {
   /** Resolved (or built) once per run by the kernel stage. */
@@ -57,7 +57,7 @@ export async function startGuest(req: StartGuestRequest): Promise<StartedGuest> 
     makeRunKeys(req.signal),
   ]);
   const tPrep = lap();
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'kgate-guest-'));
+  const scratch = await scratchDir('kgate-guest-');
   try {
     const initrd = path.join(scratch, 'initrd.cpio');
     await withSecrets(img.path, secretsArchive(keys.hostKey, `${keys.clientPublic}\n`), initrd);

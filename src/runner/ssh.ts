@@ -3,7 +3,7 @@
 // (key pair and host key made per run) and for --target ssh://user@host:port.
 import { createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
@@ -11,6 +11,7 @@ import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { KgateError } from '../model.js';
 import { runTool } from '../util/run-tool.js';
 import { lineSplitter } from '../util/lines.js';
+import { scratchDir } from '../util/scratch.js';
 
 const { Client, utils } = ssh2;
 
@@ -228,7 +229,7 @@ export function parseableKeyPair(generate = () => utils.generateKeyPairSync('ed2
 export async function makeRunKeys(signal?: AbortSignal): Promise<RunKeys> {
   const client = parseableKeyPair();
   // dropbearkey writes only to a path that does not exist yet.
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kgate-keys-'));
+  const dir = await scratchDir('kgate-keys-');
   try {
     const keyPath = path.join(dir, 'host_ed25519');
     await runTool('dropbearkey', ['-t', 'ed25519', '-f', keyPath], { signal });

@@ -1,11 +1,11 @@
 // git, read-only or in a scratch repository of kgate's own: one helper, so
 // every failure is one line naming the command and git's own words.
 import { writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { KgateError, type FailureFamily } from '../model.js';
+import { scratchDir } from './scratch.js';
 
 /**
  * The environment for git and for anything that runs git (make's
@@ -77,7 +77,7 @@ export async function assertGitTree(dir: string): Promise<void> {
  * on top of the user's history while never writing to their repository.
  */
 export async function borrowingRepo(tree: string, prefix: string): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const dir = await scratchDir(prefix);
   try {
     await git(dir, ['init', '--quiet']);
     borrowObjects(dir, [await gitCommonDir(tree)]);
