@@ -82,7 +82,8 @@ export async function runFromCli(o: RunInputs, argv: string[]): Promise<number> 
     process.stdout.write(`results: ${out.dir}\n`);
     if (out.run.abort?.fault === 'machine') {
       // The machine's fault, not the kernel's: one line, and the results are the summary above (not all of them reached the disk).
-      process.stderr.write(`kgate: ${out.run.abort.reason}; the run stopped, its results so far are on stdout\n`);
+      const got = out.run.cases.some((c) => c.status !== 'MISS');
+      process.stderr.write(`kgate: ${out.run.abort.reason}${got ? '; the run stopped, its results so far are on stdout' : ''}\n`);
     } else if (out.run.abort) {
       // The one line first, then what the console said last: that is where a boot failure shows.
       process.stderr.write(`kgate: ${out.run.abort.reason.split('\n')[0]}\n`);

@@ -142,7 +142,7 @@ export async function aptUpdate(apt: PrivateApt, opts: AptOpts = {}): Promise<vo
     const args = ['update', '-q'];
     if (!(await hostChecksValidUntil(opts))) args.push('-o', 'Acquire::Check-Valid-Until=false');
     try {
-      await runTool('apt-get', args, { env: apt.env, signal: opts.signal });
+      await runTool('apt-get', args, { env: apt.env, signal: opts.signal, writesTo: apt.dir });
     } catch (e) {
       // One suite that fails (an expired or unreachable Release) leaves the
       // others' fresh lists: say so, and keep them, unless there are none.
@@ -201,5 +201,5 @@ export async function kernelMadison(apt: PrivateApt, opts: AptOpts = {}): Promis
 
 /** apt-get download of exact name=version pairs into `cwd`, through the private configuration. */
 export async function aptDownload(apt: PrivateApt, pkgs: string[], cwd: string, opts: AptOpts = {}): Promise<void> {
-  await runTool('apt-get', ['download', '-q', ...pkgs], { cwd, env: apt.env, signal: opts.signal });
+  await runTool('apt-get', ['download', '-q', ...pkgs], { cwd, env: apt.env, signal: opts.signal, writesTo: cwd });
 }

@@ -45,13 +45,13 @@ export async function resolveDebianKernel(spec: Extract<KernelSpec, { kind: 'deb
       const debs = (await readdir(tmp)).filter((f) => f.endsWith('.deb'));
       if (debs.length !== pkg.packages.length) throw new KgateError('infra', `apt-get download of ${pkg.packages.join(' ')} left ${debs.length} .deb files`);
       for (const deb of debs) {
-        await runTool('dpkg-deb', ['-x', path.join(tmp, deb), tmp], { signal: opts.signal });
+        await runTool('dpkg-deb', ['-x', path.join(tmp, deb), tmp], { signal: opts.signal, writesTo: tmp });
         await rm(path.join(tmp, deb));
       }
       const release = canonicalLayout(tmp, pkg.release);
       // The packages ship no modules.dep (the postinst runs depmod): make it here
       // so the image builder finds virtio_net's and overlay's dependencies.
-      await runTool('depmod', ['-b', tmp, release], { signal: opts.signal });
+      await runTool('depmod', ['-b', tmp, release], { signal: opts.signal, writesTo: tmp });
       await writeFile(path.join(tmp, '.kgate-complete'), `${pkg.packages.map((n) => `${n}=${pkg.version}`).join(' ')}\n`);
       await rm(dest, { recursive: true, force: true });
       await rename(tmp, dest);

@@ -79,7 +79,7 @@ async function kernelStage(req: RunOnceRequest, dir: string, emit: Emit, signal:
   } catch (e) {
     // The user's mistake is said once, by whoever renders the error; the stage only ends.
     const user = e instanceof KgateError && e.family === 'user';
-    emit({ type: 'stage', stage: 'kernel', state: 'fail', ...(user ? {} : { detail: e instanceof Error ? e.message.split('\n')[0] : String(e) }) });
+    emit({ type: 'stage', stage: 'kernel', state: 'fail', ...(user ? {} : { detail: machineFault(e)?.message ?? (e instanceof Error ? e.message.split('\n')[0] : String(e)) }) });
     throw e;
   }
 }

@@ -3,6 +3,7 @@
 // own words (its stderr tail) instead of an execa stack trace.
 import { execa } from 'execa';
 import { KgateError } from '../model.js';
+import { machineFault } from './machine-fault.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -10,7 +11,17 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Binary output (decompressors); the default decodes stdout as text. */
   binary?: boolean;
+  /** Where the tool writes (apt's lists, an unpacked package): named when it fails for a full or read-only disk. */
+  writesTo?: string;
 }
+
+/** The machine's faults as tools word them (apt: "write (28: No space left on device)", coreutils, dpkg). */
+const TOOL_FAULTS: [RegExp, string][] = [
+  [/No space left on device|\(28: /i, 'ENOSPC'],
+  [/Disk quota exceeded/i, 'EDQUOT'],
+  [/Read-only file system/i, 'EROFS'],
+  [/Too many open files/i, 'EMFILE'],
+];
 
 export async function runTool(file: string, args: string[], opts: RunOptions = {}): Promise<{ stdout: string; stdoutBuffer: Buffer }> {
   try {
@@ -34,6 +45,11 @@ export async function runTool(file: string, args: string[], opts: RunOptions = {
     }
     const stderr = typeof err.stderr === 'string' ? err.stderr : Buffer.isBuffer(err.stderr) ? err.stderr.toString() : '';
     const tail = stderr.trim().split('\n').slice(-5).join('\n');
+    const fault = TOOL_FAULTS.find(([re]) => re.test(stderr))?.[1];
+    if (fault) {
+      const err = Object.assign(new Error(fault), { code: fault, syscall: `${file} ${args[0] ?? ''}`.trim() });
+      throw machineFault(err, opts.writesTo ? `${opts.writesTo} (${file} ${args[0] ?? ''})`.replace(' )', ')') : undefined) ?? err;
+    }
     throw new KgateError('infra', `${[file, ...args].join(' ')} failed: ${tail.split('\n').at(-1) || err.shortMessage || err.message}`, tail);
   }
 }

@@ -86,10 +86,10 @@ afterEach(() => {
  * kgate killed with -9 cannot remove its own (the guest's initramfs, 7 MB), and
  * it must not pile up in /tmp.
  */
-function start(args: string[]): Live {
+function start(args: string[], env: Record<string, string> = {}): Live {
   const t0 = Date.now();
   const child = execa('node', [kgateBin, 'run', ...args], {
-    reject: false, cwd: root, env: { CI: '1', TMPDIR: tempDir('kgate-faults-tmp-') }, stdin: 'ignore', timeout: 5 * 60_000, killSignal: 'SIGKILL',
+    reject: false, cwd: root, env: { CI: '1', TMPDIR: tempDir('kgate-faults-tmp-'), ...env }, stdin: 'ignore', timeout: 5 * 60_000, killSignal: 'SIGKILL',
   });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
@@ -321,6 +321,33 @@ test('results on a read-only filesystem: exit 2 before anything ran, one line na
     x.done();
   } finally {
     unmount(mnt);
+  }
+});
+
+test('a cache on a read-only filesystem: exit 125 once the run started, one line naming the cache path and EROFS, no internal error', { skip: skipMount, timeout: TIMEOUT }, async () => {
+  const cache = mountTmpfs('size=32k,ro');
+  try {
+    const results = tempDir('kgate-faults-run-');
+    const r = await end(start(['--kernel', KERNEL, '--case', 'U01', '--results', results], { KGATE_CACHE: cache }));
+    const { errors } = splitStderr(r.stderr);
+    const x = new Expect(r);
+    // The run had started (its directory and metadata.json exist): the kernel was not judged, so 125, as for a guest that does not boot.
+    await x.that('exit 125', () => assert.equal(r.code, 125));
+    await x.that('one error line naming the cache and "read-only file system"', () => {
+      assert.equal(errors.length, 1, `error lines: ${JSON.stringify(errors)}`);
+      assert.ok(errors[0].includes(cache), `names ${cache}: ${errors[0]}`);
+      assert.match(errors[0], /read-only file system \(EROFS\)/);
+    });
+    await x.that('no "internal error"', () => assert.doesNotMatch(r.stderr, /internal error/));
+    await x.that('the case asked for is MISS, in a results directory that parses', async () => {
+      const saved = readJson(join(runDir(results), 'results.json'));
+      assert.deepEqual(saved.cases.map((c: { id: string; status: string }) => [c.id, c.status]), selected('U01').map((id) => [id, 'MISS']));
+      await assertParses(runDir(results));
+    });
+    await x.that('nothing left', () => assertNothingLeft(r));
+    x.done();
+  } finally {
+    unmount(cache);
   }
 });
 

@@ -39,3 +39,13 @@ test('writeFileAtomic names the file it could not write, and leaves no temp file
   });
   assert.throws(() => writeFileAtomic('/sys/kernel/kgate-test.json', '{}'), (e: unknown) => e instanceof MachineFault && /\/sys\/kernel\/kgate-test\.json/.test(e.message));
 });
+
+test('a host tool that fails on a full disk is the machine\'s fault, named by where it writes (apt-get into the cache, dpkg-deb)', async () => {
+  const { runTool } = await import('../../../src/util/run-tool.js');
+  await assert.rejects(runTool('dd', ['if=/dev/zero', 'of=/dev/full', 'count=1'], { writesTo: '/dev/full' }), (e: unknown) => {
+    assert.ok(e instanceof MachineFault, String(e));
+    assert.equal(e.message, 'cannot write /dev/full (dd if=/dev/zero): no space left on device (ENOSPC)');
+    return true;
+  });
+  await assert.rejects(runTool('false', []), (e: unknown) => !(e instanceof MachineFault), 'a tool failing for its own reasons stays its own failure');
+});
