@@ -271,6 +271,34 @@ test('kill -9 of kgate mid-suite: nothing left, the case already reported is in 
   x.done();
 });
 
+const skipLocal = !isRoot() || !existsSync('/dev/fuse') ? 'needs root and /dev/fuse' : false;
+const fuseMounts = () => readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => /^\S+ \S+ fuse/.test(l));
+
+test('kill -9 of kgate run --target local while a case waits in the kernel for its FUSE server: harness, case, server and mount all go', { skip: skipLocal, timeout: TIMEOUT }, async () => {
+  // K1.hang's server never answers OPEN: the case blocks in open() on a FUSE mount of the host, the server holds /dev/fuse.
+  const mountsBefore = fuseMounts();
+  const results = tempDir('kgate-faults-run-');
+  const live = start(['--target', 'local', '--case', 'U01,K1.hang', '--results', results]);
+  await live.waitFor('K1.hang under way', (e) => /PASS\s+U01\.minus_one[\s\S]*selftest: /.test(e));
+  await new Promise((r) => setTimeout(r, 500));
+  live.watch.sample();
+  const suite = [...live.watch.seen.values()].filter((p) => /kgate-selftest/.test(p.cmdline));
+  live.child.kill('SIGKILL');
+  const r = await end(live);
+
+  const x = new Expect(r);
+  await x.that('killed', () => assert.equal(r.signal, 'SIGKILL'));
+  // The harness, the case it forked and the case's server: three processes of the suite binary.
+  await x.that('the suite was running: harness, case and server', () => assert.ok(suite.length >= 3, JSON.stringify(suite.map((p) => p.cmdline))));
+  await x.that('nothing left (the suite\'s binary and its FUSE server included)', () => assertNothingLeft(r));
+  await x.that('no FUSE mount left', () => assert.deepEqual(fuseMounts().filter((m) => !mountsBefore.includes(m)), []));
+  await x.that('results.json holds U01 as PASS', () => {
+    const run = readJson(join(runDir(results), 'results.json'));
+    assert.equal(run.cases?.find((c: { id: string }) => c.id === 'U01.minus_one')?.status, 'PASS');
+  });
+  x.done();
+});
+
 test('results on a filesystem that fills up: exit 125, one line naming the file and ENOSPC, the summary so far, nothing left', { skip: skipMount, timeout: TIMEOUT }, async () => {
   // 32 KiB: metadata.json and ktap.log fit at the start; results.json, rewritten as each case
   // finishes, outgrows it within ioctl-open's 27 cases (U01,U02 alone fit, at 4 cases).
