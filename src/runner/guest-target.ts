@@ -25,9 +25,35 @@ function qemuVersion(): string {
 const REMOTE_DIR = '/kgate/bin';
 
 
-export function remoteCommand(binary: BuiltBinary, caseIds: string[], env: Record<string, string> = {}): string {
+export function remoteCommand(binary: BuiltBinary, caseIds: string[], env: Record<string, string> = {}, o: { tied?: boolean } = {}): string {
   const envs = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`);
-  return [...envs, `${REMOTE_DIR}/${binary.name}`, ...caseIds.map(shellQuote)].join(' ');
+  const cmd = [...envs, `${REMOTE_DIR}/${binary.name}`, ...caseIds.map(shellQuote)].join(' ');
+  return o.tied ? tiedToChannel(cmd) : cmd;
+}
+
+/**
+ * `cmd` killed when its SSH channel closes. Without a pty, sshd neither
+ * signals a command whose client went away (kgate killed, the link dropped)
+ * nor reliably honours a "signal" request (kgate's deadline): the suite's
+ * harness, a case stuck in the kernel and its FUSE server would run on, on a
+ * test box that is not rebooted as a guest is. The channel's stdin is what
+ * closes then: a watcher reads it and kills the harness by its pid (its case
+ * and server die with it, by their parent-death signal). A harness killed by
+ * a signal is reported as killed by that signal, as without the wrapper.
+ */
+export function tiedToChannel(cmd: string): string {
+  return [
+    'exec 3<&0 </dev/null',
+    `${cmd} &`,
+    'p=$!',
+    '{ cat <&3 >/dev/null; kill -KILL $p; } >/dev/null 2>&1 &',
+    'w=$!',
+    'exec 3<&-',
+    'wait $p; s=$?',
+    'kill $w 2>/dev/null',
+    'if [ $s -gt 128 ]; then ulimit -c 0 2>/dev/null; trap - $((s - 128)) 2>/dev/null; kill -$((s - 128)) $$; fi',
+    'exit $s',
+  ].join('\n');
 }
 
 /**
@@ -36,7 +62,7 @@ export function remoteCommand(binary: BuiltBinary, caseIds: string[], env: Recor
  * for its own binary: the first case starts after one upload, not all of them.
  * Shared with ssh:// targets.
  */
-export function transportRunner(getTransport: () => Transport, onUpload: (name: string, bytes: number, ms: number) => void = () => {}) {
+export function transportRunner(getTransport: () => Transport, onUpload: (name: string, bytes: number, ms: number) => void = () => {}, o: { tied?: boolean } = {}) {
   let uploads = new Map<string, { sha256: string; done: Promise<void> }>();
   let chain: Promise<void> = Promise.resolve();
   return {
@@ -62,7 +88,7 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
     },
     async exec(req: ExecRequest): Promise<ExecOutcome> {
       await uploads.get(req.binary.name)?.done;
-      const r = await getTransport().exec(remoteCommand(req.binary, req.caseIds, req.env), {
+      const r = await getTransport().exec(remoteCommand(req.binary, req.caseIds, req.env, o), {
         onStdout: req.onLine,
         onStderr: (l) => req.onLine(`# stderr: ${l}`),
         signal: req.signal,

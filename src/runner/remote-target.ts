@@ -16,8 +16,9 @@ export async function sshTarget(spec: SshSpec, signal: AbortSignal, emit: Emit):
   await transport.exec('uname -r; uname -v', { onStdout: (l) => { uname += l + '\n'; } });
   const [release = 'unknown', version] = uname.trim().split('\n');
   emit({ type: 'stage', stage: 'target', state: 'note', detail: `${url}: ${release}` });
+  // Tied: a machine that is not rebooted after the run must not keep a harness whose kgate is gone.
   const runner = transportRunner(() => transport, (name, bytes, ms) =>
-    emit({ type: 'stage', stage: 'suite', state: 'note', detail: `${url}: uploaded ${name} (${Math.round(bytes / 1024)} KiB, ${ms} ms)` }));
+    emit({ type: 'stage', stage: 'suite', state: 'note', detail: `${url}: uploaded ${name} (${Math.round(bytes / 1024)} KiB, ${ms} ms)` }), { tied: true });
   return {
     name: url,
     kernel: { release, version, source: url, pinned: undefined },

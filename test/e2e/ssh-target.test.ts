@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { kgate, hasQemu, assertStatus } from './helpers.js';
+import { execa } from 'execa';
+import { kgate, kgateBin, root, hasQemu, assertStatus } from './helpers.js';
 import { startGuest, stopGuest } from '../../src/runner/guest.js';
 import { resolveKernel, parseKernelSpec } from '../../src/kernel/index.js';
 
@@ -31,6 +32,31 @@ test('kgate run --target ssh://root@127.0.0.1:PORT runs the suite on a machine t
     assert.notEqual(bad.code, 0);
     assert.ok(!bad.run?.cases.some((c) => c.status === 'PASS'), 'nothing ran against an unverified host');
     assert.match(bad.stderr, /host key/i);
+    writeFileSync(join(home, '.ssh', 'known_hosts'), `[127.0.0.1]:${guest.sshPort} ${keys.hostPublic}\n`);
+
+    // kgate killed with -9 while a case hangs on the machine (K1.hang: its server never answers OPEN). sshd
+    // signals nothing to a command without a pty whose client went away: the harness, its case and server
+    // would run on, on a box that is not rebooted as a guest is. They must be gone within 3 s.
+    const suite = async () => {
+      let ps = '';
+      await g.transport.exec('ps -o pid,args', { onStdout: (l) => { ps += l + '\n'; } });
+      return ps.split('\n').filter((l) => l.includes('/kgate/bin/kgate-selftest'));
+    };
+    const run = execa('node', [kgateBin, 'run', '--target', `ssh://root@127.0.0.1:${guest.sshPort}`, '--case', 'K1.hang', '--results', join(home, 'results')],
+      { reject: false, cwd: root, env: { CI: '1', HOME: home }, stdin: 'ignore' });
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      run.stderr!.on('data', (b: Buffer) => { err += b.toString(); if (/selftest: 1 case\(s\) on/.test(err)) resolve(); });
+      void run.then(() => reject(new Error(`kgate ended before K1.hang started: ${err}`)));
+    });
+    let running: string[] = [];
+    for (let i = 0; i < 50 && running.length < 3; i++) { await new Promise((r) => setTimeout(r, 100)); running = await suite(); }
+    assert.ok(running.length >= 3, `harness, case and server run on the machine: ${running.join(' | ')}`);
+    run.kill('SIGKILL');
+    await run;
+    let left = running;
+    for (let i = 0; i < 30 && left.length > 0; i++) { await new Promise((r) => setTimeout(r, 100)); left = await suite(); }
+    assert.deepEqual(left, [], 'nothing of the suite is left on the machine 3 s after kgate was killed');
   } finally {
     await stopGuest(g);
     ac.abort();
