@@ -3,6 +3,7 @@
 // compare the RunResults. It owns the run directory, metadata.json and the
 // sink; it composes the stages (kernel, suite build, targets, runSuite,
 // writers) and never prints: the caller renders its events.
+import { createHash } from 'node:crypto';
 import type { CaseResult, RunResult } from '../model.js';
 import { KgateError, exitCodeOf, summarise } from '../model.js';
 import { forRun, type Emit } from '../events.js';
@@ -158,7 +159,7 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     run.kernel = first.kernel;
     run.accel = first.accel;
     Object.assign(timings, first.timings ?? {});
-    meta.update({ kernel: run.kernel, accel: run.accel, cc: manifest?.cc, ...(first.notes ?? {}) });
+    meta.update({ kernel: run.kernel, accel: run.accel, cc: manifest?.cc, ...(manifest ? { suite: suiteIdentity(manifest) } : {}), ...(first.notes ?? {}) });
     emit({ type: 'stage', stage: 'target', state: 'done', ms: timings.targetMs, detail: `${run.kernel.release}${run.accel ? ` (${run.accel})` : ''}` });
     // A WARN or oops before any case ran belongs to no case, but the user must see it.
     for (const e of first.consoleEventsSince(0)) run.problems.push(`kernel ${e.kind} while booting, before any case: ${e.line}`);
@@ -214,6 +215,12 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     await Promise.allSettled(targets.map((t) => t.stop()));
     for (const c of composites) releaseSignal(c);
   }
+}
+
+/** Which suite ran: its binaries by name and sha256, and one hash over them (the same build gives the same hash). */
+function suiteIdentity(m: BuildManifest): { sha256: string; binaries: Record<string, string> } {
+  const binaries = Object.fromEntries(m.binaries.map((b) => [b.name, b.sha256]));
+  return { sha256: createHash('sha256').update(JSON.stringify(binaries)).digest('hex'), binaries };
 }
 
 /** A write the machine refused: exit 125 (the kernel was not judged), said in one line, no console tail. */

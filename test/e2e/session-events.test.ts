@@ -40,4 +40,9 @@ test('runOnce on the host: events keyed by run, stages in order, one case event 
   assert.equal(meta.state, 'finished');
   assert.equal(meta.summary.total, selection.ids.length);
   assert.match(meta.reproducer, /^kgate run --target local --case U01,U10\.flags$/);
+  // Which suite and which kgate judged it, for a results directory found months later.
+  assert.deepEqual(meta.selection.cases, [...selection.ids]);
+  assert.match(meta.kgate, /^\d+\.\d+\.\d+( \([0-9a-f]{12}(-dirty)?\))?$/);
+  assert.match(meta.suite.sha256, /^[0-9a-f]{64}$/);
+  assert.ok(Object.keys(meta.suite.binaries).includes('kgate-ioctl-open'), JSON.stringify(meta.suite));
 });
