@@ -257,9 +257,8 @@ const argv = process.argv.slice(2);
  */
 const forBisect = (code: number) => (argv[0] === 'bisect-step' && (code === EXIT.usage || code === EXIT.untestable) ? 255 : code);
 
-main(argv).then(
-  (code) => { process.exitCode = code; },
-  (e: unknown) => {
+/** Every error that ends kgate, as one line and an exit code: commander's, kgate's, the machine's, or a bug. */
+function reportFatal(e: unknown): void {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
         process.exitCode = EXIT.ok;
@@ -275,15 +274,26 @@ main(argv).then(
       return;
     }
     // A fault of the machine (a full disk, no file descriptors left) is not kgate's bug: say what and where.
+    // 125, also under git bisect run: the commit was not judged, so it is skipped, not blamed.
     const fault = machineFault(e);
     if (fault) {
       process.stderr.write(`kgate: ${fault.message}\n`);
-      process.exitCode = forBisect(EXIT.untestable);
+      process.exitCode = EXIT.untestable;
       return;
     }
     // A bug in kgate: say so on one line, keep the stack for whoever reports it.
     process.stderr.write(`kgate: internal error: ${e instanceof Error ? e.message : String(e)} (a bug of kgate's: please report it with the output of KGATE_DEBUG=1)\n`);
     if (process.env.KGATE_DEBUG) process.stderr.write(`${e instanceof Error ? e.stack : ''}\n`);
     process.exitCode = forBisect(EXIT.untestable);
-  },
+}
+
+// Thrown outside main's promise (a stream's 'error' nobody heard, a module that failed to load under a
+// tiny ulimit -n): Node would print its stack and exit 1, which git bisect run reads as "bad".
+const fatalOutside = (e: unknown) => { reportFatal(e); process.exit(); };
+process.on('uncaughtException', fatalOutside);
+process.on('unhandledRejection', fatalOutside);
+
+main(argv).then(
+  (code) => { process.exitCode = code; },
+  reportFatal,
 );

@@ -379,6 +379,16 @@ test('a cache on a read-only filesystem: exit 125 once the run started, one line
   }
 });
 
+test('no file descriptors left (ulimit -n 64): exit 125, one line saying so, never Node\'s stack and exit 1 (which git bisect run reads as bad)', { timeout: TIMEOUT }, async () => {
+  const results = tempDir('kgate-faults-run-');
+  const r = await execa('bash', ['-c', `ulimit -n 64 && exec node ${kgateBin} run --case U01 --results ${results}`], { reject: false, cwd: root, env: { CI: '1' }, stdin: 'ignore', timeout: 60_000 });
+  const { errors } = splitStderr(String(r.stderr));
+  assert.equal(r.exitCode, 125, String(r.stderr));
+  assert.equal(errors.length, 1, `one error line: ${JSON.stringify(errors)}`);
+  assert.match(errors[0], /^kgate: .*too many open files/);
+  assert.doesNotMatch(String(r.stderr), /internal error|    at /, 'no stack');
+});
+
 test('the guest\'s qemu killed mid-suite: exit 125, the cases reported kept, the rest MISS for the lost connection, nothing left', { skip, timeout: TIMEOUT }, async () => {
   const results = tempDir('kgate-faults-run-');
   const cases = 'U01,K1.hang,K3.pass';
