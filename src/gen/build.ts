@@ -11,7 +11,7 @@ import { KgateError } from '../model.js';
 import { MANIFEST_NAME, type BuildManifest, type BuiltBinary } from './manifest.js';
 import { renderSuite, sha256, type RenderRequest, type RenderResult } from './render.js';
 import { projectRoot } from '../util/paths.js';
-import { tethered } from '../util/tether.js';
+import { tetheredGroup } from '../util/tether.js';
 
 export const DEFAULT_CFLAGS: readonly string[] = Object.freeze(['-static', '-O2', '-Wall', '-Werror', '-pthread', '-s']);
 
@@ -86,7 +86,7 @@ async function pool<T, R>(items: T[], jobs: number, fn: (x: T) => Promise<R>): P
  * the pid we started: killing the driver alone left cc1 writing after it.
  */
 async function compile(cc: string, args: string[], tmpDir: string, signal?: AbortSignal) {
-  const proc = execa(...tethered(cc, args), { reject: false, all: true, detached: true, env: { TMPDIR: tmpDir }, stdin: 'ignore' });
+  const proc = execa(...tetheredGroup(cc, args), { reject: false, all: true, detached: true, env: { TMPDIR: tmpDir }, stdin: 'ignore' });
   const kill = () => { try { process.kill(-proc.pid!, 'SIGKILL'); } catch { /* already gone */ } };
   if (signal?.aborted) kill();
   signal?.addEventListener('abort', kill, { once: true });

@@ -9,9 +9,11 @@
 //
 // The signal comes when the thread that forked the child ends: Node spawns
 // from its main thread, which lives as long as the process. What the child
-// starts itself is not covered by this: GNU make, sent TERM, passes it to its
-// jobs; the suite's binaries give their FUSE servers a parent-death signal of
-// their own (templates/c); lava-run is watched by pid (src/lava/dispatcher).
+// starts itself is not covered by this: a command that starts a tree of its
+// own (make and its compilers, a compiler driver and cc1) runs as a process
+// group under tetheredGroup(); the suite's binaries give their FUSE servers a
+// parent-death signal of their own (templates/c); lava-run stops its own qemu
+// when sent TERM.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 
@@ -39,4 +41,20 @@ export function tethered(file: string, args: readonly string[], signal: DeathSig
   setprivPath ??= onPath('setpriv') ?? null;
   if (!setprivPath || !onPath(file)) return [file, [...args]];
   return [setprivPath, [`--pdeathsig=${signal}`, '--', file, ...args]];
+}
+
+/**
+ * tethered() for a command spawned as the leader of a process group of its
+ * own (detached): a shell leads the group, runs the command, and when kgate
+ * dies (TERM, its parent-death signal) sends TERM to the whole group and
+ * waits for it, so make's jobs and the compilers they started go with it,
+ * not only make. kgate's own stop still signals the group by its id, the pid
+ * it started. The exit code is the command's.
+ */
+export function tetheredGroup(file: string, args: readonly string[]): [string, string[]] {
+  setprivPath ??= onPath('setpriv') ?? null;
+  if (!setprivPath || !onPath(file)) return [file, [...args]];
+  // TERM, not KILL, to the group: make removes the target it was writing (a half-written object with a new
+  // mtime would pass for built next time), then ends its jobs; the shell waits for it and exits.
+  return [setprivPath, ['--pdeathsig=TERM', '--', '/bin/sh', '-c', 'trap \'trap "" TERM; kill -TERM 0; wait; exit 143\' TERM; "$0" "$@" & wait $!', file, ...args]];
 }

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { KgateError } from '../../model.js';
 import { gitFreeEnv } from '../../util/git.js';
-import { tethered } from '../../util/tether.js';
+import { tetheredGroup } from '../../util/tether.js';
 import { machineFault } from '../../util/machine-fault.js';
 
 export interface MakeOptions {
@@ -62,8 +62,8 @@ export function runMake(o: MakeOptions): Promise<MakeResult> {
   log.write(`$ make ${args.join(' ')}\n`);
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) { log.end(); reject(new KgateError('interrupt', 'make interrupted')); return; }
-    // TERM when kgate dies: GNU make passes it to its jobs and removes half-made targets.
-    const child = spawn(...tethered('make', args, 'TERM'), { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: gitFreeEnv({ ...o.env, LC_ALL: 'C' }) });
+    // Its group is tied to kgate: when kgate dies, make (which removes half-made targets) and its jobs get TERM.
+    const child = spawn(...tetheredGroup('make', args), { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: gitFreeEnv({ ...o.env, LC_ALL: 'C' }) });
     const tail: string[] = [];
     const head: string[] = [];
     let lines = 0;
