@@ -1,7 +1,6 @@
 // kgate's one entry. Each subcommand calls one stage (gen, build, parse) or
 // composes them (run); errors are mapped to exit codes here and only here.
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EXIT, KgateError, exitCodeFor, exitCodeOf } from '../model.js';
 import { makeProgress } from './progress.js';
@@ -207,18 +206,13 @@ async function main(argv: string[]): Promise<number> {
     });
 
   program.command('parse').description('parse a KTAP/TAP log (kselftest, KUnit, kgate) and print the summary')
-    .argument('<file>', 'log file, or - for stdin')
+    .argument('<file>', 'log file, a results directory, or - for stdin')
     .option('--json', 'print the parsed cases as JSON')
     .action(async (file: string, o: { json?: boolean }) => {
       const { parseLog, formatParseSummary, parsedLogToRun } = await import('../tap/index.js');
       const { formatSummaryTable } = await import('../report/index.js');
-      let text: string;
-      try {
-        text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
-      } catch (e) {
-        throw new KgateError('user', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
-      }
-      const parsed = parseLog(text);
+      const { readParseInput } = await import('./parse-input.js');
+      const parsed = parseLog(readParseInput(file));
       process.stdout.write(o.json ? JSON.stringify(parsed.cases, null, 2) + '\n'
         : `${formatSummaryTable(parsedLogToRun(parsed, { target: file, runId: `${file === '-' ? 'stdin' : file} (parsed)` }))}\n${formatParseSummary(parsed)}\n`);
       exitCode = parsed.cases.length === 0 ? EXIT.usage : exitCodeOf(parsed);
