@@ -253,32 +253,32 @@ const forBisect = (code: number) => (argv[0] === 'bisect-step' && (code === EXIT
 
 /** Every error that ends kgate, as one line and an exit code: commander's, kgate's, the machine's, or a bug. */
 function reportFatal(e: unknown): void {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
-        process.exitCode = EXIT.ok;
-        return;
-      }
-      process.stderr.write(`kgate: ${oneLine(e.message)} (see kgate --help)\n`);
-      process.exitCode = forBisect(EXIT.usage);
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+      process.exitCode = EXIT.ok;
       return;
     }
-    if (e instanceof KgateError) {
-      process.stderr.write(`kgate: ${e.message}\n`);
-      process.exitCode = e.family === 'infra' ? exitCodeFor(e.family) : forBisect(exitCodeFor(e.family));
-      return;
-    }
-    // A fault of the machine (a full disk, no file descriptors left) is not kgate's bug: say what and where.
-    // 125, also under git bisect run: the commit was not judged, so it is skipped, not blamed.
-    const fault = machineFault(e);
-    if (fault) {
-      process.stderr.write(`kgate: ${fault.message}\n`);
-      process.exitCode = EXIT.untestable;
-      return;
-    }
-    // A bug in kgate: say so on one line, keep the stack for whoever reports it.
-    process.stderr.write(`kgate: internal error: ${e instanceof Error ? e.message : String(e)} (a bug of kgate's: please report it with the output of KGATE_DEBUG=1)\n`);
-    if (process.env.KGATE_DEBUG) process.stderr.write(`${e instanceof Error ? e.stack : ''}\n`);
-    process.exitCode = forBisect(EXIT.untestable);
+    process.stderr.write(`kgate: ${oneLine(e.message)} (see kgate --help)\n`);
+    process.exitCode = forBisect(EXIT.usage);
+    return;
+  }
+  if (e instanceof KgateError) {
+    process.stderr.write(`kgate: ${e.message}\n`);
+    process.exitCode = e.family === 'infra' ? exitCodeFor(e.family) : forBisect(exitCodeFor(e.family));
+    return;
+  }
+  // A fault of the machine (a full disk, no file descriptors left) is not kgate's bug: say what and where.
+  // 125, also under git bisect run: the commit was not judged, so it is skipped, not blamed.
+  const fault = machineFault(e);
+  if (fault) {
+    process.stderr.write(`kgate: ${fault.message}\n`);
+    process.exitCode = EXIT.untestable;
+    return;
+  }
+  // A bug in kgate: say so on one line, keep the stack for whoever reports it.
+  process.stderr.write(`kgate: internal error: ${e instanceof Error ? e.message : String(e)} (a bug of kgate's: please report it with the output of KGATE_DEBUG=1)\n`);
+  if (process.env.KGATE_DEBUG) process.stderr.write(`${e instanceof Error ? e.stack : ''}\n`);
+  process.exitCode = forBisect(EXIT.untestable);
 }
 
 // Thrown outside main's promise (a stream's 'error' nobody heard, a module that failed to load under a

@@ -185,15 +185,15 @@ function releaseFromTree(root: string): string {
 
 export async function resolvePathKernel(bzImage: string, modulesArg: string | undefined): Promise<KernelArtifact> {
   const abs = path.resolve(bzImage);
-  if (!existsSync(abs) || !statSync(abs).isFile()) throw new KgateError('user', `kernel image ${bzImage} does not exist or is not a file`);
+  const st = statSync(abs, { throwIfNoEntry: false });
+  if (!st?.isFile()) throw new KgateError('user', `kernel image ${bzImage} does not exist or is not a file`);
   const fh = await open(abs, 'r');
   const head = Buffer.alloc(64 * 1024);
   try { await fh.read(head, 0, head.length, 0); } finally { await fh.close(); }
   const release = bzImageRelease(head);
   if (!release) throw new KgateError('user', `${bzImage} is not an x86 bzImage (no HdrS setup header)`);
   const declared = bzImageDeclaredSize(head) ?? 0;
-  const size = statSync(abs).size;
-  if (size < declared) throw new KgateError('infra', `kernel image ${bzImage} is truncated: ${mib(size)} of the ${mib(declared)} its boot header declares (a copy or download cut short); not booted`);
+  if (st.size < declared) throw new KgateError('infra', `kernel image ${bzImage} is truncated: ${mib(st.size)} of the ${mib(declared)} its boot header declares (a copy or download cut short); not booted`);
   let modulesDir: string | undefined;
   if (modulesArg !== undefined) {
     const m = path.resolve(modulesArg);

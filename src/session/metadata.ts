@@ -27,8 +27,10 @@ export function pinnedArgv(argv: string[], kernel: KernelIdentity | undefined): 
 
 export class MetadataFile {
   private data: Record<string, unknown>;
-  /** `start`: what is known before any stage ran (the kernel asked for, the cases selected, kgate's version). */
-  /** `save` runs each later write (the run's sink guards them: a full disk stops the run, it does not throw into it). */
+  /**
+   * `start`: what is known before any stage ran (the kernel asked for, the cases selected); `save` runs each
+   * later write (the run's sink guards them: a full disk stops the run, it does not throw into it).
+   */
   constructor(private dir: string, run: RunResult, private argv: string[], start: Record<string, unknown> = {},
     private save: (write: () => void) => void = (write) => write()) {
     this.data = { runId: run.runId, state: 'running', startedAt: run.startedAt, target: run.target, ...start, kgate: kgateVersion(),

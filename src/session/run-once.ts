@@ -18,7 +18,7 @@ import { runSuite, type WorkItem } from '../runner/execute.js';
 import { RunSink } from '../runner/sink.js';
 import { localTarget } from '../runner/local.js';
 import { anySignal as anySignalOf, releaseSignal } from '../util/deadline.js';
-import { writeJUnit, writeResultsJson } from '../report/index.js';
+import { writeJUnit } from '../report/index.js';
 import { claimRunDir, newRunId } from './run-dir.js';
 import { MetadataFile } from './metadata.js';
 import { machineFault, type MachineFault } from '../util/machine-fault.js';
@@ -199,8 +199,7 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
   addMissing(run, manifest ? selection : catalogItems(req.selection), emit);
   if (run.abort) sink.bailOutIfEmpty(run.abort.reason.split('\n')[0], req.selection.ids.length);
   run.finishedAt = new Date().toISOString();
-  run.summary = summarise(run.cases);
-  sink.save(() => writeResultsJson(dir, run));
+  sink.flush();
   sink.save(() => writeJUnit(dir, run));
   // The last writes may be the first the disk refused: the results are then not all saved, and the run says so.
   if (sink.fault && !run.abort) run.abort = machineAbort(sink.fault);

@@ -31,12 +31,6 @@ function errnoOf(e: unknown): { code: string; path?: string; syscall?: string } 
   return { code: err.code, path: err.path, syscall: err.syscall };
 }
 
-/** "no space left on device (ENOSPC)" for an errno kgate classifies as the machine's; undefined otherwise. */
-export function machineErrnoText(e: unknown): string | undefined {
-  const x = errnoOf(e);
-  return x ? `${MEANING[x.code]} (${x.code})` : undefined;
-}
-
 /**
  * The fault as one line, "cannot write PATH: no space left on device
  * (ENOSPC)", when `e` is one of the machine's (else undefined, and the caller

@@ -45,10 +45,11 @@ export async function runTool(file: string, args: string[], opts: RunOptions = {
     }
     const stderr = typeof err.stderr === 'string' ? err.stderr : Buffer.isBuffer(err.stderr) ? err.stderr.toString() : '';
     const tail = stderr.trim().split('\n').slice(-5).join('\n');
-    const fault = TOOL_FAULTS.find(([re]) => re.test(stderr))?.[1];
-    if (fault) {
-      const err = Object.assign(new Error(fault), { code: fault, syscall: `${file} ${args[0] ?? ''}`.trim() });
-      throw machineFault(err, opts.writesTo ? `${opts.writesTo} (${file} ${args[0] ?? ''})`.replace(' )', ')') : undefined) ?? err;
+    const code = TOOL_FAULTS.find(([re]) => re.test(stderr))?.[1];
+    if (code) {
+      const tool = [file, args[0]].filter(Boolean).join(' ');
+      const errno = Object.assign(new Error(code), { code, syscall: tool });
+      throw machineFault(errno, opts.writesTo ? `${opts.writesTo} (${tool})` : undefined) ?? errno;
     }
     throw new KgateError('infra', `${[file, ...args].join(' ')} failed: ${tail.split('\n').at(-1) || err.shortMessage || err.message}`, tail);
   }

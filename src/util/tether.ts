@@ -21,6 +21,12 @@ export type DeathSignal = 'KILL' | 'TERM';
 
 let setprivPath: string | null | undefined;
 
+/** setpriv's path, when both it and `file` are installed; else the command is run as it is. */
+function setprivFor(file: string): string | undefined {
+  setprivPath ??= onPath('setpriv') ?? null;
+  return setprivPath && onPath(file) ? setprivPath : undefined;
+}
+
 /** The executable `file` names, as execvp would find it on PATH; undefined when there is none. */
 export function onPath(file: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | undefined {
   const candidates = file.includes('/') ? [file] : path.split(delimiter).filter(isAbsolute).map((d) => join(d, file));
@@ -38,9 +44,9 @@ export function onPath(file: string, path = process.env.PATH ?? '/usr/bin:/bin')
  * it, as before).
  */
 export function tethered(file: string, args: readonly string[], signal: DeathSignal = 'KILL'): [string, string[]] {
-  setprivPath ??= onPath('setpriv') ?? null;
-  if (!setprivPath || !onPath(file)) return [file, [...args]];
-  return [setprivPath, [`--pdeathsig=${signal}`, '--', file, ...args]];
+  const setpriv = setprivFor(file);
+  if (!setpriv) return [file, [...args]];
+  return [setpriv, [`--pdeathsig=${signal}`, '--', file, ...args]];
 }
 
 /**
@@ -52,9 +58,9 @@ export function tethered(file: string, args: readonly string[], signal: DeathSig
  * it started. The exit code is the command's.
  */
 export function tetheredGroup(file: string, args: readonly string[]): [string, string[]] {
-  setprivPath ??= onPath('setpriv') ?? null;
-  if (!setprivPath || !onPath(file)) return [file, [...args]];
+  const setpriv = setprivFor(file);
+  if (!setpriv) return [file, [...args]];
   // TERM, not KILL, to the group: make removes the target it was writing (a half-written object with a new
   // mtime would pass for built next time), then ends its jobs; the shell waits for it and exits.
-  return [setprivPath, ['--pdeathsig=TERM', '--', '/bin/sh', '-c', 'trap \'trap "" TERM; kill -TERM 0; wait; exit 143\' TERM; "$0" "$@" & wait $!', file, ...args]];
+  return [setpriv, ['--pdeathsig=TERM', '--', '/bin/sh', '-c', 'trap \'trap "" TERM; kill -TERM 0; wait; exit 143\' TERM; "$0" "$@" & wait $!', file, ...args]];
 }
