@@ -43,6 +43,14 @@ function splitStderr(stderr: string): { progress: string[]; errors: string[] } {
   return { progress: lines.filter(isProgress), errors: lines.filter((l) => !isProgress(l)) };
 }
 
+/** What a fault must leave on stderr: exactly one error line, kgate's, naming `path` (when given) and saying `says`. */
+function assertOneErrorLine(errors: string[], says: RegExp, path?: string): void {
+  assert.equal(errors.length, 1, `error lines: ${JSON.stringify(errors)}`);
+  assert.match(errors[0], /^kgate: /);
+  if (path !== undefined) assert.ok(errors[0].includes(path), `names ${path}: ${errors[0]}`);
+  assert.match(errors[0], says);
+}
+
 /** The case results stderr showed, in order. */
 function caseLines(stderr: string): { status: string; id: string }[] {
   return stderr.split('\n').flatMap((l) => {
@@ -209,6 +217,16 @@ function mountTmpfs(options: string): string {
   return dir;
 }
 
+/** `fn` with a tmpfs of its own (mount -o OPTIONS), unmounted lazily after, whatever `fn` did. */
+async function withTmpfs(options: string, fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mountTmpfs(options);
+  try {
+    await fn(dir);
+  } finally {
+    unmount(dir);
+  }
+}
+
 function unmount(dir: string): void {
   try { execaSync('umount', ['-l', dir]); } catch { /* already */ }
   try { rmdirSync(dir); } catch { /* not empty or gone */ }
@@ -307,18 +325,14 @@ test('kill -9 of kgate run --target local while a case waits in the kernel for i
 test('results on a filesystem that fills up: exit 125, one line naming the file and ENOSPC, the summary so far, nothing left', { skip: skipMount, timeout: TIMEOUT }, async () => {
   // 32 KiB: metadata.json and ktap.log fit at the start; results.json, rewritten as each case
   // finishes, outgrows it within ioctl-open's 27 cases (U01,U02 alone fit, at 4 cases).
-  const mnt = mountTmpfs('size=32k');
-  try {
+  await withTmpfs('size=32k', async (mnt) => {
     const live = start(['--kernel', KERNEL, '--family', 'ioctl-open', '--results', mnt]);
     const r = await end(live);
     const { errors } = splitStderr(r.stderr);
     const x = new Expect(r);
     await x.that('exit 125', () => assert.equal(r.code, 125));
     await x.that('one error line: kgate: <a path under the results root>: no space left on device', () => {
-      assert.equal(errors.length, 1, `error lines: ${JSON.stringify(errors)}`);
-      assert.match(errors[0], /^kgate: /);
-      assert.ok(errors[0].includes(`${mnt}/`), `names a path under ${mnt}: ${errors[0]}`);
-      assert.match(errors[0], /no space left on device/i);
+      assertOneErrorLine(errors, /no space left on device/i, `${mnt}/`);
     });
     await x.that('no "internal error"', () => assert.doesNotMatch(r.stderr, /internal error/));
     await x.that('stdout: the summary of the results obtained so far', () => {
@@ -331,35 +345,27 @@ test('results on a filesystem that fills up: exit 125, one line naming the file 
     await x.that('nothing left', () => assertNothingLeft(r));
     await x.that('ktap.log parses', () => assertParses(runDir(mnt)));
     x.done();
-  } finally {
-    unmount(mnt);
-  }
+  });
 });
 
 test('results on a read-only filesystem: exit 2 before anything ran, one line naming it and EROFS', { skip: skipMount, timeout: TIMEOUT }, async () => {
-  const mnt = mountTmpfs('size=32k,ro');
-  try {
+  await withTmpfs('size=32k,ro', async (mnt) => {
     const r = await end(start(['--kernel', KERNEL, '--case', 'U01', '--results', mnt]));
     const { progress, errors } = splitStderr(r.stderr);
     const x = new Expect(r);
     await x.that('exit 2', () => assert.equal(r.code, 2));
     await x.that('no stage started', () => assert.deepEqual(progress, []));
     await x.that('one error line naming the path and "read-only file system"', () => {
-      assert.equal(errors.length, 1, `error lines: ${JSON.stringify(errors)}`);
-      assert.ok(errors[0].includes(mnt), `names ${mnt}: ${errors[0]}`);
-      assert.match(errors[0], /read-only file system/i);
+      assertOneErrorLine(errors, /read-only file system/i, mnt);
     });
     await x.that('stdout empty', () => assert.equal(r.stdout, ''));
     await x.that('nothing left', () => assertNothingLeft(r));
     x.done();
-  } finally {
-    unmount(mnt);
-  }
+  });
 });
 
 test('a cache on a read-only filesystem: exit 125 once the run started, one line naming the cache path and EROFS, no internal error', { skip: skipMount, timeout: TIMEOUT }, async () => {
-  const cache = mountTmpfs('size=32k,ro');
-  try {
+  await withTmpfs('size=32k,ro', async (cache) => {
     const results = tempDir('kgate-faults-run-');
     const r = await end(start(['--kernel', KERNEL, '--case', 'U01', '--results', results], { KGATE_CACHE: cache }));
     const { errors } = splitStderr(r.stderr);
@@ -367,9 +373,7 @@ test('a cache on a read-only filesystem: exit 125 once the run started, one line
     // The run had started (its directory and metadata.json exist): the kernel was not judged, so 125, as for a guest that does not boot.
     await x.that('exit 125', () => assert.equal(r.code, 125));
     await x.that('one error line naming the cache and "read-only file system"', () => {
-      assert.equal(errors.length, 1, `error lines: ${JSON.stringify(errors)}`);
-      assert.ok(errors[0].includes(cache), `names ${cache}: ${errors[0]}`);
-      assert.match(errors[0], /read-only file system \(EROFS\)/);
+      assertOneErrorLine(errors, /read-only file system \(EROFS\)/, cache);
     });
     await x.that('no "internal error"', () => assert.doesNotMatch(r.stderr, /internal error/));
     await x.that('the case asked for is MISS, in a results directory that parses', async () => {
@@ -379,9 +383,7 @@ test('a cache on a read-only filesystem: exit 125 once the run started, one line
     });
     await x.that('nothing left', () => assertNothingLeft(r));
     x.done();
-  } finally {
-    unmount(cache);
-  }
+  });
 });
 
 test('no file descriptors left (ulimit -n 64): exit 125, one line saying so, never Node\'s stack and exit 1 (which git bisect run reads as bad)', { timeout: TIMEOUT }, async () => {
@@ -389,8 +391,7 @@ test('no file descriptors left (ulimit -n 64): exit 125, one line saying so, nev
   const r = await execa('bash', ['-c', `ulimit -n 64 && exec node ${kgateBin} run --case U01 --results ${results}`], { reject: false, cwd: root, env: { CI: '1' }, stdin: 'ignore', timeout: 60_000 });
   const { errors } = splitStderr(String(r.stderr));
   assert.equal(r.exitCode, 125, String(r.stderr));
-  assert.equal(errors.length, 1, `one error line: ${JSON.stringify(errors)}`);
-  assert.match(errors[0], /^kgate: .*too many open files/);
+  assertOneErrorLine(errors, /^kgate: .*too many open files/);
   assert.doesNotMatch(String(r.stderr), /internal error|    at /, 'no stack');
 });
 
