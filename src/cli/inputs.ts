@@ -28,11 +28,27 @@ export function selectionOf(raw: unknown): Selection {
   return makeSelection({ cases: o.case, families: o.family, apis: o.api });
 }
 
+/**
+ * --accel, else $KGATE_ACCEL, else auto: a machine whose KVM fails (or a CI
+ * job that wants TCG everywhere) says so once, for every command that boots a
+ * guest, nightly cells and bisect steps included.
+ */
+export const ACCEL_ENV = 'KGATE_ACCEL';
+const ACCELS = ['auto', 'kvm', 'tcg'] as const;
+const AccelOpt = z.preprocess(
+  (v) => v ?? (process.env[ACCEL_ENV] || 'auto'),
+  z.enum(ACCELS, { message: `--accel (or $${ACCEL_ENV}) must be auto, kvm or tcg` }),
+);
+/** The accelerator when neither the command line nor a file said one: $KGATE_ACCEL, else auto. */
+export function defaultAccel(): (typeof ACCELS)[number] {
+  return AccelOpt.parse(undefined);
+}
+
 /** What every command that builds tree kernels and boots them takes (bisect, gate). */
 export const TreeJobOpts = SelectionOpts.extend({
   baseConfig: z.string().optional(),
   configFragment: z.array(z.string()),
-  accel: z.enum(['auto', 'kvm', 'tcg'], { message: '--accel must be auto, kvm or tcg' }),
+  accel: AccelOpt,
   mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
   bootTimeout: z.coerce.number({ message: '--boot-timeout must be a number of seconds' }).positive({ message: '--boot-timeout must be positive' }),
   results: z.string(),
@@ -50,7 +66,7 @@ const RunOpts = z.object({
   modules: z.string().optional(),
   baseConfig: z.string().optional(),
   configFragment: z.array(z.string()).optional(),
-  accel: z.enum(['auto', 'kvm', 'tcg'], { message: '--accel must be auto, kvm or tcg' }),
+  accel: AccelOpt,
   jobs: z.coerce.number({ message: '--jobs must be a number' }).int().min(1, { message: '--jobs must be 1 or more' }).max(16, { message: '--jobs must be 16 or less' }),
   mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
   results: z.string(),

@@ -26,7 +26,7 @@ const treeOptions = (cmd: Command) =>
 /** The QEMU guest the kernel under test boots in. */
 const guestOptions = (cmd: Command) =>
   cmd
-    .option('--accel <accel>', 'auto | kvm | tcg (auto falls back to TCG when KVM fails)', 'auto')
+    .option('--accel <accel>', 'auto | kvm | tcg (auto falls back to TCG when KVM fails; default: $KGATE_ACCEL, else auto)')
     .option('--mem <mib>', 'guest memory', '1024')
     .option('--boot-timeout <s>', 'seconds a guest may take to answer SSH', '120');
 
@@ -139,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--skip-unchanged', 'do not run a cell whose kernel is the same as on its last night')
     .option('--resume', 'finish an interrupted night: cells it finished are kept')
     .option('--shard <i/n>', 'run share I of N of the cells (or of the cases); CI_NODE_INDEX/CI_NODE_TOTAL or JOB_COMPLETION_INDEX otherwise')
-    .option('--accel <accel>', 'auto | kvm | tcg (default: the file\'s, else auto)')
+    .option('--accel <accel>', 'auto | kvm | tcg (default: the file\'s, else $KGATE_ACCEL, else auto)')
     .action(async (raw: Record<string, unknown>) => {
       const { nightlyFromCli } = await import('./nightly-command.js');
       exitCode = await nightlyFromCli(raw, argv);

@@ -6,7 +6,7 @@ import { nightDirOf, planHash, runNightly, shardCells } from '../nightly/driver.
 import { mergeShards } from '../nightly/merge.js';
 import { formatNightlyText } from '../nightly/report.js';
 import { shardFrom, shardText } from '../util/shard.js';
-import { parseOpts, qemuTargetOf } from './inputs.js';
+import { defaultAccel, parseOpts, qemuTargetOf } from './inputs.js';
 import { jobLog, runProgress } from './run-progress.js';
 import { interruptible, suiteEnv } from './run-command.js';
 
@@ -38,7 +38,7 @@ export async function nightlyFromCli(raw: unknown, argv: string[]): Promise<numb
     if (cells.length === 0) process.stdout.write('  (no cell in this shard)\n');
     return 0;
   }
-  const target = qemuTargetOf({ accel: o.accel ?? config.accel, mem: config.mem, bootTimeout: config.bootTimeout });
+  const target = qemuTargetOf({ accel: o.accel ?? config.accel ?? defaultAccel(), mem: config.mem, bootTimeout: config.bootTimeout });
   const progress = runProgress('nightly');
   try {
     const r = await interruptible((signal) => runNightly({

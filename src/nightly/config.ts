@@ -91,7 +91,8 @@ export interface NightlyConfig {
   file: string;
   resultsRoot?: string;
   repeat: number;
-  accel: 'auto' | 'kvm' | 'tcg';
+  /** The file's defaults.accel; unset: --accel, else $KGATE_ACCEL, else auto. */
+  accel?: 'auto' | 'kvm' | 'tcg';
   mem: number;
   bootTimeout: number;
   cells: PlannedCell[];
@@ -263,7 +264,7 @@ export async function readNightlyConfig(file: string): Promise<NightlyConfig> {
   return {
     file: path.resolve(file),
     ...(f.results ? { resultsRoot: rel(f.results) } : {}),
-    repeat: d.repeat ?? 1, accel: d.accel ?? 'auto', mem: d.mem ?? 1024, bootTimeout: d['boot-timeout'] ?? 120,
+    repeat: d.repeat ?? 1, ...(d.accel ? { accel: d.accel } : {}), mem: d.mem ?? 1024, bootTimeout: d['boot-timeout'] ?? 120,
     cells,
   };
 }

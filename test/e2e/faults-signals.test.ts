@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasQemu, kgateBin, root, tempDir } from './helpers.js';
+import { assertNotSaid, assertSaid, hasQemu, kgateBin, root, tempDir } from './helpers.js';
 import { qemuChildrenOf, stillQemu, watchQemuOf } from './procs.js';
 
 const skip = !hasQemu() ? 'qemu-system-x86_64 is not installed' : false;
@@ -44,7 +44,7 @@ test('kgate run --build-dir /proc/x: exit 2 within 5 s, without waiting for the 
   assert.ok(r.ms < 5000, `took ${r.ms} ms`);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr.trim().split('\n').at(-1)!, /^kgate: cannot write the suite to \/proc\/x\/src: ENOENT/);
-  assert.doesNotMatch(r.stderr, /target done/);
+  assertNotSaid(r.stderr, /target done/);
   assert.deepEqual(stillQemu(r.qemu), [], 'no qemu it started is left');
 });
 
@@ -98,7 +98,7 @@ async function terminateWhen(args: string[], ready: (stderr: string, pid: number
 async function assertTerminatedCleanly(r: Terminated, mountsBefore: string[]): Promise<{ dir: string; cases: { id: string; status: string }[] }> {
   assert.equal(r.code, 143, r.stderr);
   assert.ok(r.ms < 30_000, `took ${r.ms} ms to stop after SIGTERM`);
-  assert.match(r.stderr, /kgate: terminated \(SIGTERM\), stopping guests/);
+  assertSaid(r.stderr, /terminated \(SIGTERM\), stopping guests/);
   assert.deepEqual(stillQemu(r.qemu), [], 'every qemu the run started is gone');
   assert.deepEqual(fuseMounts().filter((m) => !mountsBefore.includes(m)), [], 'no FUSE mount left');
   assert.deepEqual(readdirSync(r.tmp), [], 'no temp dir of kgate\'s left');
@@ -121,8 +121,8 @@ test('SIGTERM while the suite compiles: exit 143, no qemu, mount or temp dir lef
   // A build directory of its own is a cold build (12 binaries, several seconds): sent at the first compiled binary, TERM lands mid-compile.
   const buildDir = tempDir('kgate-term-build-');
   const r = await terminateWhen(['--build-dir', buildDir, '--kernel', 'debian:6.12', '--case', 'K3.pass'],
-    (e) => /build note: compiled/.test(e), 'the suite build');
-  assert.doesNotMatch(r.stderr, /build done/, 'the build was under way when TERM came');
+    (e) => /^kgate: build note: compiled/m.test(e), 'the suite build');
+  assertNotSaid(r.stderr, /build done/, 'the build was under way when TERM came');
   const { cases } = await assertTerminatedCleanly(r, mountsBefore);
   assert.ok(cases.every((c) => c.status === 'MISS'), JSON.stringify(cases));
   const bin = join(buildDir, 'bin');
@@ -134,8 +134,8 @@ test('SIGTERM while the guest boots: exit 143, its qemu killed, nothing left, re
   const mountsBefore = fuseMounts();
   // Booting: kgate said so and its qemu is running.
   const r = await terminateWhen(['--kernel', 'debian:6.12', '--case', 'K3.pass'],
-    (e, pid) => /target start: qemu/.test(e) && qemuChildrenOf(pid).length > 0, 'the guest booting');
-  assert.doesNotMatch(r.stderr, /target done/, 'the guest was still booting when TERM came');
+    (e, pid) => /^kgate: target start: qemu/m.test(e) && qemuChildrenOf(pid).length > 0, 'the guest booting');
+  assertNotSaid(r.stderr, /target done/, 'the guest was still booting when TERM came');
   assert.ok(r.qemu.size > 0, 'a qemu was running when TERM came');
   const { cases } = await assertTerminatedCleanly(r, mountsBefore);
   assert.deepEqual(cases.map((c) => [c.id, c.status]), [['K3.pass', 'MISS']]);
@@ -145,9 +145,9 @@ test('SIGTERM while the suite runs: exit 143, the results obtained kept, nothing
   const mountsBefore = fuseMounts();
   // U01's cases report first (ioctl-open); TERM comes as the selftest binary starts to upload, after them.
   // (It once hung there: ssh2 never called back an SFTP write whose guest was killed, and kgate exited 0.)
-  const first = /kgate: (PASS|FAIL|XFAIL|SKIP|CRASH|TIMEOUT|ERROR)\s+(\S+)/;
+  const first = /^kgate: (PASS|FAIL|XFAIL|SKIP|CRASH|TIMEOUT|ERROR)\s+(\S+)/m;
   const r = await terminateWhen(['--kernel', 'debian:6.12', '--case', 'U01,K1.hang,K3.pass'],
-    (e) => first.test(e) && /selftest: \d+ case\(s\) on/.test(e), 'the first case result, then the next binary starting');
+    (e) => first.test(e) && /^kgate: selftest: \d+ case\(s\) on/m.test(e), 'the first case result, then the next binary starting');
   const [, status, id] = first.exec(r.stderr)!;
   const { cases } = await assertTerminatedCleanly(r, mountsBefore);
   const byId = Object.fromEntries(cases.map((c) => [c.id, c.status]));

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { kgate, assertStatus, hasQemu, isRoot, tempDir } from './helpers.js';
+import { kgate, assertSaid, assertStatus, hasQemu, isRoot, tempDir } from './helpers.js';
 import { selectCases } from '../../src/catalog/index.js';
 import { orphanQemus, qemuPids } from './procs.js';
 
@@ -79,22 +79,26 @@ test('a binary that stops answering altogether: TIMEOUT by the runner\'s deadlin
   assertStatus(r, 'K4.wedge', 'TIMEOUT');
   assert.match(r.run!.cases.find((c) => c.id === 'K4.wedge')!.reason ?? '', /harness did not end it/);
   assertStatus(r, 'K3.pass', 'PASS', 'ran on the restarted guest');
-  assert.match(r.stderr, /restart done/);
+  assertSaid(r.stderr, /restart done/);
   assert.equal(r.code, 1);
   assertNoGuestLeft(before);
 });
 
-test('a kernel that cannot boot: exit 125 with one line and the console tail', { skip }, async () => {
+test('a kernel that cannot boot: exit 125 with kgate\'s one line saying the guest did not boot', { skip }, async () => {
   const dir = tempDir('kgate-badkernel-');
-  const good = (await import('../../src/kernel/debian.js')).cachedKernelImage?.('6.12');
-  // Half a real bzImage: QEMU loads it, the decompressor fails, nothing ever answers.
-  const src = good && existsSync(good) ? readFileSync(good) : Buffer.alloc(4 << 20, 0x90);
+  const { cachedKernelImage } = await import('../../src/kernel/debian.js');
+  const good = cachedKernelImage('6.12');
+  if (!good) return; // the debian:6.12 test above fetches it
+  // A real bzImage of its full size whose compressed kernel is zeroed: QEMU loads it (not truncated, so kgate
+  // does not refuse it up front), the decompressor fails, nothing ever answers.
+  const img = readFileSync(good);
+  img.fill(0, Math.floor(img.length / 3));
   const bad = join(dir, 'bzImage');
-  writeFileSync(bad, src.subarray(0, Math.floor(src.length / 2)));
+  writeFileSync(bad, img);
   const before = qemuPids();
   const r = await kgate(['run', '--kernel', bad, '--case', 'K3.pass', '--boot-timeout', '30']);
   assert.equal(r.code, 125, r.stderr);
-  assert.match(r.stderr, /kgate: .*(boot|qemu)/i);
+  assertSaid(r.stderr, /guest did not boot/);
   assertNoGuestLeft(before);
 });
 
@@ -107,7 +111,7 @@ test('a bzImage given without its modules (no network in the guest): exit 125 in
   const r = await kgate(['run', '--kernel', bz, '--case', 'K3.pass']);
   assert.equal(r.code, 125, r.stderr);
   assert.ok(Date.now() - t0 < 90_000, 'SSH login deadline held');
-  assert.match(r.stderr, /kgate: guest did not boot: SSH never accepted a login/);
+  assertSaid(r.stderr, /guest did not boot: SSH never accepted a login/);
   assert.match(r.stderr, /\| init: no network device eth0: virtio_net missing\?/);
   assertNoGuestLeft(before);
 });

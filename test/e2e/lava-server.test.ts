@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { RunResult } from '../../src/model.js';
 import { validatorMissing } from '../../src/lava/validate.js';
-import { kgate, kgateBin, root, tempDir } from './helpers.js';
+import { assertSaid, kgate, kgateBin, root, tempDir } from './helpers.js';
 import { Started } from './lava-procs.js';
 
 const SCRIPT = join(root, 'scripts', 'lava-server.sh');
@@ -73,7 +73,7 @@ test('kgate lava submit --wait, and a nightly cell with backend: lava, on a real
     const worker = existsSync(join(state, 'worker.log')) ? readFileSync(join(state, 'worker.log'), 'utf8') : '';
     assert.equal(sub.exitCode, 0, `kgate lava submit: ${sub.stderr}\nworker.log ends:\n${worker.slice(-1500)}`);
     assert.doesNotMatch(worker, /Invalid 'token'/);
-    assert.match(String(sub.stderr), /LAVA job \d+: Finished \(Complete\)/);
+    assertSaid(String(sub.stderr), /.*LAVA job \d+: Finished \(Complete\)$/);
     // The token is never printed.
     assert.ok(!String(sub.stdout).includes(token) && !String(sub.stderr).includes(token));
     const dir = join(results, readdirSync(results)[0]);

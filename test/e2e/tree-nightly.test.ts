@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { RunResult } from '../../src/model.js';
 import type { MatrixReport } from '../../src/report/matrix.js';
-import { kgateBin, tempDir } from './helpers.js';
+import { assertSaid, kgateBin, tempDir } from './helpers.js';
 import { testTree, treeSkip, treeState } from './tree-helpers.js';
 import { orphanQemus, qemuPids } from './procs.js';
 import { chromium, chromiumSkip, textOf } from './chromium.js';
@@ -147,7 +147,7 @@ test('a nightly interrupted after its first cell, run again with --resume, keeps
   assert.equal(again.exitCode, 2, 'a second night of the same date without --resume is refused');
   const resumed = await nightly(['--config', cfg, '--date', '2026-12-01', '--results', results, '--resume']);
   assert.equal(resumed.exitCode, 0, resumed.stderr);
-  assert.match(resumed.stderr, /a: finished by the interrupted night, kept/);
+  assertSaid(resumed.stderr, /suite note: nightly: +a: finished by the interrupted night, kept$/);
   assert.equal(statSync(join(night, 'a', 'results.json')).mtimeMs, mtime, 'cell a was not run again');
   const m = readJson<{ report: MatrixReport }>(join(night, 'nightly.json')).report;
   assert.equal(m.cells.find((c) => c.name === 'a')!.run!.runId, first.runId);

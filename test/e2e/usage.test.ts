@@ -5,9 +5,10 @@ import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { kgate, kgateBin } from './helpers.js';
 
-const cases: { args: string[]; says: RegExp }[] = [
+const cases: { args: string[]; env?: Record<string, string>; says: RegExp }[] = [
   { args: ['run', '--jobs', '0'], says: /--jobs must be 1 or more/ },
-  { args: ['run', '--accel', 'warp'], says: /--accel must be auto, kvm or tcg/ },
+  { args: ['run', '--accel', 'warp'], says: /^kgate: --accel \(or \$KGATE_ACCEL\) must be auto, kvm or tcg/ },
+  { args: ['run'], env: { KGATE_ACCEL: 'warp' }, says: /^kgate: --accel \(or \$KGATE_ACCEL\) must be auto, kvm or tcg/ },
   { args: ['run', '--target', 'ftp://box'], says: /--target must be local, qemu or ssh:\/\/user@host/ },
   { args: ['run', '--kernel', 'debian:9.9'], says: /no Debian 9\.9 cloud kernel in the archive; series available: .*6\.12/ },
   { args: ['run', '--kernel', '/nonexistent/bzImage'], says: /\/nonexistent\/bzImage/ },
@@ -18,8 +19,8 @@ const cases: { args: string[]; says: RegExp }[] = [
 ];
 
 for (const c of cases) {
-  test(`kgate ${c.args.join(' ')} -> exit 2 with one line`, async () => {
-    const r = await kgate(c.args, {}, 120_000);
+  test(`${c.env ? `${Object.entries(c.env).map(([k, v]) => `${k}=${v} `).join('')}` : ''}kgate ${c.args.join(' ')} -> exit 2 with one line`, async () => {
+    const r = await kgate(c.args, c.env ?? {}, 120_000);
     assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
     // Progress lines may come first (plain mode); the error is the one last line.
     const lines = r.stderr.trim().split('\n');
