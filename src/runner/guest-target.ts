@@ -1,12 +1,12 @@
 // QEMU guests as suite targets: startGuest (src/runner/guest.ts) per shard,
 // binaries uploaded once per boot, each run streamed over the pinned SSH link.
 import { existsSync, statSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import type { Emit } from '../events.js';
 import { KgateError } from '../model.js';
 import type { BuiltBinary } from '../gen/manifest.js';
 import { startGuest, stopGuest, type StartedGuest } from './guest.js';
 import { qemuArgv, showCommand } from './qemu.js';
+import { qemuVersion } from './kvm-memory.js';
 import { shellQuote } from '../util/shell.js';
 import type { ExecOutcome, ExecRequest, SuiteTarget } from './target.js';
 import type { TargetSpec } from './target-spec.js';
@@ -15,13 +15,6 @@ import type { KernelArtifact } from '../kernel/artifact.js';
 
 type QemuSpec = Extract<TargetSpec, { kind: 'qemu' }>;
 
-let qemuVersionText: string | undefined;
-function qemuVersion(): string {
-  try {
-    qemuVersionText ??= execFileSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' }).split('\n')[0];
-  } catch { qemuVersionText = 'unknown'; }
-  return qemuVersionText;
-}
 const REMOTE_DIR = '/kgate/bin';
 
 

@@ -16,6 +16,7 @@ import { lineSplitter } from '../util/lines.js';
 import { READY_MARKER } from './image.js';
 import { connect, type Transport } from './ssh.js';
 import { tethered } from '../util/tether.js';
+import { clearKvmFailure, readKvmFailure, recordKvmFailure, rememberedNote, thisHost, trustedFailure } from './kvm-memory.js';
 
 export type Accel = 'kvm' | 'tcg';
 export type AccelChoice = 'auto' | Accel;
@@ -337,12 +338,16 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
   let accelNote: string | undefined;
   if (req.accel === 'auto') {
     const k = kvmUsable();
-    accel = k.ok ? 'kvm' : 'tcg';
+    const failed = k.ok ? trustedFailure(readKvmFailure(), thisHost(), Date.now()) : undefined;
+    accel = k.ok && !failed ? 'kvm' : 'tcg';
     if (!k.ok) accelNote = `TCG: ${k.why}`;
+    if (failed) { accelNote = rememberedNote(failed); req.onNote?.(accelNote); }
   } else accel = req.accel;
 
   // Written at the top of the next attempt's console: why there is a next one.
   let preface: string | undefined;
+  // Why KVM was given up for TCG in this boot: remembered once TCG booted the same kernel (so the kernel was not to blame).
+  let fellBack: string | undefined;
   let panicRetried = false;
   for (let tries = 0; ; tries++) {
     if (req.signal.aborted) throw new KgateError('interrupt', 'interrupted before the guest started');
@@ -358,12 +363,15 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
       if (req.signal.aborted) throw new KgateError('interrupt', 'interrupted while the guest booted');
       if (o.kind === 'port' && tries < 3) { preface = `port ${port} was taken; retrying`; continue; }
       if (o.kind === 'kvm' && req.accel === 'auto') {
+        fellBack = o.why;
         accelNote = `fell back to TCG: KVM failed (${o.why})`;
         req.onNote?.(accelNote);
         preface = `${accelNote}; what follows is the TCG boot`;
         accel = 'tcg';
         continue;
       }
+      // QEMU's own words blame KVM; a silent guest alone might be the kernel's fault, so it is not remembered.
+      if (o.kind === 'kvm' && KVM_FAILURE.test(o.why)) recordKvmFailure(o.why);
       if (o.kind === 'kvm') throw new KgateError('infra', `guest did not boot: KVM failed (${o.why}); try --accel tcg`, at.tail());
       // A panic before the first login, once: TCG has been seen to panic a good kernel's boot now and then ("Fatal exception
       // in interrupt", then the same kernel boots fine). A kernel that cannot boot panics again and is reported as such.
@@ -375,6 +383,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
       }
       throw new KgateError('infra', `guest did not boot: ${o.why}`, at.tail());
     }
+    if (fellBack && accel === 'tcg') recordKvmFailure(fellBack);
     const tm = performance.now();
     let transport: Transport;
     try {
@@ -384,6 +393,8 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
       throw e;
     }
     const sshMs = performance.now() - tm;
+    // KVM booted a guest to its login: whatever failed here before is not so now.
+    if (accel === 'kvm') clearKvmFailure();
     // Ctrl-C after the boot: the caller's abort still ends this QEMU.
     const onAbort = () => { void at.kill(); };
     req.signal.addEventListener('abort', onAbort, { once: true });
@@ -394,13 +405,17 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
       const watch = setInterval(() => {
         if (!KVM_FAILURE.test(at.stderr)) return;
         kvmFailure = at.stderr.trim().split('\n').find((l) => KVM_FAILURE.test(l)) ?? 'KVM error';
+        recordKvmFailure(`under a running guest: ${kvmFailure}`);
         clearInterval(watch);
         void at.kill();
       }, 200);
       watch.unref();
       void at.exited.then(() => {
         clearInterval(watch);
-        if (!kvmFailure && KVM_FAILURE.test(at.stderr)) kvmFailure = at.stderr.trim().split('\n').find((l) => KVM_FAILURE.test(l));
+        if (!kvmFailure && KVM_FAILURE.test(at.stderr)) {
+          kvmFailure = at.stderr.trim().split('\n').find((l) => KVM_FAILURE.test(l));
+          recordKvmFailure(`under a running guest: ${kvmFailure}`);
+        }
       });
     }
     return {

@@ -13,7 +13,8 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(os.homedir(), '.cache', 'kgate');
 }
 
-export type CacheArea = 'kernels' | 'images' | 'builds' | 'trees' | 'apt';
+/** accel: what kgate learnt of this host's KVM (src/runner/kvm-memory.ts), a few hundred bytes. */
+export type CacheArea = 'kernels' | 'images' | 'builds' | 'trees' | 'apt' | 'accel';
 
 /** One area of the cache, made on first use. */
 export function cacheDir(area: CacheArea, env: NodeJS.ProcessEnv = process.env): string {
