@@ -6,6 +6,8 @@ import { KgateError } from '../model.js';
 import type { BuiltBinary } from '../gen/manifest.js';
 import { startGuest, stopGuest, type StartedGuest } from './guest.js';
 import { qemuArgv, showCommand } from './qemu.js';
+import { SUITE_DIR as REMOTE_DIR, type SuiteFile } from './image.js';
+import { tarOf } from './suite-tar.js';
 import { qemuVersion } from './kvm-memory.js';
 import { shellQuote } from '../util/shell.js';
 import type { ExecOutcome, ExecRequest, SuiteTarget } from './target.js';
@@ -15,7 +17,6 @@ import type { KernelArtifact } from '../kernel/artifact.js';
 
 type QemuSpec = Extract<TargetSpec, { kind: 'qemu' }>;
 
-const REMOTE_DIR = '/kgate/bin';
 
 
 export function remoteCommand(binary: BuiltBinary, caseIds: string[], env: Record<string, string> = {}, o: { tied?: boolean } = {}): string {
@@ -53,14 +54,38 @@ export function tiedToChannel(cmd: string): string {
  * Upload what this connection has not got yet, then run over it. Uploads go
  * one after another in the background, in run order, and each run waits only
  * for its own binary: the first case starts after one upload, not all of them.
- * Shared with ssh:// targets.
+ * With `o.suite` (an ssh:// machine), the first prepare sends the whole suite
+ * as one archive instead: one upload and one unpack, not a round trip per
+ * binary. A guest booted with the suite in its image has it all preloaded.
  */
-export function transportRunner(getTransport: () => Transport, onUpload: (name: string, bytes: number, ms: number) => void = () => {}, o: { tied?: boolean } = {}) {
+export function transportRunner(getTransport: () => Transport, onUpload: (name: string, bytes: number, ms: number) => void = () => {}, o: { tied?: boolean; suite?: Promise<SuiteFile[]> } = {}) {
   let uploads = new Map<string, { sha256: string; done: Promise<void> }>();
   let chain: Promise<void> = Promise.resolve();
+  let whole: Promise<void> | undefined;
+  const sendWhole = async (files: SuiteFile[]) => {
+    const t = getTransport();
+    const t0 = Date.now();
+    const tar = await tarOf(files);
+    try {
+      await t.exec(`mkdir -p ${REMOTE_DIR}`);
+      await t.upload(tar.path, `${REMOTE_DIR}/.suite.tar`, 0o600);
+      const r = await t.exec(`cd ${REMOTE_DIR} && tar -xf .suite.tar && rm -f .suite.tar`);
+      if (r.code !== 0) throw new KgateError('infra', `unpacking the suite in ${REMOTE_DIR} failed (exit ${r.code}): does the machine have tar?`);
+    } finally {
+      await tar.remove();
+    }
+    onUpload(`the suite (${files.length} binaries, one archive)`, tar.bytes, Date.now() - t0);
+    for (const f of files) uploads.set(f.name, { sha256: f.sha256, done: Promise.resolve() });
+  };
   return {
-    forget() { uploads = new Map(); chain = Promise.resolve(); },
+    forget() { uploads = new Map(); chain = Promise.resolve(); whole = undefined; },
+    /** Binaries already in place (booted with the guest's image). */
+    preload(files: SuiteFile[]) { for (const f of files) uploads.set(f.name, { sha256: f.sha256, done: Promise.resolve() }); },
     async prepare(binaries: BuiltBinary[]) {
+      if (o.suite) {
+        whole ??= o.suite.then(sendWhole);
+        await whole;
+      }
       const t = getTransport();
       const todo = binaries.filter((b) => uploads.get(b.name)?.sha256 !== b.sha256);
       if (todo.length === 0) return;
@@ -99,7 +124,7 @@ class GuestTarget implements SuiteTarget {
   private runner = transportRunner(() => this.g.transport, (name, bytes, ms) =>
     this.emit({ type: 'stage', stage: 'suite', state: 'note', detail: `${this.name}: uploaded ${name} (${Math.round(bytes / 1024)} KiB, ${ms} ms)` }));
   constructor(readonly name: string, private spec: QemuSpec, private artifact: KernelArtifact, private runDir: string, private emit: Emit, private index: number,
-    private shared: { accel?: 'kvm' | 'tcg' }) {}
+    private shared: { accel?: 'kvm' | 'tcg' }, private suite?: Promise<SuiteFile[]>) {}
 
   get kernel() { return this.g.kernel; }
   get accel() { return this.g.accel; }
@@ -125,14 +150,16 @@ class GuestTarget implements SuiteTarget {
       consoleName,
       bootTimeoutMs: this.spec.bootTimeoutSec * 1000,
       onNote: (note) => this.emit({ type: 'stage', stage: 'target', state: 'note', detail: `${this.name}: ${note}` }),
+      ...(this.suite ? { suite: this.suite } : {}),
     });
     this.boots++;
     this.runner.forget();
+    this.runner.preload(this.g.preloaded);
     // KVM failed once on this host: later guests and restarts of this run go straight to TCG.
     if (this.spec.accel === 'auto' && this.g.accelNote) this.shared.accel = this.g.accel;
     const t = this.g.timings;
     this.emit({ type: 'stage', stage: 'target', state: 'note',
-      detail: `${this.name}: ${this.g.kernel.release} up, ${this.g.accel}${this.g.accelNote ? ' (after KVM failed)' : ''}; image ${t.imageCached ? 'cached' : `${t.image} ms`}, boot ${t.boot} ms, ssh ${t.ssh} ms` });
+      detail: `${this.name}: ${this.g.kernel.release} up, ${this.g.accel}${this.g.accelNote ? ' (after KVM failed)' : ''}; image ${t.imageCached ? 'cached' : `${t.image} ms`}${this.g.preloaded.length ? ` with the suite (${this.g.preloaded.length} binaries)` : ''}, boot ${t.boot} ms, ssh ${t.ssh} ms` });
   }
   prepare(binaries: BuiltBinary[]) { return this.runner.prepare(binaries); }
   exec(req: ExecRequest) { return this.runner.exec(req); }
@@ -159,9 +186,9 @@ class GuestTarget implements SuiteTarget {
  * first builds the image; the others start when it is up and reuse it. Each is returned as a promise, so
  * work starts on the first while the others boot.
  */
-export function startGuestTargets(spec: QemuSpec, kernel: KernelArtifact, runDir: string, signal: AbortSignal, emit: Emit): Promise<SuiteTarget>[] {
+export function startGuestTargets(spec: QemuSpec, kernel: KernelArtifact, runDir: string, signal: AbortSignal, emit: Emit, suite?: Promise<SuiteFile[]>): Promise<SuiteTarget>[] {
   const shared = {};
-  const targets = Array.from({ length: spec.jobs }, (_, i) => new GuestTarget(spec.jobs > 1 ? `qemu${i + 1}` : 'qemu', spec, kernel, runDir, emit, i, shared));
+  const targets = Array.from({ length: spec.jobs }, (_, i) => new GuestTarget(spec.jobs > 1 ? `qemu${i + 1}` : 'qemu', spec, kernel, runDir, emit, i, shared, suite));
   const first = targets[0].start(signal).then(() => targets[0]);
   const startOne = async (t: GuestTarget) => {
     await first;

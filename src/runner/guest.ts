@@ -7,7 +7,7 @@ import type { KernelIdentity } from '../model.js';
 import { KgateError } from '../model.js';
 import type { KernelArtifact } from '../kernel/artifact.js';
 import { cacheDir } from '../util/cache.js';
-import { buildImage, secretsArchive, withSecrets } from './image.js';
+import { buildImage, secretsArchive, suiteArchive, withSecrets, type SuiteFile } from './image.js';
 import { bootGuest, type AccelChoice, type Accel, type Guest } from './qemu.js';
 import { makeRunKeys, type Transport } from './ssh.js';
 import { scratchDir } from '../util/scratch.js';
@@ -29,6 +29,8 @@ export interface StartGuestRequest {
   append?: string[];
   /** Gzip the cached image (off: under TCG it measured no faster, see image.ts). */
   gzipImage?: boolean;
+  /** The suite to boot with (in SUITE_DIR): awaited after the image, so the build overlaps the kernel stage and the image. */
+  suite?: Promise<SuiteFile[]>;
   onConsole?: (line: string, at: number) => void;
   onNote?: (note: string) => void;
 }
@@ -45,6 +47,8 @@ export interface StartedGuest {
   scratch: string;
   /** This run's client key and the guest's pinned host key, for a second connection (ssh:// tests, benches). */
   keys: { clientPrivate: string; hostPublic: string };
+  /** The binaries the guest booted with in SUITE_DIR: nothing of them to upload. */
+  preloaded: SuiteFile[];
 }
 
 export async function startGuest(req: StartGuestRequest): Promise<StartedGuest> {
@@ -56,11 +60,13 @@ export async function startGuest(req: StartGuestRequest): Promise<StartedGuest> 
     buildImage({ kernel: artifact, cacheDir: req.imageDir ?? cacheDir('images'), signal: req.signal, gzip: req.gzipImage }),
     makeRunKeys(req.signal),
   ]);
+  const preloaded = req.suite ? await req.suite : [];
+  const suite = preloaded.length ? await suiteArchive(preloaded, req.imageDir ?? cacheDir('images')) : undefined;
   const tPrep = lap();
   const scratch = await scratchDir('kgate-guest-');
   try {
     const initrd = path.join(scratch, 'initrd.cpio');
-    await withSecrets(img.path, secretsArchive(keys.hostKey, `${keys.clientPublic}\n`), initrd);
+    await withSecrets(img.path, secretsArchive(keys.hostKey, `${keys.clientPublic}\n`), initrd, suite);
     const tKeys = lap();
     const guest = await bootGuest({
       kernel: artifact.bzImage,
@@ -98,6 +104,7 @@ export async function startGuest(req: StartGuestRequest): Promise<StartedGuest> 
       },
       scratch,
       keys: { clientPrivate: keys.clientPrivate, hostPublic: keys.hostPublic },
+      preloaded,
     };
   } catch (e) {
     await rm(scratch, { recursive: true, force: true });

@@ -6,10 +6,11 @@ import { targetName, type TargetSpec } from './target-spec.js';
 import { connectTarget, type Transport } from './ssh.js';
 import { transportRunner } from './guest-target.js';
 import type { SuiteTarget } from './target.js';
+import type { SuiteFile } from './image.js';
 
 type SshSpec = Extract<TargetSpec, { kind: 'ssh' }>;
 
-export async function sshTarget(spec: SshSpec, signal: AbortSignal, emit: Emit): Promise<SuiteTarget> {
+export async function sshTarget(spec: SshSpec, signal: AbortSignal, emit: Emit, suite?: Promise<SuiteFile[]>): Promise<SuiteTarget> {
   const url = targetName(spec);
   const transport: Transport = await connectTarget(spec, { identity: spec.identity, signal });
   let uname = '';
@@ -18,7 +19,7 @@ export async function sshTarget(spec: SshSpec, signal: AbortSignal, emit: Emit):
   emit({ type: 'stage', stage: 'target', state: 'note', detail: `${url}: ${release}` });
   // Tied: a machine that is not rebooted after the run must not keep a harness whose kgate is gone.
   const runner = transportRunner(() => transport, (name, bytes, ms) =>
-    emit({ type: 'stage', stage: 'suite', state: 'note', detail: `${url}: uploaded ${name} (${Math.round(bytes / 1024)} KiB, ${ms} ms)` }), { tied: true });
+    emit({ type: 'stage', stage: 'suite', state: 'note', detail: `${url}: uploaded ${name} (${Math.round(bytes / 1024)} KiB, ${ms} ms)` }), { tied: true, ...(suite ? { suite } : {}) });
   return {
     name: url,
     kernel: { release, version, source: url, pinned: undefined },

@@ -13,6 +13,7 @@ import type { Selection } from '../catalog/selection.js';
 import { getCase } from '../catalog/index.js';
 import { resolveKernel, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
 import type { SuiteTarget } from '../runner/target.js';
+import type { SuiteFile } from '../runner/image.js';
 import { targetName, type TargetSpec } from '../runner/target-spec.js';
 import { runSuite, type WorkItem } from '../runner/execute.js';
 import { RunSink } from '../runner/sink.js';
@@ -85,11 +86,18 @@ async function kernelStage(req: RunOnceRequest, dir: string, emit: Emit, signal:
   }
 }
 
-function startTargets(spec: TargetSpec, kernel: KernelArtifact | undefined, dir: string, emit: Emit, signal: AbortSignal): Promise<SuiteTarget>[] {
+/** The binaries the selection runs, once each: what a guest boots with, or an ssh:// machine gets as one archive. */
+function suiteFilesOf(suite: Promise<BuiltSuite>): Promise<SuiteFile[]> {
+  const files = suite.then((b) => [...new Map(b.selection.map((w) => [w.binary.name, { name: w.binary.name, path: w.binary.path, sha256: w.binary.sha256 }])).values()]);
+  files.catch(() => {}); // the build's failure is reported by the build stage
+  return files;
+}
+
+function startTargets(spec: TargetSpec, kernel: KernelArtifact | undefined, dir: string, emit: Emit, signal: AbortSignal, suite: Promise<BuiltSuite>): Promise<SuiteTarget>[] {
   if (spec.kind === 'local') return [Promise.resolve().then(() => localTarget())];
-  if (spec.kind === 'ssh') return [import('../runner/remote-target.js').then((m) => m.sshTarget(spec, signal, emit))];
+  if (spec.kind === 'ssh') return [import('../runner/remote-target.js').then((m) => m.sshTarget(spec, signal, emit, suiteFilesOf(suite)))];
   if (!kernel) throw new KgateError('bug', 'a qemu target without a kernel');
-  const guests = import('../runner/guest-target.js').then((m) => m.startGuestTargets(spec, kernel, dir, signal, emit));
+  const guests = import('../runner/guest-target.js').then((m) => m.startGuestTargets(spec, kernel, dir, signal, emit, suiteFilesOf(suite)));
   return Array.from({ length: spec.jobs }, (_, i) => guests.then((g) => g[i]));
 }
 
@@ -147,7 +155,7 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     // Guests still booting when the suite is done are not waited for.
     const boots = new AbortController();
     stopBoots = () => boots.abort();
-    pending = startTargets(req.target, kernel, dir, emit, anySignal([signal, boots.signal, buildFailed.signal])).map((p) => p.then((t) => { targets.push(t); return t; }));
+    pending = startTargets(req.target, kernel, dir, emit, anySignal([signal, boots.signal, buildFailed.signal]), suite).map((p) => p.then((t) => { targets.push(t); return t; }));
     // The first target and the build are awaited together: a build failure must not leave a booting guest behind.
     const [started, built] = await Promise.allSettled([pending[0], suite]);
     if (built.status === 'rejected') throw built.reason;

@@ -143,7 +143,7 @@ test('SIGTERM while the guest boots: exit 143, its qemu killed, nothing left, re
 
 test('SIGTERM while the suite runs: exit 143, the results obtained kept, nothing left, results readable', { skip, timeout: 6 * 60_000 }, async () => {
   const mountsBefore = fuseMounts();
-  // U01's cases report first (ioctl-open); TERM comes as the selftest binary starts to upload, after them.
+  // U01's cases report first (ioctl-open); TERM comes as the selftest binary starts, after them.
   // (It once hung there: ssh2 never called back an SFTP write whose guest was killed, and kgate exited 0.)
   const first = /^kgate: (PASS|FAIL|XFAIL|SKIP|CRASH|TIMEOUT|ERROR)\s+(\S+)/m;
   const r = await terminateWhen(['--kernel', 'debian:6.12', '--case', 'U01,K1.hang,K3.pass'],

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { kgate, assertSaid, assertStatus, hasQemu, isRoot, tempDir } from './helpers.js';
+import { kgate, assertNotSaid, assertSaid, assertStatus, hasQemu, isRoot, tempDir } from './helpers.js';
 import { selectCases } from '../../src/catalog/index.js';
 import { orphanQemus, qemuPids } from './procs.js';
 
@@ -30,6 +30,11 @@ test('debian:6.12: every upstream case PASS, XFAIL or SKIP with a reason; exit 0
   }
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.run!.kernel?.release ?? '', /^6\.12\./);
+  // The guest booted with the suite in its image: nothing uploaded, and metadata.json names the binaries that ran.
+  assertSaid(r.stderr, /target note: qemu: 6\.12\.\S+ up, .* with the suite \(\d+ binaries\)/);
+  assertNotSaid(r.stderr, /suite note: qemu: uploaded/);
+  const meta = JSON.parse(readFileSync(join(r.resultsDir, 'metadata.json'), 'utf8')) as { suite?: { binaries?: unknown } };
+  assert.ok(meta.suite, 'metadata.json names the suite');
   // The happy path really went through the backing file, not the server.
   assertStatus(r, 'H1.read', 'PASS');
   assert.ok(existsSync(join(r.resultsDir, 'console.log')), 'console captured');

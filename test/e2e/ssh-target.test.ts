@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execa } from 'execa';
-import { kgate, kgateBin, root, hasQemu, assertSaid, assertStatus } from './helpers.js';
+import { kgate, kgateBin, root, hasQemu, assertSaid, assertStatus, saidLines } from './helpers.js';
 import { startGuest, stopGuest } from '../../src/runner/guest.js';
 import { resolveKernel, parseKernelSpec } from '../../src/kernel/index.js';
 
@@ -25,6 +25,9 @@ test('kgate run --target ssh://root@127.0.0.1:PORT runs the suite on a machine t
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.run!.kernel?.release ?? '', /^6\.12\./);
     assertStatus(r, 'U22.double', 'PASS');
+    // The suite went over as one archive, not a round trip per binary.
+    assertSaid(r.stderr, /suite note: ssh:\/\/\S+: uploaded the suite \(1 binaries, one archive\)/);
+    assert.equal(saidLines(r.stderr, /suite note: .*: uploaded /).length, 1, 'one upload');
 
     // A host key that does not match known_hosts is refused: exit 2 or 125, never a run.
     writeFileSync(join(home, '.ssh', 'known_hosts'), `[127.0.0.1]:${guest.sshPort} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHx8fHx8fHx8fHx8fHx8fHx8fHx8fHx8fHx8fHx8fHx8\n`);

@@ -63,3 +63,25 @@ test('init template renders with every variable (strict mode)', () => {
   assert.match(init, /echo "kgate: guest ready \$\(uname -r\)"/);
   assert.match(init, /exec dropbear -F .* -p 22 -r \/etc\/dropbear\/dropbear_ed25519_host_key/);
 });
+
+test('the suite archive: each binary under SUITE_DIR, 0755, cached by the hashes; a binary changed since its hash is refused', async () => {
+  const { createHash } = await import('node:crypto');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { suiteArchive, SUITE_DIR } = await import('../../../src/runner/image.js');
+  const dir = mkdtempSync(join(tmpdir(), 'kgate-suite-unit-'));
+  try {
+    const bin = join(dir, 'kgate-x');
+    writeFileSync(bin, 'ELF x');
+    const sha256 = createHash('sha256').update('ELF x').digest('hex');
+    const p = await suiteArchive([{ name: 'kgate-x', path: bin, sha256 }], dir);
+    const e = listCpio(readFileSync(p)).find((x) => x.name === `${SUITE_DIR.slice(1)}/kgate-x`)!;
+    assert.equal(e.data.toString(), 'ELF x');
+    assert.equal(e.mode, 0o100755);
+    assert.equal(await suiteArchive([{ name: 'kgate-x', path: bin, sha256 }], dir), p, 'the same suite: the same cached archive');
+    writeFileSync(bin, 'ELF y');
+    await assert.rejects(suiteArchive([{ name: 'kgate-x', path: bin, sha256: createHash('sha256').update('ELF z').digest('hex') }], dir), /changed since the suite was built/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
