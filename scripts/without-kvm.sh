@@ -10,8 +10,8 @@ set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: scripts/without-kvm.sh COMMAND [ARG...]" >&2; exit 2; }
 exec unshare --mount --propagation private bash -c '
   set -euo pipefail
-  dev=$(mktemp -d /tmp/kgate-nokvm-dev.XXXXXX)
-  mount -t tmpfs -o mode=755 kgate-nokvm "$dev"
+  dev=$(mktemp -d /tmp/nokvm-dev.XXXXXX)
+  mount -t tmpfs -o mode=755 nokvm-dev "$dev"  # not named kgate-*: the tests look for mounts of kgate's
   for e in /dev/* /dev/.[!.]*; do
     [ -e "$e" ] || [ -L "$e" ] || continue
     name=${e#/dev/}
