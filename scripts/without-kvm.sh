@@ -11,7 +11,7 @@ set -euo pipefail
 exec unshare --mount --propagation private bash -c '
   set -euo pipefail
   dev=$(mktemp -d /tmp/nokvm-dev.XXXXXX)
-  mount -t tmpfs -o mode=755 nokvm-dev "$dev"  # not named kgate-*: the tests look for mounts of kgate's
+  mount -t tmpfs -o mode=755 nokvm-dev "$dev"  # not named kgate-*: the tests look for kgate mounts left behind
   for e in /dev/* /dev/.[!.]*; do
     [ -e "$e" ] || [ -L "$e" ] || continue
     name=${e#/dev/}
