@@ -13,14 +13,14 @@
 // kgate itself never trusts those extra lines: it parses the KTAP out of the
 // job log again (src/lava/results.ts), as it does a local guest's.
 import { constants } from 'node:os';
-import { readFile } from 'node:fs/promises';
-import { CpioArchive, buildImage, withSecrets } from '../runner/image.js';
+import { CpioArchive, SUITE_DIR, addSuiteFiles, buildImage, withSecrets } from '../runner/image.js';
 import type { KernelArtifact } from '../kernel/artifact.js';
 import type { WorkItem } from '../runner/execute.js';
 import { shellQuote } from '../util/shell.js';
 
 export const LAVA_INIT = '/kgate/lava-init';
-export const LAVA_BIN_DIR = '/kgate/bin';
+/** The guest's suite directory, as a local guest's (the LAVA archive is made by the same addSuiteFiles). */
+export const LAVA_BIN_DIR = SUITE_DIR;
 export const MARK = Object.freeze({
   suite: 'kgate-lava: suite',
   begin: 'kgate-lava: begin',
@@ -104,13 +104,7 @@ export function lavaInit(o: { items: WorkItem[]; modules: string[]; env?: Record
 
 /** The archive appended to the cached image: the binaries of the work items, the awk filter and lava-init. */
 export async function suiteArchive(o: { items: WorkItem[]; modules: string[]; env?: Record<string, string> }): Promise<Buffer> {
-  const a = new CpioArchive().dir('kgate').dir('kgate/bin');
-  const seen = new Set<string>();
-  for (const i of o.items) {
-    if (seen.has(i.binary.name)) continue;
-    seen.add(i.binary.name);
-    a.file(`${LAVA_BIN_DIR}/${i.binary.name}`, await readFile(i.binary.path), 0o755);
-  }
+  const a = await addSuiteFiles(new CpioArchive(), o.items.map((i) => ({ name: i.binary.name, path: i.binary.path, sha256: i.binary.sha256 })));
   a.file('kgate/lava.awk', lavaAwk(), 0o644);
   a.file(LAVA_INIT, lavaInit(o), 0o755);
   return a.toBuffer();

@@ -94,8 +94,15 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
       }
       if (uploads.size === 0) await t.exec(`mkdir -p ${REMOTE_DIR}`);
       for (const b of todo) {
+        // Families of one multi-call binary: sent once, the others linked to it on the machine.
+        const same = [...uploads].find(([name, u]) => u.sha256 === b.sha256 && name !== b.name);
         const done = chain.then(async () => {
           const t0 = Date.now();
+          if (same) {
+            await same[1].done;
+            const r = await t.exec(`ln -sf ${same[0]} ${REMOTE_DIR}/${b.name}`);
+            if (r.code === 0) return;
+          }
           await t.upload(b.path, `${REMOTE_DIR}/${b.name}`, 0o755);
           onUpload(b.name, statSync(b.path).size, Date.now() - t0);
         });

@@ -315,15 +315,30 @@ export async function suiteArchive(files: SuiteFile[], cacheDirPath: string): Pr
   const hash = createHash('sha256').update(JSON.stringify(sorted.map((f) => [f.name, f.sha256]))).digest('hex').slice(0, 16);
   const out = path.join(cacheDirPath, `suite-${hash}.cpio`);
   if (existsSync(out)) return out;
-  const a = new CpioArchive().dir(SUITE_DIR.slice(1));
-  for (const f of sorted) {
-    const data = await readFile(f.path);
-    // The manifest's hash is what metadata.json says ran: a binary rebuilt under it would make that a lie.
-    if (createHash('sha256').update(data).digest('hex') !== f.sha256) throw new KgateError('bug', `${f.path} changed since the suite was built (sha256 differs from the manifest)`);
-    a.file(`${SUITE_DIR.slice(1)}/${f.name}`, data, 0o755);
-  }
-  writeFileAtomic(out, a.toBuffer());
+  writeFileAtomic(out, (await addSuiteFiles(new CpioArchive(), sorted)).toBuffer());
   return out;
+}
+
+/**
+ * The suite's binaries into SUITE_DIR of an archive (a guest's, a LAVA job's).
+ * The families are one multi-call binary (src/gen/build.ts): stored once, the
+ * other names symlinks to it. Each file is checked against the manifest's hash,
+ * which metadata.json says ran: a binary rebuilt under it would make that a lie.
+ */
+export async function addSuiteFiles(a: CpioArchive, files: SuiteFile[]): Promise<CpioArchive> {
+  const dir = SUITE_DIR.slice(1);
+  a.dir(dir);
+  const first = new Map<string, string>();
+  for (const f of files) {
+    if (a.has(`${dir}/${f.name}`)) continue;
+    const same = first.get(f.sha256);
+    if (same) { a.symlink(`${dir}/${f.name}`, same); continue; }
+    first.set(f.sha256, f.name);
+    const data = await readFile(f.path);
+    if (createHash('sha256').update(data).digest('hex') !== f.sha256) throw new KgateError('bug', `${f.path} changed since the suite was built (sha256 differs from the manifest)`);
+    a.file(`${dir}/${f.name}`, data, 0o755);
+  }
+  return a;
 }
 
 /**
