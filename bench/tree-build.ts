@@ -74,7 +74,7 @@ async function main() {
     row('cold (empty cache, ccache)', kgateCold, bareCold, `${cold.how}, ${cold.makes} make invocations; make alone ${s(cold.makeMs)} (ratio ${(cold.makeMs / bareCold).toFixed(3)}), the rest is the first checkout of the tree`);
     row('cached (same commit again)', kgateCached, undefined, `${cached.how}, ${cached.makes} make invocations`);
     row('incremental (1 fs/fuse file)', kgateIncr, bareIncr, `${incr.how}, ${incr.makes} make invocations; make alone ${s(incr.makeMs)}`);
-    console.log(`boot to first result          ${s(meta.timings.firstResultMs - (meta.timings.kernelMs ?? 0))} after the kernel stage; whole run ${s(meta.timings.totalMs)} (${meta.summary.counts.PASS ?? 0} PASS, ${meta.summary.counts.SKIP ?? 0} SKIP, ${meta.summary.counts.FAIL ?? 0} FAIL)`);
+    console.log(`boot to first result          ${s(meta.timings.firstResultMs - (meta.timings.kernelMs ?? 0))} after the kernel stage; boot to last result ${s(meta.timings.targetMs + meta.timings.runMs)} (guest up ${s(meta.timings.targetMs)} + suite ${s(meta.timings.runMs)}, TCG, default selection); whole run ${s(meta.timings.totalMs)} (${meta.summary.counts.PASS ?? 0} PASS, ${meta.summary.counts.SKIP ?? 0} SKIP, ${meta.summary.counts.FAIL ?? 0} FAIL)`);
   } finally {
     await execa('git', ['-C', tree, 'worktree', 'remove', '--force', src], { reject: false });
     await execa('git', ['-C', tree, 'worktree', 'prune'], { reject: false });
