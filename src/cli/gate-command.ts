@@ -9,7 +9,7 @@ import { interruptible } from './run-command.js';
 
 const GateOpts = TreeJobOpts.extend({
   tree: z.string().min(1),
-  base: z.string().min(1),
+  base: z.string().min(1).optional(),
   series: z.array(z.string()).min(1, { message: 'kgate gate needs at least one --series' }),
   repeat: z.coerce.number({ message: '--repeat must be a number' }).int().min(1, { message: '--repeat must be 1 or more' }).max(20, { message: '--repeat must be 20 or less' }),
   perPatch: z.boolean().optional(),

@@ -121,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
   outputOptions(guestOptions(treeOptions(caseFilterOptions(program.command('gate')
     .description('apply each revision of a patch series on base (in a scratch repository), build, run, and say what changed')))))
     .requiredOption('--tree <dir>', 'the kernel tree')
-    .requiredOption('--base <ref>', 'the commit the series applies on')
+    .option('--base <ref>', 'the commit the series applies on (default: the series\' base-commit:, or its range\'s start)')
     .option('--series <s>', '[NAME=]an mbox, a directory of .patch files, or a range A..B of the tree (repeatable, oldest revision first)', (v: string, p: string[]) => p.concat(v), [] as string[])
     .option('--per-patch', 'also build and test after each patch of the newest revision')
     .option('--repeat <n>', 'runs per revision, to tell flaky cases', '1')

@@ -19,7 +19,8 @@ export type { GateReport, GateRevision, GateRun } from './types.js';
 
 export interface GateRequest extends TreeJob {
   tree: string;
-  base: string;
+  /** Unset: the base the series names (base-commit:, or a range's start). */
+  base?: string;
   series: string[];
   perPatch: boolean;
 }
@@ -27,15 +28,35 @@ export interface GateRequest extends TreeJob {
 
 
 
+/**
+ * --base, else what the series says it applies to: the first revision that
+ * names a base (git format-patch --base / b4's base-commit:, or a range's
+ * start). A base the tree lacks is the user's to fetch: one line, exit 2.
+ */
+async function baseOf(tree: string, given: string | undefined, series: Series[], log: (l: string) => void): Promise<{ ref: string; commit: string }> {
+  if (given) return { ref: given, commit: await resolveRef(tree, given, '--base') };
+  const named = series.find((s) => s.baseCommit);
+  if (!named) throw new KgateError('user', `kgate gate needs --base: no --series names its base (no base-commit: line; git format-patch --base=REF or b4 write one)`);
+  const ref = `base-commit of ${named.label}`;
+  const commit = await resolveRef(tree, named.baseCommit!, `${ref} (${named.source})`);
+  for (const s of series) {
+    if (s.baseCommit && s !== named && !commit.startsWith(s.baseCommit) && (await resolveRef(tree, s.baseCommit, s.source).catch(() => '')) !== commit) {
+      log(`${s.label} names base ${s.baseCommit.slice(0, 12)}, not ${commit.slice(0, 12)}: every revision is applied on ${named.label}'s (give --base to choose)`);
+    }
+  }
+  log(`base: ${commit.slice(0, 12)}, the ${ref}`);
+  return { ref, commit };
+}
+
 export async function runGate(req: GateRequest): Promise<GateReport> {
   const t0 = Date.now();
   const tree = path.resolve(req.tree);
   await assertGitTree(tree);
-  const base = await resolveRef(tree, req.base, '--base');
   if (req.series.length === 0) throw new KgateError('user', 'kgate gate needs at least one --series');
   // Every input is read and checked before anything is built.
   const series: Series[] = [];
   for (const [i, s] of req.series.entries()) series.push(await readSeries(s, i, tree));
+  const { ref: baseRef, commit: base } = await baseOf(tree, req.base, series, req.log);
   const labels = new Set<string>();
   for (const s of series) {
     if (labels.has(s.label) || s.label === 'base') throw new KgateError('user', `--series ${s.source}: the name ${s.label} is used twice`);
@@ -75,7 +96,7 @@ export async function runGate(req: GateRequest): Promise<GateReport> {
     const revisions: GateRevision[] = [];
     for (const [i, s] of series.entries()) {
       const run = await test(s.label, applied[i].head, repo.dir);
-      const rev: GateRevision = { label: s.label, source: s.source, patches: s.patches, run };
+      const rev: GateRevision = { label: s.label, source: s.source, patches: s.patches, run, ...(s.cover ? { cover: s.cover } : {}) };
       if (run.build !== 'failed') {
         rev.vsBase = compareRuns(baseRun.runs[0], run.runs[0], run.runs.slice(1));
         const prev = revisions.at(-1);
@@ -97,7 +118,7 @@ export async function runGate(req: GateRequest): Promise<GateReport> {
     }
     const verdict = newest.run.build === 'failed' ? 'untestable' : newest.vsBase?.regressed ? 'regressed' : 'clean';
     const report: GateReport = {
-      id, dir, tree, base: { ref: req.base, commit: base, describe: await describe(base), run: baseRun }, revisions,
+      id, dir, tree, base: { ref: baseRef, commit: base, describe: await describe(base), run: baseRun }, revisions,
       selection: req.selection.describe, verdict, exitCode: verdict === 'regressed' ? 1 : verdict === 'untestable' ? 125 : 0,
       reproducer: shellLine(['kgate', ...req.argv]), wallMs: Date.now() - t0,
     };

@@ -37,6 +37,7 @@ export function formatGateText(r: GateReport): string {
   L.push(`Cases: ${r.selection}`);
   for (const rev of r.revisions) {
     L.push('', `${rev.label}: ${rev.patches.length} patch${rev.patches.length === 1 ? '' : 'es'} from ${rev.source}`);
+    if (rev.cover) L.push(`  [PATCH${rev.cover.version ? ` ${rev.cover.version}` : ''} 0/${rev.patches.length}] ${rev.cover.subject}`);
     for (const p of rev.patches) {
       L.push(`  ${p.n}/${rev.patches.length} ${p.subject}`);
       if (p.messageId) L.push(`      <${p.messageId}>`);

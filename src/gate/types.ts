@@ -1,7 +1,7 @@
 // The gate report's shapes, shared by the driver and the report writer.
 import type { RunResult } from '../model.js';
 import type { Comparison } from '../report/compare.js';
-import type { PatchInfo } from './series.js';
+import type { CoverLetter, PatchInfo } from './series.js';
 
 export interface GateRun {
   label: string;            // "base", "V1", "V2 patch 2/3"
@@ -19,6 +19,8 @@ export interface GateRun {
 export interface GateRevision {
   label: string;
   source: string;
+  /** The series' cover letter (0/N, or b4's cover commit): what the revision is called on the list. */
+  cover?: CoverLetter;
   patches: PatchInfo[];
   run: GateRun;
   vsBase?: Comparison;

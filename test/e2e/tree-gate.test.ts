@@ -79,3 +79,49 @@ test('gate interrupted (Ctrl-C): exit 130, no guest left, the tree untouched', {
   assert.deepEqual([...qemuPids()].filter((p) => !qemuBefore.has(p)), [], 'no guest left');
   assert.deepEqual(treeState(tree), state, 'the user\'s tree is untouched by an interrupted gate');
 });
+
+test('gate with no --base, as the series is posted: a git format-patch --cover-letter --base directory, and a b4 prep range with its empty cover commit', { skip, timeout: 30 * 60_000 }, async () => {
+  const state = treeState(tree);
+  const fixBuild = (await execa('git', ['-C', tree, 'rev-parse', 'fix-build'])).stdout.trim();
+  // The directory an author sends from: v2 of a one-patch series, its cover letter naming the base.
+  const posted = tempDir('kgate-gate-posted-');
+  await execa('git', ['-C', tree, 'format-patch', '-q', '--cover-letter', '--base=fix-build', '-v2', '-o', posted, 'fix-build..revert-regular']);
+  const gate = (args: string[]) => execa('node', [kgateBin, 'gate', ...args, '--case', 'U03.dir', '--results', tempDir('kgate-gate-')], { reject: false, env: { CI: '1' } });
+  const r = await gate(['--tree', tree, '--series', posted]);
+  assert.equal(r.exitCode, 1, r.stderr);
+  assertSaid(r.stderr, new RegExp(`suite note: gate: base: ${fixBuild.slice(0, 12)}, the base-commit of V2$`));
+  const dir = r.stdout.match(/^results: (.*)$/m)![1];
+  const report = JSON.parse(readFileSync(join(dir, 'gate.json'), 'utf8'));
+  assert.equal(report.base.commit, fixBuild);
+  assert.equal(report.revisions[0].label, 'V2', 'named by the cover letter\'s version');
+  assert.match(readFileSync(join(dir, 'gate.txt'), 'utf8'), /^ {2}\[PATCH v2 0\/1\] \*\*\* SUBJECT HERE \*\*\*$/m);
+
+  // A b4 prep branch (in a clone: the test tree is not ours to add branches to): the cover letter is an empty commit.
+  const clone = join(tempDir('kgate-gate-b4-'), 'linux');
+  await execa('git', ['clone', '-q', '--shared', '--no-checkout', tree, clone]);
+  await execa('git', ['-C', clone, 'branch', '-q', 'b4/y', fixBuild]);
+  const env = { GIT_AUTHOR_NAME: 'A', GIT_AUTHOR_EMAIL: 'a@example.org', GIT_COMMITTER_NAME: 'A', GIT_COMMITTER_EMAIL: 'a@example.org' };
+  const cover = (await execa('git', ['-C', clone, 'commit-tree', `${fixBuild}^{tree}`, '-p', fixBuild, '-m',
+    'fuse: accept any backing file\n\n--- b4-submit-tracking ---\n# This section is used internally by b4 prep for tracking purposes.\n{\n  "series": {\n    "revision": 4,\n    "change-id": "20261206-any-0001",\n    "prefixes": []\n  }\n}\n'], { env })).stdout.trim();
+  const patch = (await execa('git', ['-C', clone, 'rev-parse', 'revert-regular'])).stdout.trim();
+  const head = (await execa('git', ['-C', clone, 'commit-tree', `${patch}^{tree}`, '-p', cover, '-m', 'fuse: passthrough: accept any backing file type again'], { env })).stdout.trim();
+  await execa('git', ['-C', clone, 'update-ref', 'refs/heads/b4/y', head]);
+  const b4 = await gate(['--tree', clone, '--series', 'fix-build..b4/y']);
+  assert.equal(b4.exitCode, 1, b4.stderr);
+  const b4dir = b4.stdout.match(/^results: (.*)$/m)![1];
+  const b4report = JSON.parse(readFileSync(join(b4dir, 'gate.json'), 'utf8'));
+  assert.equal(b4report.base.commit, fixBuild, 'the range\'s start');
+  assert.equal(b4report.revisions[0].label, 'V4');
+  assert.equal(b4report.revisions[0].patches.length, 1, 'the cover commit is not applied');
+  assert.match(readFileSync(join(b4dir, 'gate.txt'), 'utf8'), /^ {2}\[PATCH v4 0\/1\] fuse: accept any backing file$/m);
+
+  // A base the tree lacks: one line naming it, exit 2.
+  const lacking = tempDir('kgate-gate-lacking-');
+  for (const f of (await execa('ls', [posted])).stdout.split('\n')) {
+    writeFileSync(join(lacking, f), readFileSync(join(posted, f), 'utf8').replace(/^base-commit: [0-9a-f]+$/m, 'base-commit: 0123456789abcdef0123456789abcdef01234567'));
+  }
+  const bad = await gate(['--tree', tree, '--series', lacking]);
+  assert.equal(bad.exitCode, 2, bad.stderr);
+  assertSaid(bad.stderr, /base-commit of V2 \(.*\): '0123456789abcdef0123456789abcdef01234567' is not a commit of /);
+  assert.deepEqual(treeState(tree), state, 'the user\'s tree is untouched');
+});
