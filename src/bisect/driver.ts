@@ -16,6 +16,8 @@ import { compareRuns } from '../report/compare.js';
 import { assertGitTree, borrowingRepo, git, resolveRef } from '../util/git.js';
 import { claimRunDir, newRunId } from '../session/run-dir.js';
 import { runStep, type StepResult } from './step.js';
+import { checksOf, revertOn, sameFile } from './verify.js';
+import { makeSelection, type Selection } from '../catalog/selection.js';
 import { writeBisectReport } from './report.js';
 import type { BisectReport, BisectStep } from './types.js';
 export type { BisectReport, BisectStep } from './types.js';
@@ -51,13 +53,14 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
     return subjects.get(c)!;
   };
   const results = new Map<string, StepResult>();
-  const test = async (commit: string, role: BisectStep['role'], prebuilt?: KernelArtifact): Promise<StepResult> => {
+  const test = async (commit: string, role: BisectStep['role'], prebuilt?: KernelArtifact, o: { selection?: Selection; objectsFrom?: string; subject?: string } = {}): Promise<StepResult> => {
     const n = report.steps.length + 1;
-    const subject = await subjectOf(commit);
+    const subject = o.subject ?? await subjectOf(commit);
     const left = Math.ceil(Math.log2(Math.max(2, commitsInRange)));
     req.log(role === 'step' ? `step ${n - 2} of about ${left}: ${commit.slice(0, 12)} ${subject}` : `checking ${role} ${commit.slice(0, 12)} ${subject}`);
     const r = await runStep({
-      kernel: treeKernelRequest(tree, commit, req), target: req.target, selection: req.selection, repeat: req.repeat, threshold: req.threshold,
+      kernel: treeKernelRequest(tree, commit, { ...req, ...(o.objectsFrom ? { objectsFrom: o.objectsFrom } : {}) }), target: req.target,
+      selection: o.selection ?? req.selection, repeat: req.repeat, threshold: req.threshold,
       buildDir: req.buildDir, resultsRoot: stepsRoot, argv: req.argv, signal: req.signal, emit: req.emit,
     });
     // Built ahead (bad's kernel, while good was tested): this step's build, though the run found it cached.
@@ -115,6 +118,26 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
       out = await bisectCmd(scratch, [mark, commit], req.signal);
     }
     report.log = (await git(scratch, ['bisect', 'log'], { allowFail: true })).stdout;
+    if (report.firstBad) {
+      const c = report.firstBad.commit;
+      const parent = (await git(tree, ['rev-parse', `${c}^`], { allowFail: true })).stdout.trim();
+      // The revert is a commit of the scratch repository, fetched from there by hash by the kernel stage.
+      await git(scratch, ['config', 'uploadpack.allowAnySHA1InWant', 'true']);
+      const rev = await revertOn(scratch, bad, c, report.firstBad.subject, req.signal);
+      const changed = report.changed.map((x) => x.id);
+      const revert = rev.ok
+        ? await test(rev.commit, 'revert', undefined, { objectsFrom: scratch, subject: `Revert "${report.firstBad.subject}" on bad`, ...(changed.length ? { selection: makeSelection({ cases: changed }) } : {}) })
+        : undefined;
+      const again = await test(c, 'verify');
+      const before = parent ? await test(parent, 'verify') : undefined;
+      report.checks = checksOf({
+        revert: rev.ok ? { applied: true, commit: rev.commit, verdict: revert!.decision.verdict, why: revert!.decision.why } : { applied: false, why: rev.why },
+        culprit: { verdict: again.decision.verdict, why: again.decision.why },
+        parent: before ? { verdict: before.decision.verdict, why: before.decision.why } : { verdict: 'skip', why: 'a root commit has no parent' },
+        identicalKernel: Boolean(again.kernel && before?.kernel && sameFile(again.kernel.bzImage, before.kernel.bzImage)),
+      });
+      req.log(report.checks.verified ? `culprit verified: revert: ${report.checks.revert}, verify: ${report.checks.verify}` : `culprit unverified: ${report.checks.why.join('; ')}`);
+    }
   } catch (e) {
     report.log ||= (await git(scratch, ['bisect', 'log'], { allowFail: true }).catch(() => ({ stdout: '' }))).stdout;
     report.wallMs = Date.now() - t0;

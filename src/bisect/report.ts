@@ -12,8 +12,17 @@ export function formatBisectText(r: BisectReport, error?: string): string {
   const L: string[] = [];
   const short = (c: string) => c.slice(0, 12);
   if (r.firstBad) {
-    L.push('kgate bisect: first bad commit', '', `  ${short(r.firstBad.commit)} ${r.firstBad.subject}`, `  Author: ${r.firstBad.author}`, `  Date:   ${r.firstBad.date}`, '  Files:');
+    const verified = r.checks?.verified ?? false;
+    L.push(`kgate bisect: first bad commit${r.checks ? (verified ? ' (verified)' : ' (UNVERIFIED)') : ''}`, '', `  ${short(r.firstBad.commit)} ${r.firstBad.subject}`, `  Author: ${r.firstBad.author}`, `  Date:   ${r.firstBad.date}`, '  Files:');
     for (const f of r.firstBad.files) L.push(`    ${f}`);
+    if (r.checks) {
+      L.push('', `Checks: revert: ${r.checks.revert}, verify: ${r.checks.verify}`);
+      for (const w of r.checks.why) L.push(`  unverified: ${w}`);
+    }
+    // The lines a reply to the list carries: Fixes only for a culprit the checks confirmed.
+    L.push('');
+    if (verified) L.push(`Fixes: ${short(r.firstBad.commit)} ("${r.firstBad.subject}")`, `#regzbot introduced: ${short(r.firstBad.commit)}`);
+    else L.push(`#regzbot introduced: ${short(r.good.commit)}..${short(r.bad.commit)}`);
   } else if (r.candidates) {
     L.push('kgate bisect: skipped commits leave a set; the first bad commit', 'is one of:', '');
     for (const c of r.candidates) L.push(`  ${short(c.commit)} ${c.subject}`);
@@ -30,10 +39,10 @@ export function formatBisectText(r: BisectReport, error?: string): string {
       if (c.after?.reason) L.push(`    ${c.after.reason}`);
     }
   }
-  L.push('', 'Steps:', '  #  role  commit        verdict      build           test');
+  L.push('', 'Steps:', '  #  role   commit        verdict      build           test');
   for (const st of r.steps) {
     const build = st.build === 'cached' ? 'cached' : st.build === 'built' ? `built ${s(st.buildMs)}` : st.build;
-    L.push(`  ${String(st.n).padEnd(2)} ${st.role.padEnd(5)} ${short(st.commit)}  ${st.verdict.padEnd(11)}  ${build.padEnd(14)}  ${s(st.testMs)}`);
+    L.push(`  ${String(st.n).padEnd(2)} ${st.role.padEnd(6)} ${short(st.commit)}  ${st.verdict.padEnd(11)}  ${build.padEnd(14)}  ${s(st.testMs)}`);
     L.push(`     ${st.subject}`);
     if (st.verdict !== 'good' && st.verdict !== 'bad') L.push(`     ${st.why}`);
   }

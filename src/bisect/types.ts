@@ -1,10 +1,12 @@
 // The bisect report's shapes, shared by the driver and the report writer.
 import type { Comparison } from '../report/compare.js';
 import type { StepVerdict } from './verdict.js';
+import type { CulpritChecks } from './verify.js';
 
 export interface BisectStep {
   n: number;
-  role: 'good' | 'bad' | 'step';
+  /** revert: the culprit reverted on bad; verify: the culprit or its parent once more. */
+  role: 'good' | 'bad' | 'step' | 'revert' | 'verify';
   commit: string;
   subject: string;
   verdict: StepVerdict;
@@ -28,6 +30,8 @@ export interface BisectReport {
   builds: number;
   /** The first bad commit, when git could name one. */
   firstBad?: { commit: string; subject: string; author: string; date: string; files: string[] };
+  /** The first bad commit's checks (revert on bad, culprit and parent again). */
+  checks?: CulpritChecks;
   /** When skipped commits leave git a set instead of one commit. */
   candidates?: { commit: string; subject: string }[];
   skipped: { commit: string; subject: string; why: string }[];

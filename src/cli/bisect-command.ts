@@ -66,7 +66,8 @@ export async function bisectFromCli(raw: unknown, argv: string[]): Promise<numbe
     await progress.done();
     process.stdout.write(formatBisectText(report));
     process.stdout.write(`results: ${report.dir}\n`);
-    return report.outcome === 'found' ? 0 : BISECT_EXIT.skip;
+    // 0: a culprit the checks confirmed; 1: a culprit named but not confirmed (see bisect.txt's checks); 125: no single culprit.
+    return report.outcome !== 'found' ? BISECT_EXIT.skip : report.checks?.verified === false ? 1 : 0;
   } finally {
     await progress.done();
   }

@@ -61,6 +61,16 @@ test('kgate bisect: the same commit, the cases with their errnos at good and bad
   const text = readFileSync(join(dir, 'bisect.txt'), 'utf8');
   assert.match(text, /U03\.dir/);
   assert.match(text, new RegExp(rev('revert-regular').slice(0, 12)));
+  // The culprit's checks: reverted on bad, the changed cases pass again; culprit and parent run again, bad and good.
+  assert.deepEqual({ revert: report.checks?.revert, verify: report.checks?.verify, verified: report.checks?.verified }, { revert: 'PASS', verify: 'PASS', verified: true }, JSON.stringify(report.checks));
+  const revertStep = report.steps.find((st: { role: string }) => st.role === 'revert');
+  assert.ok(revertStep && revertStep.verdict === 'good', 'the revert on bad ran and was good');
+  assert.equal(report.steps.filter((st: { role: string }) => st.role === 'verify').length, 2, 'culprit and parent once more');
+  assert.match(text, /^Checks: revert: PASS, verify: PASS$/m);
+  const culprit = rev('revert-regular').slice(0, 12);
+  assert.match(text, new RegExp(`^Fixes: ${culprit} \\("fuse: passthrough: accept any backing file type again"\\)$`, 'm'));
+  assert.match(text, new RegExp(`^#regzbot introduced: ${culprit}$`, 'm'));
+  for (const l of text.split('\n')) assert.ok(l.length <= 72 || /^(Fixes|  kgate|Reproduce)/.test(l.trimStart()) || l.startsWith('  '), `bisect.txt under 72 columns: ${l}`);
   assert.deepEqual(treeState(tree), state, 'the user\'s tree is untouched by a bisect');
 });
 
