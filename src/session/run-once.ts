@@ -3,6 +3,8 @@
 // compare the RunResults. It owns the run directory, metadata.json and the
 // sink; it composes the stages (kernel, suite build, targets, runSuite,
 // writers) and never prints: the caller renders its events.
+import { copyFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { CaseResult, RunResult } from '../model.js';
 import { KgateError, exitCodeOf, summarise } from '../model.js';
@@ -76,6 +78,9 @@ async function kernelStage(req: RunOnceRequest, dir: string, emit: Emit, signal:
   emit({ type: 'stage', stage: 'kernel', state: 'start', detail: req.kernel.spec.text });
   try {
     const k = await resolveKernel(req.kernel, { signal, logDir: dir, log: (l) => emit({ type: 'stage', stage: 'kernel', state: 'note', detail: l }) });
+    // The exact .config of a built kernel beside its results: what a report to the list attaches.
+    const config = path.join(path.dirname(k.bzImage), 'config');
+    if (k.identity.commit && existsSync(config)) copyFileSync(config, path.join(dir, 'kernel.config'));
     emit({ type: 'stage', stage: 'kernel', state: 'done', ms: Date.now() - t0, detail: `${k.release} (${k.how})` });
     return k;
   } catch (e) {

@@ -49,6 +49,8 @@ test('tree:@base: a cold tiny build boots and every upstream case is PASS, SKIP,
   assert.ok(['built', 'cached'].includes(meta.kernelHow), meta.kernelHow);
   assert.match(meta.reproducer, new RegExp(`--kernel tree:${tree}@${base}`), 'the reproducer pins the commit, not the tag');
   if (meta.kernelHow === 'built') assert.ok(existsSync(join(r.resultsDir, 'kernel-build.log')), 'make\'s log is in the run directory');
+  // The kernel's exact .config beside the results, built or cached: what a report to the list attaches.
+  assert.match(readFileSync(join(r.resultsDir, 'kernel.config'), 'utf8'), /^CONFIG_FUSE_PASSTHROUGH=y$/m);
   assertUntouched(state, 'a cold build');
 });
 
