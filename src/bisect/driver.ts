@@ -93,6 +93,7 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
         `--bad ${req.bad} (${bad.slice(0, 12)}) is not bad: ${b.decision.verdict === 'good' ? 'every selected case behaves as expected there' : b.decision.why}`);
     }
     report.changed = compareRuns(g.runs[0].run, b.runs[0].run).changes;
+    report.bad.describe = (await git(tree, ['describe', '--always', '--tags', bad], { allowFail: true })).stdout.trim() || bad.slice(0, 12);
 
     await git(scratch, ['update-ref', '--no-deref', 'HEAD', bad]);
     let out = await bisectCmd(scratch, ['start', '--no-checkout', bad, good], req.signal);

@@ -21,6 +21,7 @@ export function formatBisectText(r: BisectReport, error?: string): string {
     }
     // The lines a reply to the list carries: Fixes only for a culprit the checks confirmed.
     L.push('');
+    if (r.bad.describe) L.push(`Still fails at ${r.bad.describe} (${short(r.bad.commit)}), tested in this bisect.`);
     if (verified) L.push(`Fixes: ${short(r.firstBad.commit)} ("${r.firstBad.subject}")`, `#regzbot introduced: ${short(r.firstBad.commit)}`);
     else L.push(`#regzbot introduced: ${short(r.good.commit)}..${short(r.bad.commit)}`);
   } else if (r.candidates) {

@@ -22,7 +22,8 @@ export interface BisectReport {
   dir: string;
   tree: string;
   good: { ref: string; commit: string };
-  bad: { ref: string; commit: string };
+  /** describe: git describe of bad, which was tested and failed (the report says it still fails there). */
+  bad: { ref: string; commit: string; describe?: string };
   selection: string;
   repeat: number;
   commitsInRange: number;
