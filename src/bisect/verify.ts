@@ -69,7 +69,7 @@ const REVERTER = {
 /**
  * `culprit` reverted on `bad`, as a commit of the scratch repository (which
  * borrows the user's objects), made in an index of its own with no work tree:
- * the culprit's diff applied in reverse to bad's tree (git revert would need a
+ * the culprit's diff applied in reverse (three-way) to bad's tree (git revert would need a
  * work tree; git merge-tree --merge-base needs git 2.40, Debian 12 has 2.39).
  * A revert that does not apply is said.
  */
@@ -82,9 +82,10 @@ export async function revertOn(scratch: string, bad: string, culprit: string, su
     const patch = path.join(work, 'culprit.diff');
     writeFileSync(patch, (await git(scratch, ['diff', '--binary', '--full-index', parent, culprit], { signal })).stdout + '\n');
     await git(scratch, ['read-tree', bad], { env, signal });
-    const a = await git(scratch, ['apply', '--cached', '-R', patch], { env, signal, allowFail: true });
+    // -3: a three-way merge from the blobs the diff names, as git revert does, when later commits moved the context.
+    const a = await git(scratch, ['apply', '--cached', '-3', '-R', patch], { env, signal, allowFail: true });
     if (a.code !== 0) {
-      const why = a.stderr.split('\n').find((l) => /^error:/.test(l))?.replace(/^error:\s*/, '') ?? `git apply exited ${a.code}`;
+      const why = a.stderr.split('\n').find((l) => /^(error:|U )/.test(l))?.replace(/^error:\s*/, '') ?? `git apply exited ${a.code}`;
       return { ok: false, why: `the revert of ${culprit.slice(0, 12)} does not apply on bad: ${why}` };
     }
     const tree = (await git(scratch, ['write-tree'], { env, signal })).stdout.trim();

@@ -38,21 +38,22 @@ test('revertOn: the culprit reverted on bad as a commit of the repository, the s
   const git = (...a: string[]) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'A', GIT_AUTHOR_EMAIL: 'a@x', GIT_COMMITTER_NAME: 'A', GIT_COMMITTER_EMAIL: 'a@x' } }).trim();
   try {
     git('init', '-q');
-    writeFileSync(join(dir, 'a.c'), 'one\n');
+    writeFileSync(join(dir, 'a.c'), 'one\n1\n2\n3\nk\n');
     writeFileSync(join(dir, 'b.c'), 'x\n');
     git('add', '.'); git('commit', '-qm', 'base');
-    writeFileSync(join(dir, 'a.c'), 'two\n'); git('commit', '-qam', 'culprit');
+    writeFileSync(join(dir, 'a.c'), 'two\n1\n2\n3\nk\n'); git('commit', '-qam', 'culprit');
     const culprit = git('rev-parse', 'HEAD');
-    writeFileSync(join(dir, 'b.c'), 'y\n'); git('commit', '-qam', 'unrelated');
+    // A later commit moves the culprit's context (not its lines): a plain reverse patch fails, the three-way revert does not.
+    writeFileSync(join(dir, 'a.c'), 'two\n1\n2\n3!\nk\n'); writeFileSync(join(dir, 'b.c'), 'y\n'); git('commit', '-qam', 'unrelated');
     const badCommit = git('rev-parse', 'HEAD');
     const r = await revertOn(dir, badCommit, culprit, 'culprit');
     assert.ok(r.ok);
     if (!r.ok) return;
-    assert.equal(git('show', `${r.commit}:a.c`), 'one', 'the culprit\'s change undone');
+    assert.equal(git('show', `${r.commit}:a.c`), 'one\n1\n2\n3!\nk', 'the culprit\'s change undone, the later one kept');
     assert.equal(git('show', `${r.commit}:b.c`), 'y', 'what came after it kept');
     assert.equal(git('rev-parse', `${r.commit}^`), badCommit);
     assert.equal((await revertOn(dir, badCommit, culprit, 'culprit')).ok && r.commit, r.commit, 'deterministic: the build cache knows it again');
-    writeFileSync(join(dir, 'a.c'), 'three\n'); git('commit', '-qam', 'touches the same line');
+    writeFileSync(join(dir, 'a.c'), 'three\n1\n2\n3!\nk\n'); git('commit', '-qam', 'touches the same line');
     const c = await revertOn(dir, git('rev-parse', 'HEAD'), culprit, 'culprit');
     assert.equal(c.ok, false);
     if (!c.ok) assert.match(c.why, /does not apply on bad/);
