@@ -10,7 +10,7 @@ import { execa, execaSync } from 'execa';
 import { kgate, kgateBin, assertNotSaid, assertSaid, assertStatus, tempDir } from './helpers.js';
 import { testTree, treeSkip, treeState } from './tree-helpers.js';
 import { selectCases } from '../../src/catalog/index.js';
-import { pidsWhere, qemuPids } from './procs.js';
+import { qemuPids, watchDescendants, type ProcId } from './procs.js';
 import type { CaseResult } from '../../src/model.js';
 
 const skip = treeSkip;
@@ -23,7 +23,6 @@ function assertUntouched(beforeState: Record<string, string>, what: string) {
 }
 
 const upstream = selectCases({ apis: ['upstream'] }).map((c) => c.id);
-const makePids = () => pidsWhere((a) => /(^|\/)(make|gcc|cc1|ld)$/.test(a));
 
 test('tree:@base: a cold tiny build boots and every upstream case is PASS, SKIP, or XFAIL inside its known range; the identity names the commit', { skip, timeout: 30 * 60_000 }, async () => {
   const state = treeState(tree);
@@ -151,9 +150,12 @@ async function stopDuringMake(signal: 'SIGINT' | 'SIGKILL'): Promise<void> {
     writeFileSync(file, readFileSync(file, 'utf8') + `/* ${signal} build ${process.pid} ${Date.now()} */\n`);
     const state = treeState(wt);
     const qemuBefore = qemuPids();
-    const makeBefore = new Set(makePids());
     const build = () => execa('node', [kgateBin, 'kernel', 'build', '--kernel', `tree:${wt}`, '--results', tempDir('kgate-kb-')], { reject: false, env: { CI: '1' } });
     const child = build();
+    // What this kgate started, by its process tree (pid and start time), never every make on the machine:
+    // other builds may run beside the test.
+    const watch = watchDescendants(child.pid);
+    const isMake = (p: ProcId) => /(^|\/)(make|gcc|cc1|ld|as)$/.test(p.cmdline.split('\0')[0] || p.comm);
     let err = '';
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`make never started: ${err}`)), 10 * 60_000);
@@ -162,14 +164,16 @@ async function stopDuringMake(signal: 'SIGINT' | 'SIGKILL'): Promise<void> {
         if (/make bzImage: /.test(err)) { clearTimeout(t); resolve(); }
       });
     });
-    assert.ok(makePids().some((p) => !makeBefore.has(p)), `make is running when ${signal} comes`);
+    watch.sample();
+    assert.ok(watch.alive().some(isMake), `make is running when ${signal} comes`);
     child.kill(signal);
     const r = await child;
     if (signal === 'SIGINT') assert.equal(r.exitCode, 130, r.stderr);
     else assert.equal(r.signal, 'SIGKILL');
-    let left = makePids().filter((p) => !makeBefore.has(p));
-    for (let i = 0; i < 20 && left.length > 0; i++) { await new Promise((res) => setTimeout(res, 100)); left = makePids().filter((p) => !makeBefore.has(p)); }
-    assert.deepEqual(left, [], 'every make and compiler kgate started is gone within 2 s');
+    watch.stop();
+    const left = await watch.leftAfter(2000);
+    watch.killLeft();
+    assert.deepEqual(left.map((p) => `${p.pid} ${p.comm}`), [], 'every make and compiler kgate started is gone within 2 s');
     assert.deepEqual([...qemuPids()].filter((p) => !qemuBefore.has(p)), []);
     assert.deepEqual(treeState(wt), state, 'the user\'s tree is untouched by an interrupted build');
     // The lock (a dead kgate's, after SIGKILL) is released and the half-made build directory is still usable.
