@@ -124,13 +124,17 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
       const parent = (await git(tree, ['rev-parse', `${c}^`], { allowFail: true })).stdout.trim();
       // The revert is a commit of the scratch repository, fetched from there by hash by the kernel stage.
       await git(scratch, ['config', 'uploadpack.allowAnySHA1InWant', 'true']);
-      const rev = await revertOn(scratch, bad, c, report.firstBad.subject, req.signal);
-      const changed = report.changed.map((x) => x.id);
-      const revert = rev.ok
-        ? await test(rev.commit, 'revert', undefined, { objectsFrom: scratch, subject: `Revert "${report.firstBad.subject}" on bad`, ...(changed.length ? { selection: makeSelection({ cases: changed }) } : {}) })
-        : undefined;
       const again = await test(c, 'verify');
       const before = parent ? await test(parent, 'verify') : undefined;
+      // The revert must bring back what the culprit broke: the cases that fail at it and not at its parent (bad may
+      // hold later regressions of other commits, which the revert cannot undo); good -> bad's changes when the re-runs gave none.
+      const broke = before?.runs[0] && again.runs[0]
+        ? compareRuns(before.runs[0].run, again.runs[0].run).changes.filter((x) => x.after && isFailure(x.after.status)).map((x) => x.id) : [];
+      const cases = broke.length ? broke : report.changed.map((x) => x.id);
+      const rev = await revertOn(scratch, bad, c, report.firstBad.subject, req.signal);
+      const revert = rev.ok
+        ? await test(rev.commit, 'revert', undefined, { objectsFrom: scratch, subject: `Revert "${report.firstBad.subject}" on bad`, ...(cases.length ? { selection: makeSelection({ cases }) } : {}) })
+        : undefined;
       report.checks = checksOf({
         revert: rev.ok ? { applied: true, commit: rev.commit, verdict: revert!.decision.verdict, why: revert!.decision.why } : { applied: false, why: rev.why },
         culprit: { verdict: again.decision.verdict, why: again.decision.why },

@@ -155,7 +155,7 @@ async function stopDuringMake(signal: 'SIGINT' | 'SIGKILL'): Promise<void> {
     // What this kgate started, by its process tree (pid and start time), never every make on the machine:
     // other builds may run beside the test.
     const watch = watchDescendants(child.pid);
-    const isMake = (p: ProcId) => /(^|\/)(make|gcc|cc1|ld|as)$/.test(p.cmdline.split('\0')[0] || p.comm);
+    const isMake = (p: ProcId) => /^(make|gcc|cc|cc1|ld|as)$/.test(p.comm) || /(^|\/)(make|gcc|cc1|ld|as)$/.test(p.cmdline.split(' ')[0]);
     let err = '';
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`make never started: ${err}`)), 10 * 60_000);
