@@ -4,10 +4,13 @@
 // longer than the line is left whole: breaking it would make it useless).
 const WIDTH = 72;
 
+/** Trailers and bot commands are read by tools (git interpret-trailers, b4, regzbot) one line each: never wrapped. */
+const TRAILER = /^(Fixes|Reported-by|Closes|Tested-by|Link|Cc): |^#regzbot /;
+
 export function wrapLine(line: string, width = WIDTH): string[] {
   // eslint-disable-next-line no-control-regex
   const clean = line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\t/g, '    ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '').trimEnd();
-  if (clean.length <= width) return [clean];
+  if (clean.length <= width || TRAILER.test(clean)) return [clean];
   const indent = /^\s*/.exec(clean)![0];
   const cont = indent + '  ';
   const words = clean.slice(indent.length).split(' ');

@@ -173,7 +173,7 @@ async function stopDuringMake(signal: 'SIGINT' | 'SIGKILL'): Promise<void> {
     watch.stop();
     const left = await watch.leftAfter(2000);
     watch.killLeft();
-    assert.deepEqual(left.map((p) => `${p.pid} ${p.comm}`), [], 'every make and compiler kgate started is gone within 2 s');
+    assert.deepEqual(left.map((p) => `${p.pid} ${p.comm}: ${p.cmdline.slice(0, 120)}`), [], 'every make, compiler and other process kgate started is gone within 2 s');
     assert.deepEqual([...qemuPids()].filter((p) => !qemuBefore.has(p)), []);
     assert.deepEqual(treeState(wt), state, 'the user\'s tree is untouched by an interrupted build');
     // The lock (a dead kgate's, after SIGKILL) is released and the half-made build directory is still usable.

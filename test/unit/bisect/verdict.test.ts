@@ -50,3 +50,10 @@ test('mail text: no line over 72 columns, no escapes, wrapped under its indentat
   assert.doesNotMatch(text, /\x1b|\t/);
   assert.ok(wrapLine('  ' + 'word '.repeat(40)).slice(1).every((l) => l.startsWith('    ')));
 });
+
+test('mail text: a trailer or a regzbot command stays one line, however long', () => {
+  const fixes = 'Fixes: 9b1204cb9148 ("fuse: passthrough: accept any backing file type again")';
+  assert.deepEqual(wrapLine(fixes), [fixes]);
+  assert.deepEqual(wrapLine('#regzbot introduced: 04e7bccbd3ec..9cf8ef8438e8 and some words to make it long enough'), ['#regzbot introduced: 04e7bccbd3ec..9cf8ef8438e8 and some words to make it long enough']);
+  assert.ok(wrapLine(`Not a trailer: ${'word '.repeat(20)}`).length > 1);
+});
