@@ -28,7 +28,10 @@ test('a tethered child dies when its parent is killed with SIGKILL (no exit hook
   const child = await new Promise<number>((resolve) => parent.stdout!.once('data', (b: Buffer) => resolve(Number(String(b).trim()))));
   try {
     assert.ok(running(child), 'the tethered child runs');
-    assert.match(readFileSync(`/proc/${child}/cmdline`, 'utf8'), /^sleep\x00300\x00$/, 'setpriv exec()s the command: the pid held is the command\'s');
+    // The spawn event comes once setpriv runs; its exec of the command follows (later on a loaded machine): wait for it.
+    const cmdline = () => { try { return readFileSync(`/proc/${child}/cmdline`, 'utf8'); } catch { return ''; } };
+    for (const t0 = Date.now(); /^\/usr\/bin\/setpriv\x00/.test(cmdline()) && Date.now() - t0 < 5000;) await new Promise((r) => setTimeout(r, 10));
+    assert.match(cmdline(), /^sleep\x00300\x00$/, 'setpriv exec()s the command: the pid held is the command\'s');
     parent.kill('SIGKILL');
     await parent;
     const t0 = Date.now();
