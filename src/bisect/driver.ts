@@ -46,6 +46,7 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
     id, dir, tree, good: { ref: req.good, commit: good }, bad: { ref: req.bad, commit: bad },
     selection: req.selection.describe, repeat: req.repeat, commitsInRange, steps: [], builds: 0, skipped: [], changed: [],
     log: '', reproducer: shellLine(['kgate', ...req.argv]), outcome: 'stopped', wallMs: 0,
+    ...(req.reporter ? { reporter: req.reporter } : {}),
   };
   const subjects = new Map<string, string>();
   const subjectOf = async (c: string) => {

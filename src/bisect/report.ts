@@ -3,7 +3,7 @@
 // no line over 72 columns, the reproducer at the end.
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
-import { mailText } from '../report/mail.js';
+import { mailText, reporterTrailer } from '../report/mail.js';
 import type { BisectReport } from './types.js';
 
 const s = (ms?: number) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
@@ -22,6 +22,7 @@ export function formatBisectText(r: BisectReport, error?: string): string {
     // The lines a reply to the list carries: Fixes only for a culprit the checks confirmed.
     L.push('');
     if (r.bad.describe) L.push(`Still fails at ${r.bad.describe} (${short(r.bad.commit)}), tested in this bisect.`);
+    L.push(reporterTrailer('Reported-by', r.reporter), 'Closes: <the link of your report on lore, once it is sent>');
     if (verified) L.push(`Fixes: ${short(r.firstBad.commit)} ("${r.firstBad.subject}")`, `#regzbot introduced: ${short(r.firstBad.commit)}`);
     else L.push(`#regzbot introduced: ${short(r.good.commit)}..${short(r.bad.commit)}`);
   } else if (r.candidates) {

@@ -40,6 +40,8 @@ export interface BisectReport {
   changed: Comparison['changes'];
   log: string;
   reproducer: string;
+  /** --reporter: who the report's Reported-by: names. */
+  reporter?: string;
   outcome: 'found' | 'narrowed' | 'stopped';
   wallMs: number;
 }

@@ -61,7 +61,7 @@ export async function bisectFromCli(raw: unknown, argv: string[]): Promise<numbe
       tree: o.tree, good: o.good!, bad: o.bad!, selection, repeat: o.repeat, threshold: o.threshold,
       baseConfig: o.baseConfig, fragments: o.configFragment, target: qemuTargetOf(o), buildDir: o.buildDir,
       resultsRoot: o.results, argv, signal, emit: progress.emit,
-      log: jobLog('bisect'),
+      log: jobLog('bisect'), ...(o.reporter ? { reporter: o.reporter } : {}),
     }));
     await progress.done();
     process.stdout.write(formatBisectText(report));

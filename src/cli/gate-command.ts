@@ -24,7 +24,7 @@ export async function gateFromCli(raw: unknown, argv: string[]): Promise<number>
     const r = await interruptible((signal) => runGate({
       tree: o.tree, base: o.base, series: o.series, selection, repeat: o.repeat, perPatch: o.perPatch ?? false,
       baseConfig: o.baseConfig, fragments: o.configFragment, target: qemuTargetOf(o), buildDir: o.buildDir, resultsRoot: o.results,
-      argv, signal, emit: progress.emit, log: jobLog('gate'),
+      argv, signal, emit: progress.emit, log: jobLog('gate'), ...(o.reporter ? { reporter: o.reporter } : {}),
     }));
     await progress.done();
     process.stdout.write(o.format === 'junit' ? formatGateJUnit(r) : formatGateText(r));

@@ -44,8 +44,19 @@ export function defaultAccel(): (typeof ACCELS)[number] {
   return AccelOpt.parse(undefined);
 }
 
+/**
+ * --reporter "Name <address>", else $KGATE_REPORTER: whom the report's
+ * Reported-by: and Tested-by: lines name. kgate never invents an address:
+ * without one the report prints the lines to fill in.
+ */
+const ReporterOpt = z.preprocess(
+  (v) => v ?? (process.env.KGATE_REPORTER || undefined),
+  z.string().regex(/^[^<>\n]+ <[^<>@\s]+@[^<>\s]+>$/, { message: '--reporter (or $KGATE_REPORTER) must be "Name <address>"' }).optional(),
+);
+
 /** What every command that builds tree kernels and boots them takes (bisect, gate). */
 export const TreeJobOpts = SelectionOpts.extend({
+  reporter: ReporterOpt,
   baseConfig: z.string().optional(),
   configFragment: z.array(z.string()),
   accel: AccelOpt,

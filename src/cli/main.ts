@@ -36,8 +36,12 @@ const outputOptions = (cmd: Command) =>
     .option('--build-dir <dir>', 'build directory of the suite', resolve(root, 'build'));
 
 /** What a bisect step runs and how it tells flaky from bad (bisect-step and bisect). */
+/** Who the report's trailers name (bisect, gate). */
+const reporterOption = (cmd: Command) =>
+  cmd.option('--reporter <"Name <address>">', 'the Reported-by:/Tested-by: of the report (default: $KGATE_REPORTER; none: the lines to fill in)');
+
 const bisectOptions = (cmd: Command) =>
-  cmd
+  reporterOption(cmd)
     .option('--failed-in <dir>', 'the cases that failed in this results directory (repeatable)', collect, [])
     .option('--repeat <n>', 'runs per step; flaky steps are skipped', '1')
     .option('--threshold <k>', 'failing runs (of --repeat) that make a step bad (default: all of them)');
@@ -118,8 +122,8 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await bisectFromCli(raw, argv);
     });
 
-  outputOptions(guestOptions(treeOptions(caseFilterOptions(program.command('gate')
-    .description('apply each revision of a patch series on base (in a scratch repository), build, run, and say what changed')))))
+  reporterOption(outputOptions(guestOptions(treeOptions(caseFilterOptions(program.command('gate')
+    .description('apply each revision of a patch series on base (in a scratch repository), build, run, and say what changed'))))))
     .requiredOption('--tree <dir>', 'the kernel tree')
     .option('--base <ref>', 'the commit the series applies on (default: the series\' base-commit:, or its range\'s start)')
     .option('--series <s>', '[NAME=]an mbox, a directory of .patch files, or a range A..B of the tree (repeatable, oldest revision first)', (v: string, p: string[]) => p.concat(v), [] as string[])

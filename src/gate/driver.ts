@@ -120,7 +120,7 @@ export async function runGate(req: GateRequest): Promise<GateReport> {
     const report: GateReport = {
       id, dir, tree, base: { ref: baseRef, commit: base, describe: await describe(base), run: baseRun }, revisions,
       selection: req.selection.describe, verdict, exitCode: verdict === 'regressed' ? 1 : verdict === 'untestable' ? 125 : 0,
-      reproducer: shellLine(['kgate', ...req.argv]), wallMs: Date.now() - t0,
+      reproducer: shellLine(['kgate', ...req.argv]), wallMs: Date.now() - t0, ...(req.reporter ? { reporter: req.reporter } : {}),
     };
     writeGateReport(report);
     return report;

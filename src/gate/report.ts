@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { formatChanges, type Comparison } from '../report/compare.js';
-import { mailText } from '../report/mail.js';
+import { mailText, reporterTrailer } from '../report/mail.js';
 import { xmlAttr, xmlText } from '../report/xml.js';
 import type { GateReport, GateRun } from './types.js';
 
@@ -44,6 +44,8 @@ export function formatGateText(r: GateReport): string {
     }
     L.push(`  applied on ${r.base.describe}, ${runLine(rev.run)}`);
     L.push(...changes('against base', rev.vsBase));
+    // What the revision's author may add to its next posting: it built, ran, and broke nothing base passed.
+    if (rev.run.build !== 'failed' && rev.vsBase && !rev.vsBase.regressed) L.push('  no regression against base; for its next posting:', reporterTrailer('Tested-by', r.reporter));
     L.push(...changes(`against ${r.revisions[r.revisions.indexOf(rev) - 1]?.label ?? 'the previous revision'}`, rev.vsPrevious));
     for (const pp of rev.perPatch ?? []) {
       L.push(`  after patch ${pp.patch.n} (${pp.patch.subject}): ${runLine(pp.run)}`);

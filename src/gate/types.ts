@@ -40,4 +40,6 @@ export interface GateReport {
   exitCode: number;
   reproducer: string;
   wallMs: number;
+  /** --reporter: who a clean revision's Tested-by: names. */
+  reporter?: string;
 }

@@ -29,3 +29,8 @@ export function wrapLine(line: string, width = WIDTH): string[] {
 export function mailText(lines: string[], width = WIDTH): string {
   return lines.flatMap((l) => wrapLine(l, width)).join('\n') + '\n';
 }
+
+/** A trailer naming the reporter, or the line to fill in when kgate was not told who (it never invents an address). */
+export function reporterTrailer(kind: 'Reported-by' | 'Tested-by', reporter: string | undefined): string {
+  return `${kind}: ${reporter ?? '<Name <address>: give --reporter or set KGATE_REPORTER>'}`;
+}

@@ -20,4 +20,6 @@ export interface TreeJob {
   emit: Emit;
   /** One line of what the job is doing ("step 2 of about 4: abc123 subject"). */
   log: (line: string) => void;
+  /** "Name <address>" for the report's Reported-by:/Tested-by: (--reporter); none: the lines to fill in. */
+  reporter?: string;
 }

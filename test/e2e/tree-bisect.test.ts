@@ -46,7 +46,8 @@ test('git bisect run kgate bisect-step: finds revert-regular, skips broken-build
 test('kgate bisect: the same commit, the cases with their errnos at good and bad, broken-build skipped; the tree untouched', { skip, timeout: 30 * 60_000 }, async () => {
   const state = treeState(tree);
   const results = tempDir('kgate-bisect-');
-  const r = await execa('node', [kgateBin, 'bisect', '--tree', tree, '--good', 'base', '--bad', 'unrelated-3', '--family', 'ioctl-open', '--results', results], { reject: false, env: { CI: '1' } });
+  const r = await execa('node', [kgateBin, 'bisect', '--tree', tree, '--good', 'base', '--bad', 'unrelated-3', '--family', 'ioctl-open', '--results', results,
+    '--reporter', 'A Developer <dev@example.org>'], { reject: false, env: { CI: '1' } });
   assert.equal(r.exitCode, 0, r.stderr);
   const dir = r.stdout.match(/^results: (.*)$/m)![1];
   const report = JSON.parse(readFileSync(join(dir, 'bisect.json'), 'utf8'));
@@ -70,6 +71,8 @@ test('kgate bisect: the same commit, the cases with their errnos at good and bad
   const culprit = rev('revert-regular').slice(0, 12);
   assert.match(text, new RegExp(`^Fixes: ${culprit} \\("fuse: passthrough: accept any backing file type again"\\)$`, 'm'));
   assert.match(text, new RegExp(`^#regzbot introduced: ${culprit}$`, 'm'));
+  assert.match(text, /^Reported-by: A Developer <dev@example\.org>$/m);
+  assert.match(text, /^Still fails at unrelated-3 \([0-9a-f]{12}\)/m);
   // 72 columns, but for the trailers (one line each, as tools read them) and a word too long to break (a path).
   for (const l of text.split('\n')) assert.ok(l.length <= 72 || /^(Fixes: |#regzbot )/.test(l) || !l.trim().includes(' '), `bisect.txt under 72 columns: ${l}`);
   assert.deepEqual(treeState(tree), state, 'the user\'s tree is untouched by a bisect');

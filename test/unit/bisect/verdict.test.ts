@@ -57,3 +57,13 @@ test('mail text: a trailer or a regzbot command stays one line, however long', (
   assert.deepEqual(wrapLine('#regzbot introduced: 04e7bccbd3ec..9cf8ef8438e8 and some words to make it long enough'), ['#regzbot introduced: 04e7bccbd3ec..9cf8ef8438e8 and some words to make it long enough']);
   assert.ok(wrapLine(`Not a trailer: ${'word '.repeat(20)}`).length > 1);
 });
+
+test('the reporter trailer names who was given, else says how to give one; --reporter is checked', async () => {
+  const { reporterTrailer } = await import('../../../src/report/mail.js');
+  assert.equal(reporterTrailer('Reported-by', 'A Developer <dev@example.org>'), 'Reported-by: A Developer <dev@example.org>');
+  assert.match(reporterTrailer('Tested-by', undefined), /^Tested-by: <.*--reporter.*KGATE_REPORTER>$/);
+  const { TreeJobOpts, parseOpts } = await import('../../../src/cli/inputs.js');
+  const base = { case: [], family: [], api: [], configFragment: [], accel: 'tcg', mem: 1024, bootTimeout: 60, results: '/r', buildDir: '/b' };
+  assert.equal(parseOpts(TreeJobOpts, { ...base, reporter: 'A Developer <dev@example.org>' }).reporter, 'A Developer <dev@example.org>');
+  assert.throws(() => parseOpts(TreeJobOpts, { ...base, reporter: 'dev@example.org' }), /--reporter \(or \$KGATE_REPORTER\) must be "Name <address>"/);
+});
