@@ -93,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--jobs <n>', 'guests to shard the suite over', '1')
     .option('--identity <file>', 'SSH private key for --target ssh://')
     .option('--show-command', 'print the QEMU command line and exit')
+    .option('--coverage [per]', 'tree kernels: build fs/fuse with gcov and write the suite\'s kernel coverage to results/<run>/coverage/, attributed per family (default) or per case')
     .option('--shard <i/n>', 'run share I of N of the selected cases (kgate merge joins the shards); CI_NODE_INDEX/CI_NODE_TOTAL or JOB_COMPLETION_INDEX otherwise')
     .action(async (raw: FilterOpts & Record<string, unknown>) => {
       const inputs = runInputsOf(raw);

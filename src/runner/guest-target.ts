@@ -143,6 +143,12 @@ class GuestTarget implements SuiteTarget {
   }
   prepare(binaries: BuiltBinary[]) { return this.runner.prepare(binaries); }
   exec(req: ExecRequest) { return this.runner.exec(req); }
+  async shell(cmd: string, signal: AbortSignal, timeoutMs = 60_000) {
+    const lines: string[] = [];
+    const r = await this.g.transport.exec(cmd, { onStdout: (l) => lines.push(l), signal, timeoutMs });
+    if (r.lost || r.killed) throw new KgateError('infra', `${this.name}: '${cmd.split('\n')[0].slice(0, 60)}' ${r.killed ? `did not finish (${r.killed})` : 'lost its SSH connection'}`);
+    return { code: r.code, lines };
+  }
   consoleEventsSince(t: number) { return this.g.guest.crashesSince(t); }
   consoleLinesSince(t: number) { return this.g.guest.consoleSince(t).map((l) => l.line); }
   alive() { return this.g.guest.alive() && this.g.transport.alive(); }
