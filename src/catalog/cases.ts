@@ -6,6 +6,7 @@ import type { Api, CaseDef, FamilyDef, KnownOutcome } from './types.js';
 export const FAMILIES: readonly FamilyDef[] = Object.freeze([
   { name: 'ioctl-open', api: 'upstream', hidden: false, summary: 'FUSE_DEV_IOC_BACKING_OPEN argument checks' },
   { name: 'ioctl-close', api: 'upstream', hidden: false, summary: 'FUSE_DEV_IOC_BACKING_CLOSE and id allocation' },
+  { name: 'ioctl-clone', api: 'upstream', hidden: false, summary: 'FUSE_DEV_IOC_CLONE: a second /dev/fuse fd on one connection' },
   { name: 'init', api: 'upstream', hidden: false, summary: 'INIT negotiation of FUSE_PASSTHROUGH' },
   { name: 'stacking', api: 'upstream', hidden: false, summary: 'max_stack_depth against overlayfs and FUSE' },
   { name: 'open-reply', api: 'upstream', hidden: false, summary: 'bad OPEN/CREATE/OPENDIR replies' },
@@ -93,6 +94,10 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   u('U15.v8_size', 'ioctl-open', 'cmd 0x4018E501 (V8 struct size)', 'ioctl', 'ENOTTY'),
   u('U15.android', 'ioctl-open', 'cmd 0x4004E57E (Android V2)', 'ioctl', 'ENOTTY'),
   u('U15.nr9', 'ioctl-open', 'cmd _IOW(229,9,u32)', 'ioctl', 'ENOTTY'),
+  u('U35.open_efault', 'ioctl-open', 'BACKING_OPEN with a NULL argument on a mounted /dev/fuse fd', 'ioctl BACKING_OPEN', 'EFAULT',
+    { note: 'dev.c fuse_dev_ioctl_backing_open: copy_from_user fails -> EFAULT, after the mount (EPERM) and CONFIG_FUSE_PASSTHROUGH (EOPNOTSUPP) checks; found unreached by kgate run --coverage' }),
+  u('U35.close_efault', 'ioctl-open', 'BACKING_CLOSE with a NULL argument on a mounted /dev/fuse fd', 'ioctl BACKING_CLOSE', 'EFAULT',
+    { note: 'dev.c fuse_dev_ioctl_backing_close: get_user fails -> EFAULT; found unreached by kgate run --coverage' }),
 
   // ioctl-close: §1.4
   u('U21.unknown', 'ioctl-close', 'close id 12345', 'ioctl BACKING_CLOSE', 'ENOENT'),
@@ -101,9 +106,23 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   u('U22.double', 'ioctl-close', 'close a valid id twice', 'ioctl BACKING_CLOSE', 'ENOENT'),
   u('H6.cyclic', 'ioctl-close', 'register, close, register', 'ioctl BACKING_OPEN', 'ok'),
 
+  // ioctl-clone: FUSE_DEV_IOC_CLONE shares fuse_dev_ioctl with the backing ioctls (dev.c fuse_dev_ioctl_clone, fuse_device_clone)
+  u('U36.clone', 'ioctl-clone', 'clone a mounted /dev/fuse fd; BACKING_OPEN through the clone; passthrough open with that id', 'ioctl CLONE; ioctl BACKING_OPEN; open; read', 'ok',
+    { note: 'a clone is attached to the same connection (fuse_device_clone): backing ids registered through it are the connection\'s' }),
+  u('U36.efault', 'ioctl-clone', 'CLONE with a NULL argument', 'ioctl CLONE', 'EFAULT', { needsPassthrough: false,
+    note: 'dev.c fuse_dev_ioctl_clone: get_user(oldfd, argp) fails -> EFAULT' }),
+  u('U36.bad_fd', 'ioctl-clone', 'CLONE of fd 1000 (never opened)', 'ioctl CLONE', 'EINVAL', { needsPassthrough: false,
+    note: 'dev.c fuse_dev_ioctl_clone: fdget(oldfd) finds no file -> EINVAL' }),
+  u('U36.not_fuse', 'ioctl-clone', 'CLONE of a regular file\'s fd', 'ioctl CLONE', 'EINVAL', { needsPassthrough: false,
+    note: 'dev.c fuse_dev_ioctl_clone: the old fd\'s f_op is not /dev/fuse\'s, no fuse_dev -> EINVAL' }),
+  u('U36.twice', 'ioctl-clone', 'CLONE onto a /dev/fuse fd already attached (cloned once)', 'ioctl CLONE', 'EINVAL', { needsPassthrough: false,
+    note: 'dev.c fuse_device_clone: new->private_data already set -> EINVAL' }),
+
   // init: §1.2
   u('U12.no_flag', 'init', 'INIT reply without FUSE_PASSTHROUGH', 'ioctl BACKING_OPEN', 'EPERM'),
   u('U12.no_flag_open', 'init', 'INIT reply without FUSE_PASSTHROUGH, OPEN reply FOPEN_PASSTHROUGH id 1', 'open', 'EIO'),
+  u('U12.no_flag_close', 'init', 'INIT reply without FUSE_PASSTHROUGH, BACKING_CLOSE id 1', 'ioctl BACKING_CLOSE', 'EPERM',
+    { note: 'passthrough.c (backing.c 7.x) fuse_backing_close: !fc->passthrough || !capable(CAP_SYS_ADMIN): the connection half (U11.nocap_close is the capability half); found unreached by kgate run --coverage' }),
   u('U12.no_ext', 'init', 'INIT reply with flags2 PASSTHROUGH but no FUSE_INIT_EXT', 'ioctl BACKING_OPEN', 'EPERM'),
   u('U12.depth0', 'init', 'INIT reply max_stack_depth=0', 'ioctl BACKING_OPEN', 'EPERM'),
   u('U12.depth3', 'init', 'INIT reply max_stack_depth=3', 'ioctl BACKING_OPEN', 'EPERM'),
@@ -171,7 +190,9 @@ export const CASES: readonly CaseDef[] = Object.freeze([
     { note: 'API doc refined: negotiates FUSE_DIRECT_IO_ALLOW_MMAP so ENODEV is the passthrough effect' }),
   u('U30.control', 'iomode', 'DIRECT_IO_ALLOW_MMAP; fd1 DIRECT_IO, no passthrough open, mmap(fd1, MAP_SHARED)', 'mmap', 'ok'),
   u('U30.no_allow_mmap', 'iomode', 'no DIRECT_IO_ALLOW_MMAP; fd1 DIRECT_IO, fd2 passthrough, mmap(fd1, MAP_SHARED)', 'mmap', 'ENODEV',
-    { note: 'file.c fuse_file_mmap: a FOPEN_DIRECT_IO file with a shared writable map and no fc->direct_io_allow_mmap returns -ENODEV before any passthrough check' }),
+    { note: 'file.c fuse_file_mmap: the inode has a backing file and fd1 is not passthrough -> ENODEV, before the FOPEN_DIRECT_IO check (kgate run --coverage: the DIRECT_IO -ENODEV is not reached here; U30.dio_no_allow_mmap reaches it)' }),
+  u('U30.dio_no_allow_mmap', 'iomode', 'no DIRECT_IO_ALLOW_MMAP, no passthrough open; fd DIRECT_IO, mmap(fd, MAP_SHARED)', 'mmap', 'ENODEV',
+    { needsPassthrough: false, note: 'file.c fuse_file_mmap: FOPEN_DIRECT_IO, VM_MAYSHARE and no fc->direct_io_allow_mmap -> ENODEV (the inode has no backing file, so the passthrough check before it does not decide)' }),
 
   // data-path: happy path, every case proves no FUSE_READ/WRITE reached the server
   u('H1.read', 'data-path', 'passthrough open', 'read; pread; preadv2', 'ok'),
@@ -192,6 +213,10 @@ export const CASES: readonly CaseDef[] = Object.freeze([
     { note: 'fuse_passthrough_open: fuse_backing_lookup (idr_find) finds no entry after fuse_backing_close removed it: ENOENT -> EIO' }),
   u('H8.dead_read', 'lifecycle', 'kill the daemon, read an open passthrough fd', 'read', 'ok'),
   u('H8.dead_stat', 'lifecycle', 'kill the daemon (attr timeout 0), stat', 'stat', 'ENOTCONN'),
+  u('U37.bad_inode_read', 'lifecycle', 'passthrough open, then GETATTR says the file is a directory (fstat: EIO, inode marked bad)', 'read', 'EIO',
+    { note: 'dir.c fuse_do_getattr: inode_wrong_type -> fuse_make_bad; file.c fuse_file_read_iter: fuse_is_bad -> EIO before the passthrough dispatch' }),
+  u('U37.bad_inode_write', 'lifecycle', 'passthrough open, then GETATTR says the file is a directory (fstat: EIO, inode marked bad)', 'write', 'EIO',
+    { note: 'file.c fuse_file_write_iter: fuse_is_bad -> EIO before the passthrough dispatch' }),
   u('H9.umount_busy', 'lifecycle', 'umount with an open passthrough fd', 'umount', 'EBUSY'),
   u('H9.umount_lazy', 'lifecycle', 'umount -l with an open passthrough fd', 'umount2 MNT_DETACH; read', 'ok'),
 
