@@ -59,7 +59,7 @@ const RunOpts = z.object({
   identity: z.string().optional(),
   showCommand: z.boolean().optional(),
   shard: z.string().optional(),
-  coverage: z.union([z.boolean(), z.enum(['family', 'case'], { message: '--coverage takes family (the default) or case' })]).optional(),
+  coverage: z.union([z.boolean(), z.string()]).optional(),
 });
 
 export interface RunInputs {
@@ -81,12 +81,15 @@ export function runInputsOf(raw: Record<string, unknown>): RunInputs {
   const target = parseTarget(o.target, { accel: o.accel, memMB: o.mem, jobs: o.jobs, bootTimeoutSec: o.bootTimeout, identity: o.identity });
   const selection = selectionOf(raw);
   const kernel = kernelRequestOf(o);
+  if (typeof o.coverage === 'string' && o.coverage !== 'family' && o.coverage !== 'case') {
+    throw new KgateError('user', `--coverage ${o.coverage}: --coverage takes family (the default) or case`);
+  }
   if (o.coverage) {
     if (kernel.spec.kind !== 'tree') throw new KgateError('user', coverageNeedsTree(kernel.spec.text));
     if (target.kind !== 'qemu') throw new KgateError('user', `--coverage needs --target qemu: kgate reads the counters of the guest it boots (not ${o.target})`);
     kernel.coverage = true;
   }
-  const coverage = o.coverage ? { coverage: o.coverage === true ? 'family' as const : o.coverage } : {};
+  const coverage = o.coverage ? { coverage: o.coverage === true ? 'family' as const : o.coverage as 'family' | 'case' } : {};
   if (target.kind === 'qemu' && kernel.spec.kind === 'path' && !existsSync(kernel.spec.bzImage)) {
     throw new KgateError('user', `kernel image ${kernel.spec.bzImage} does not exist`);
   }

@@ -32,6 +32,10 @@ export interface ErrorExit {
   text: string;
   /** In an __init function: it ran at boot, before the counters were reset. */
   init?: boolean;
+  /** A goto's label. */
+  label?: string;
+  /** An unguarded exit after this label: reached by the gotos to it. */
+  under?: string;
   /** Lines of the function's block, for judging a fall-through. */
   funcEnd: number;
   guard?: Guard;
@@ -181,10 +185,13 @@ export function errorExits(src: string, only?: (name: string) => boolean): Error
     if (only && !only(f.name)) continue;
     const body = t.slice(f.bodyStart, f.bodyEnd + 1);
     const at = (rel: number) => f.bodyStart + rel;
-    const push = (off: number, kind: ErrorExit['kind'], errno: string, guard?: Guard) => {
+    const push = (off: number, kind: ErrorExit['kind'], errno: string, guard?: Guard, label?: string) => {
       const line = lineAt(starts, off);
       if (out.some((e) => e.func === f.name && e.line === line)) return;
-      out.push({ func: f.name, line, kind, errno, text: (srcLines[line - 1] ?? '').trim(), funcEnd: f.endLine, ...(f.init ? { init: true } : {}), ...(guard ? { guard: { condFrom: guard.condFrom, condTo: guard.condTo, end: guard.end, kind: guard.kind } } : {}) });
+      // An unguarded exit under a label is reached by the gotos to it.
+      const under = guard ? undefined : [...body.slice(0, off - f.bodyStart).matchAll(/(?:^|[;{}])\s*(\w+)\s*:(?!:)/g)].filter((x) => !['default', 'case'].includes(x[1])).at(-1)?.[1];
+      out.push({ func: f.name, line, kind, errno, text: (srcLines[line - 1] ?? '').trim(), funcEnd: f.endLine, ...(f.init ? { init: true } : {}),
+        ...(label ? { label } : {}), ...(under ? { under } : {}), ...(guard ? { guard: { condFrom: guard.condFrom, condTo: guard.condTo, end: guard.end, kind: guard.kind } } : {}) });
     };
     // The variables this function returns its errors in.
     const errVars = new Set<string>();
@@ -216,7 +223,11 @@ export function errorExits(src: string, only?: (name: string) => boolean): Error
       const rhs = last[2].trim();
       if (/^0$/.test(rhs) || /^NULL$/.test(rhs)) continue;
       const e = ERRNO.exec(rhs);
-      push(off, 'goto', e ? e[1] : `from ${setterOf(allAssignments, rhs, m.index!)}`, guard);
+      const either = /^[^?]*\?\s*-\s*(E[A-Z0-9]+)\s*:\s*-\s*(E[A-Z0-9]+)\s*$/.exec(rhs);
+      // err = call() in an if and in its else: either call's error.
+      const prev = assignments.filter((a) => a.index! < last.index! && a[1] === last[1]).at(-1);
+      const alt = prev && /^\s*else\s*$/.test(body.slice(prev.index! + prev[0].length, last.index!)) ? `|${setterOf(allAssignments, prev[2].trim(), prev.index!)}` : '';
+      push(off, 'goto', e ? e[1] : either ? `${either[1]}|${either[2]}` : `from ${setterOf(allAssignments, rhs, m.index!)}${alt}`, guard, m[1]);
     }
     for (const a of assignments) {
       if (!errVars.has(a[1])) continue;

@@ -103,7 +103,7 @@ export class CoverageRun {
     writeFileSync(path.join(this.dir, 'coverage.txt'), text + '\n');
     writeFileSync(path.join(this.dir, 'coverage.json'), JSON.stringify({ ...data, units: units.map((u) => ({ name: u.name, cases: u.cases })) }, null, 1) + '\n');
     const ex = exitTotals(data.exits);
-    const line = `lines ${data.totals.lines[0]}/${data.totals.lines[1]}, branches ${data.totals.branches[0]}/${data.totals.branches[1]}, error exits hit ${ex.hit}/${ex.all}`;
+    const line = `lines ${data.totals.lines[0]}/${data.totals.lines[1]}, branches ${data.totals.branches[0]}/${data.totals.branches[1]}, error exits hit ${ex.hit}/${ex.judged}`;
     return { dir: this.dir, text, line, ms: Date.now() - t0 };
   }
 }

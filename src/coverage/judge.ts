@@ -9,8 +9,8 @@ export interface Judgement {
   hit: boolean | undefined;
   /** How many times (counts are not atomic with 2 vCPUs: off by one at worst; hit or not holds). */
   count?: number;
-  /** line: the exit's own line count; block: a counted line of its own block; arc: condition less fall-through; none: no record to judge by. */
-  by: 'line' | 'block' | 'arc' | 'none';
+  /** line: the exit's own line count; block: a counted line of its own block; arc: condition less fall-through; label: the gotos to the label it is under; none: no record to judge by. */
+  by: 'line' | 'block' | 'arc' | 'label' | 'none';
 }
 
 export function judgeExit(e: ErrorExit, cov: FileCoverage | undefined): Judgement {

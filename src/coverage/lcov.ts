@@ -2,7 +2,7 @@
 // gcov of the compiler that built the kernel) and genhtml. Branch coverage is
 // on: at -Os gcc folds many `return -E...;` into shared blocks, and the branch
 // leaving a condition is then what says whether its exit was taken.
-import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GcovBuild } from '../kernel/artifact.js';
 import { mkdirp } from '../util/fs.js';
@@ -48,6 +48,7 @@ export async function capture(gcdaDir: string, gcov: GcovBuild, out: string, sig
   await runTool('lcov', [...RC, '--quiet', '--gcov-tool', tool, '--capture', '--directory', gcdaDir, '--base-directory', gcov.obj, '--output-file', raw], { signal, writesTo: out });
   await runTool('lcov', [...RC, '--quiet', '--extract', raw, ...KEEP, '--output-file', out], { signal, writesTo: out });
   writeFileSync(out, rebase(readFileSync(out, 'utf8'), gcov.src, path.join(gcov.dir, 'src')));
+  rmSync(raw, { force: true });
 }
 
 /** SF: lines naming the build's checkout -> the copies kept beside the kernel. */

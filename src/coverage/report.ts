@@ -58,8 +58,9 @@ export function coverageData(input: CoverageInput): CoverageData {
       sum = add(sum, t);
       const mine = found.filter((e) => e.func === name);
       const rows = mine.map((e) => {
-        const judgement = judgeExit(e, cov);
-        const hitBy = judgement.hit ? input.units.filter((u) => judgeExit(e, fileOf(u.tracefile, scope.file)).hit).map((u) => u.name) : [];
+        const judge = (c: typeof cov) => byLabel(e, mine, c) ?? judgeExit(e, c);
+        const judgement = judge(cov);
+        const hitBy = judgement.hit ? input.units.filter((u) => judge(fileOf(u.tracefile, scope.file)).hit).map((u) => u.name) : [];
         return { ...e, file: scope.file, judgement, hitBy };
       });
       exits.push(...rows);
@@ -68,6 +69,19 @@ export function coverageData(input: CoverageInput): CoverageData {
   }
   const everyUnit = input.units.length > 1 ? input.units.map((u) => u.name) : [];
   return { granularity: input.granularity, totals: sum, exits, functions, everyUnit };
+}
+
+/** An exit with no count of its own under a label: hit when a goto to the label was (its error path, `fail: return -EIO;`). */
+function byLabel(e: ErrorExit, all: ErrorExit[], cov: Parameters<typeof judgeExit>[1]): Judgement | undefined {
+  if (!e.under) return undefined;
+  const own = judgeExit(e, cov);
+  if (own.by !== 'none') return undefined;
+  const gotos = all.filter((g) => g.label === e.under);
+  if (gotos.length === 0) return undefined;
+  const js = gotos.map((g) => judgeExit(g, cov));
+  if (js.every((j) => j.hit === undefined)) return undefined;
+  const count = js.reduce((n, j) => n + (j.count ?? 0), 0);
+  return { hit: js.some((j) => j.hit), count, by: 'label' };
 }
 
 function nextStart(fns: Map<string, { line: number }>, line: number): number {
@@ -90,20 +104,24 @@ export function hitByText(row: ExitRow, data: CoverageData, casesOf: (unit: stri
   }).join(', ');
 }
 
-export function exitTotals(exits: ExitRow[]): { hit: number; all: number; boot: number } {
+/** hit of judged (not __init, and with a count to judge by), and all the finder found. */
+export function exitTotals(exits: ExitRow[]): { hit: number; judged: number; all: number; boot: number; unjudged: number } {
   const live = exits.filter((e) => !e.init);
-  return { hit: live.filter((e) => e.judgement.hit).length, all: live.length, boot: exits.length - live.length };
+  const judged = live.filter((e) => e.judgement.hit !== undefined);
+  return { hit: judged.filter((e) => e.judgement.hit).length, judged: judged.length, all: exits.length, boot: exits.length - live.length, unjudged: live.length - judged.length };
 }
 
 export function renderCoverage(data: CoverageData, head: string[], casesOf: (unit: string) => string[]): string {
   const ex = exitTotals(data.exits);
   const out: string[] = [...head, '',
-    `lines ${frac(data.totals.lines)} (${pct(data.totals.lines)}), branches ${frac(data.totals.branches)} (${pct(data.totals.branches)}), functions ${frac(data.totals.functions)}, error exits hit ${ex.hit}/${ex.all}${ex.boot ? ` (and ${ex.boot} in __init code, run at boot before the counters were reset)` : ''}`,
+    `lines ${frac(data.totals.lines)} (${pct(data.totals.lines)}), branches ${frac(data.totals.branches)} (${pct(data.totals.branches)}), functions ${frac(data.totals.functions)}, error exits hit ${ex.hit}/${ex.judged}`
+      + ` (of ${ex.all} found: ${ex.unjudged} with no code in this build (N/J), ${ex.boot} in __init code run at boot before the counters were reset (BOOT))`,
     '',
     'An error exit is a `return -E...`, a guarded goto whose error variable holds an error, an error assigned and returned,',
     'or a guarded return of the error a callee gave (errno "from <call>"). Judged by: line (its own count), block (a counted',
     'line of its own block), arc (its condition ran N times and fell through M times: at -Os gcc folds `return -E...;`',
-    'blocks, so the exit has no line of its own), none (no count to judge by: listed as not judged).', ''];
+    'blocks, so the exit has no line of its own), label (an exit under a label: the gotos to it), none (N/J: no count to',
+    'judge by, the compiler left no code for it in this config, e.g. `if (!IS_ENABLED(...))`).', ''];
   for (const file of [...new Set(data.functions.map((f) => f.file))]) {
     out.push(`== ${file}`, '');
     out.push(`  ${'function'.padEnd(34)} ${'lines'.padStart(13)} ${'branches'.padStart(13)}  exits hit`);

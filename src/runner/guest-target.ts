@@ -69,7 +69,8 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
     forget() { uploads = new Map(); chain = Promise.resolve(); },
     async prepare(binaries: BuiltBinary[]) {
       const t = getTransport();
-      const todo = binaries.filter((b) => uploads.get(b.name)?.sha256 !== b.sha256);
+      // Once each: the next piece of work may be the same binary (kgate run --coverage case runs one case a piece).
+      const todo = binaries.filter((b, i) => uploads.get(b.name)?.sha256 !== b.sha256 && binaries.findIndex((x) => x.name === b.name) === i);
       if (todo.length === 0) return;
       for (const b of todo) {
         if (!existsSync(b.path)) throw new KgateError('user', `built binary ${b.path} is missing; run kgate build`);
