@@ -43,12 +43,10 @@ export async function capture(gcdaDir: string, gcov: GcovBuild, out: string, sig
     mkdirp(path.dirname(to));
     copyFileSync(f, to);
   }
-  const raw = `${out}.raw`;
   const tool = await gcovOfGcc();
-  await runTool('lcov', [...RC, '--quiet', '--gcov-tool', tool, '--capture', '--directory', gcdaDir, '--base-directory', gcov.obj, '--output-file', raw], { signal, writesTo: out });
-  await runTool('lcov', [...RC, '--quiet', '--extract', raw, ...KEEP, '--output-file', out], { signal, writesTo: out });
+  // Every file of fs/fuse and the headers inlined into them: the sum is cut down to KEEP once (a second lcov per unit doubled the stage).
+  await runTool('lcov', [...RC, '--quiet', '--gcov-tool', tool, '--capture', '--directory', gcdaDir, '--base-directory', gcov.obj, '--output-file', out], { signal, writesTo: out });
   writeFileSync(out, rebase(readFileSync(out, 'utf8'), gcov.src, path.join(gcov.dir, 'src')));
-  rmSync(raw, { force: true });
 }
 
 /** SF: lines naming the build's checkout -> the copies kept beside the kernel. */
@@ -57,10 +55,13 @@ export function rebase(info: string, from: string, to: string): string {
   return info.split('\n').map((l) => (l.startsWith(`SF:${prefix}`) ? `SF:${to}/${l.slice(3 + prefix.length)}` : l)).join('\n');
 }
 
-/** The sum of tracefiles (counts added), as one. */
+/** The sum of tracefiles (counts added), as one, cut down to fs/fuse and fs/backing-file.c. */
 export async function combine(infos: string[], out: string, signal?: AbortSignal): Promise<void> {
-  if (infos.length === 1) { copyFileSync(infos[0], out); return; }
-  await runTool('lcov', [...RC, '--quiet', ...infos.flatMap((i) => ['--add-tracefile', i]), '--output-file', out], { signal, writesTo: out });
+  const sum = `${out}.sum`;
+  if (infos.length === 1) copyFileSync(infos[0], sum);
+  else await runTool('lcov', [...RC, '--quiet', ...infos.flatMap((i) => ['--add-tracefile', i]), '--output-file', sum], { signal, writesTo: out });
+  await runTool('lcov', [...RC, '--quiet', '--extract', sum, ...KEEP, '--output-file', out], { signal, writesTo: out });
+  rmSync(sum, { force: true });
 }
 
 /** genhtml's pages; `prefix` (the kept sources) is cut from the file names it shows. */
