@@ -15,6 +15,10 @@ const ADDED: Record<string, { errno: string; source: RegExp }> = {
   'U30.dio_no_allow_mmap': { errno: 'ENODEV', source: /fuse_file_mmap/ },
   'U37.bad_inode_read': { errno: 'EIO', source: /fuse_file_read_iter/ },
   'U37.bad_inode_write': { errno: 'EIO', source: /fuse_file_write_iter/ },
+  'U38.odirect_read_sysfs': { errno: 'EINVAL', source: /backing_file_read_iter/ },
+  'U38.odirect_write_debugfs': { errno: 'EINVAL', source: /backing_file_write_iter/ },
+  'U39.splice_write_debugfs': { errno: 'EINVAL', source: /backing_file_splice_write/ },
+  'U39.mmap_debugfs': { errno: 'ENODEV', source: /backing_file_mmap/ },
 };
 
 test('issue 23: each new case expects its exit\'s errno and names the kernel function that returns it', () => {
