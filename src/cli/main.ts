@@ -206,6 +206,16 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await kernelsFromCli(raw);
     });
 
+  program.command('coverage').description('coverage of kgate run --coverage runs')
+    .command('diff').description('the error exits newly hit and no longer hit from RUN_A to RUN_B (results directories); exit 1 when one is no longer hit')
+    .argument('<run-a>').argument('<run-b>')
+    .action(async (a: string, b: string) => {
+      const { diffExits, readCoverageRows, renderDiff } = await import('../coverage/diff.js');
+      const d = diffExits(readCoverageRows(a), readCoverageRows(b));
+      process.stdout.write(renderDiff(d, a, b) + '\n');
+      exitCode = d.noLongerHit.length > 0 ? EXIT.fail : EXIT.ok;
+    });
+
   program.command('parse').description('parse a KTAP/TAP log (kselftest, KUnit, kgate) and print the summary')
     .argument('<file>', 'log file, a results directory, or - for stdin')
     .option('--json', 'print the parsed cases as JSON')
