@@ -19,6 +19,8 @@ const ADDED: Record<string, { errno: string; source: RegExp }> = {
   'U38.odirect_write_debugfs': { errno: 'EINVAL', source: /backing_file_write_iter/ },
   'U39.splice_write_debugfs': { errno: 'EINVAL', source: /backing_file_splice_write/ },
   'U39.mmap_debugfs': { errno: 'ENODEV', source: /backing_file_mmap/ },
+  'U40.remove_privs_write': { errno: 'EPERM', source: /backing_file_write_iter/ },
+  'U40.remove_privs_splice': { errno: 'EPERM', source: /backing_file_splice_write/ },
 };
 
 test('issue 23: each new case expects its exit\'s errno and names the kernel function that returns it', () => {
