@@ -208,7 +208,7 @@ export function errorExits(src: string, only?: (name: string) => boolean): Error
       const e = ERRNO.exec(m[1]);
       const guard = guardOf(t, off, f.bodyStart, starts);
       if (e) { push(off, 'return', e[1], guard); continue; }
-      const v = /^\s*(?:ERR_PTR\s*\(\s*|ERR_CAST\s*\(\s*)?(\w+)\s*\)?\s*$/.exec(m[1])?.[1];
+      const v = /^\s*(?:ERR_PTR\s*\(\s*|ERR_CAST\s*\(\s*|PTR_ERR\s*\(\s*)?(\w+)\s*\)?\s*$/.exec(m[1])?.[1];
       if (!v || !guard || guard.kind !== 'if') continue;
       const cond = t.slice(starts[guard.condFrom - 1], starts[guard.condTo] ?? t.length);
       const ifCond = /\bif\s*\(([\s\S]*)\)/.exec(cond)?.[1] ?? '';

@@ -10,7 +10,7 @@ export const SCOPE: ScopeFile[] = [
   { file: 'fs/fuse/backing.c', why: '7.x: the backing ids (BACKING_OPEN/CLOSE), moved out of passthrough.c' },
   { file: 'fs/fuse/iomode.c', why: 'the inode io modes FOPEN_PASSTHROUGH switches' },
   { file: 'fs/backing-file.c', why: 'the VFS helpers every passthrough read, write, splice and mmap goes through' },
-  { file: 'fs/fuse/dev.c', functions: ['fuse_dev_ioctl', 'fuse_dev_ioctl_clone', 'fuse_device_clone', 'fuse_dev_ioctl_backing_open', 'fuse_dev_ioctl_backing_close', 'fuse_dev_ioctl_sync_init'],
+  { file: 'fs/fuse/dev.c', functions: ['fuse_get_dev', 'fuse_dev_ioctl', 'fuse_dev_ioctl_clone', 'fuse_device_clone', 'fuse_dev_ioctl_backing_open', 'fuse_dev_ioctl_backing_close', 'fuse_dev_ioctl_sync_init'],
     why: 'the ioctls of /dev/fuse: BACKING_OPEN, BACKING_CLOSE, CLONE (same entry), SYNC_INIT (7.x)' },
   { file: 'fs/fuse/file.c', functions: ['fuse_finish_open', 'fuse_file_read_iter', 'fuse_file_write_iter', 'fuse_splice_read', 'fuse_splice_write', 'fuse_file_mmap'],
     why: 'open with FOPEN_PASSTHROUGH and the passthrough branches of read, write, splice and mmap' },

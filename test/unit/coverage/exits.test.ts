@@ -76,6 +76,9 @@ static const struct file_operations fops = {
 
 static long fuse_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct fuse_dev *fud = fuse_get_dev(file);
+	if (IS_ERR(fud))
+		return PTR_ERR(fud);
 	switch (cmd) {
 	case FUSE_DEV_IOC_CLONE:
 		return fuse_dev_ioctl_clone(file, argp);
@@ -113,6 +116,7 @@ test('errorExits: guarded gotos with the errno last set, callee errors passed on
     `backing_file_open:${lineOf('return f;')} propagate from alloc_empty_backing_file`,
     `backing_file_open:${lineOf('f = ERR_PTR(error)')} propagate from vfs_open`,
     `backing_aio_init:${lineOf('return -ENOMEM')} return ENOMEM init`,
+    `fuse_dev_ioctl:${lineOf('return PTR_ERR(fud)')} propagate from fuse_get_dev`,
     `fuse_dev_ioctl:${lineOf('return -ENOTTY')} return ENOTTY`,
   ]);
   const close = errorExits(SRC, (f) => f === 'fuse_backing_close');
