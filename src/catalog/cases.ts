@@ -116,6 +116,9 @@ export const CASES: readonly CaseDef[] = Object.freeze([
     note: 'dev.c fuse_dev_ioctl_clone: fdget(oldfd) finds no file -> EINVAL' }),
   u('U36.not_fuse', 'ioctl-clone', 'CLONE of a regular file\'s fd', 'ioctl CLONE', 'EINVAL', { needsPassthrough: false,
     note: 'dev.c fuse_dev_ioctl_clone: the old fd\'s f_op is not /dev/fuse\'s, no fuse_dev -> EINVAL' }),
+  u('U36.unmounted', 'ioctl-clone', 'CLONE of a /dev/fuse fd never mounted', 'ioctl CLONE', 'EPERM', { needsPassthrough: false,
+    known: [{ outcome: 'EINVAL', range: '4.2-6.17', what: 'fuse_dev_ioctl_clone: no fuse_dev behind an unmounted fd -> res = -EINVAL', fix: FIX_SYNC_INIT }],
+    note: '7.3 dev.c fuse_dev_ioctl_clone: fuse_get_dev(old fd) -> ERR_PTR(-EPERM) when it is not mounted (and no SYNC_INIT) -> EPERM (the SYNC_INIT patch made fuse_get_dev return ERR_PTR); 6.12 dev.c: fud NULL -> EINVAL; found unreached on the 7.3 tree by kgate run --coverage' }),
   u('U36.twice', 'ioctl-clone', 'CLONE onto a /dev/fuse fd already attached (cloned once)', 'ioctl CLONE', 'EINVAL', { needsPassthrough: false,
     note: 'dev.c fuse_device_clone: new->private_data already set -> EINVAL' }),
 

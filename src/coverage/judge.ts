@@ -1,7 +1,9 @@
 // Hit or not, for one error exit, from a tracefile's counts. At -Os gcc folds
 // many `return -E...;` into a shared block, so the exit's line has no count of
-// its own: it is then judged by what left its condition for it, the times the
-// condition ran less the times control fell through to the next counted line.
+// its own: it is then judged by what left its condition for it: a condition
+// of exactly two arcs, both taken (or neither); else the times the condition
+// ran less the times control fell through to the next counted line (which a
+// loop after it, a wait_event, can outcount: then the arcs decide).
 import type { ErrorExit } from './exits.js';
 import type { FileCoverage } from './info.js';
 
@@ -25,6 +27,11 @@ export function judgeExit(e: ErrorExit, cov: FileCoverage | undefined): Judgemen
     }
   }
   if (e.guard?.kind === 'if') {
+    // A condition with exactly two arcs: one leaves for the exit. Both taken: the exit was; neither: it was not.
+    const arcs: number[] = [];
+    for (let l = e.guard.condFrom; l <= e.guard.condTo; l++) for (const a of cov.branches.get(l) ?? []) arcs.push(a.taken ?? 0);
+    if (arcs.length === 2 && arcs.every((t) => t > 0)) return { hit: true, count: Math.min(...arcs), by: 'arc' };
+    if (arcs.length === 2 && arcs.every((t) => t === 0)) return { hit: false, count: 0, by: 'arc' };
     let ran: number | undefined;
     for (let l = e.guard.condFrom; l <= e.guard.condTo; l++) {
       const c = cov.lines.get(l);

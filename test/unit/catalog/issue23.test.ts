@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getCase, selectCases } from '../../../src/catalog/index.js';
+import { judge } from '../../../src/verdict/judge.js';
 
 /** The cases kgate run --coverage showed were missing: each reaches an error exit no other case reached. */
 const ADDED: Record<string, { errno: string; source: RegExp }> = {
@@ -11,6 +12,7 @@ const ADDED: Record<string, { errno: string; source: RegExp }> = {
   'U36.efault': { errno: 'EFAULT', source: /fuse_dev_ioctl_clone/ },
   'U36.bad_fd': { errno: 'EINVAL', source: /fuse_dev_ioctl_clone/ },
   'U36.not_fuse': { errno: 'EINVAL', source: /fuse_dev_ioctl_clone/ },
+  'U36.unmounted': { errno: 'EPERM', source: /fuse_dev_ioctl_clone/ },
   'U36.twice': { errno: 'EINVAL', source: /fuse_device_clone/ },
   'U30.dio_no_allow_mmap': { errno: 'ENODEV', source: /fuse_file_mmap/ },
   'U37.bad_inode_read': { errno: 'EIO', source: /fuse_file_read_iter/ },
@@ -35,6 +37,14 @@ test('issue 23: each new case expects its exit\'s errno and names the kernel fun
 });
 
 test('issue 23: the CLONE argument checks run on any kernel (CLONE predates passthrough); the clone that registers a backing file needs passthrough', () => {
-  for (const id of ['U36.efault', 'U36.bad_fd', 'U36.not_fuse', 'U36.twice', 'U30.dio_no_allow_mmap']) assert.equal(getCase(id).needsPassthrough, false, id);
+  for (const id of ['U36.efault', 'U36.bad_fd', 'U36.unmounted', 'U36.not_fuse', 'U36.twice', 'U30.dio_no_allow_mmap']) assert.equal(getCase(id).needsPassthrough, false, id);
   assert.equal(getCase('U36.clone').needsPassthrough, true);
+});
+
+test('issue 23: U36.unmounted is EPERM from the SYNC_INIT release on (7.3), EINVAL before it: XFAIL on 6.12, a regression on 7.3', () => {
+  const c = getCase('U36.unmounted');
+  assert.equal(judge(c, 'EINVAL', { version: '6.12.118+' }).status, 'XFAIL');
+  assert.equal(judge(c, 'EINVAL', { version: '6.1.158' }).status, 'XFAIL');
+  assert.equal(judge(c, 'EPERM', { version: '7.3.4+' }).status, 'PASS');
+  assert.equal(judge(c, 'EINVAL', { version: '7.3.4+' }).status, 'FAIL');
 });

@@ -145,3 +145,15 @@ test('judgeExit: own line, else condition less fall-through; a zero-count condit
   assert.deepEqual(judgeExit(einval, undefined), { hit: undefined, by: 'none' });
   assert.deepEqual(totals(cov, 5, 30), { lines: [9, 9], branches: [4, 4], functions: [1, 1] });
 });
+
+test('judgeExit: a two-arc condition taken both ways is hit even when a loop after it outcounts the condition (7.x fuse_get_dev)', () => {
+  const src = 'struct fuse_dev *fuse_get_dev(struct file *file)\n{\n\tstruct fuse_dev *fud = f(file);\n\tint err;\n\tif (!fud->sync_init)\n\t\treturn ERR_PTR(-EPERM);\n\terr = wait_event_interruptible(q, c(fud));\n\tif (err)\n\t\treturn ERR_PTR(err);\n\treturn fud;\n}\n';
+  const [eperm] = errorExits(src);
+  assert.equal(eperm.errno, 'EPERM');
+  const at = (arcs: string) => parseInfo(`SF:/k/dev.c\nDA:5,3\nDA:7,4\n${arcs}end_of_record\n`).get('/k/dev.c')!;
+  // ran 3, "fell through" 4 (the wait loops): the subtraction says 0, the arcs say both ways.
+  assert.deepEqual(judgeExit(eperm, at('BRDA:5,0,0,1\nBRDA:5,0,1,2\n')), { hit: true, count: 1, by: 'arc' });
+  assert.deepEqual(judgeExit(eperm, at('BRDA:5,0,0,0\nBRDA:5,0,1,0\n')), { hit: false, count: 0, by: 'arc' });
+  // One arc never taken, and control fell through: that arc is the exit's.
+  assert.deepEqual(judgeExit(eperm, at('BRDA:5,0,0,0\nBRDA:5,0,1,3\n')), { hit: false, count: 0, by: 'arc' });
+});
