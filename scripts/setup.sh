@@ -11,6 +11,8 @@ pkgs=(qemu-system-x86 busybox-static dropbear-bin openssh-sftp-server cpio kmod
       # tree builds (--kernel tree:...): kbuild's tools, ccache, and the test tree's source
       make bc flex bison libelf-dev libssl-dev ccache git
       linux-source-6.12 linux-config-6.12
+      # kgate run --coverage: lcov (geninfo, genhtml) over the gcov of the gcc above
+      lcov
       # kgate lava: the dispatcher (lava-run, lava_common's job schema), a server for the REST test
       lava-dispatcher lava-server postgresql
       # report.html's end-to-end test (headless)

@@ -3,7 +3,7 @@
 import type { CaseResult } from './model.js';
 
 /** The closed set of stages a run goes through, in order (restart: a guest brought back after a crash or hang). */
-export const STAGES = ['kernel', 'build', 'target', 'suite', 'restart', 'report'] as const;
+export const STAGES = ['kernel', 'build', 'target', 'suite', 'restart', 'coverage', 'report'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /**

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { KgateError, isFailure, type RunResult, type Status } from '../model.js';
 import { shardFrom, shareOf } from '../util/shard.js';
 import { makeSelection, type Selection } from '../catalog/selection.js';
-import { parseKernelSpec, type KernelRequest } from '../kernel/index.js';
+import { coverageNeedsTree, parseKernelSpec, type KernelRequest } from '../kernel/index.js';
 import { parseTarget, type TargetSpec } from '../runner/target-spec.js';
 
 /** zod issues -> one line. */
@@ -86,6 +86,7 @@ const RunOpts = z.object({
   identity: z.string().optional(),
   showCommand: z.boolean().optional(),
   shard: z.string().optional(),
+  coverage: z.union([z.boolean(), z.string()]).optional(),
 });
 
 export interface RunInputs {
@@ -97,6 +98,8 @@ export interface RunInputs {
   showCommand: boolean;
   /** --shard I/N (or the CI's variables): the selection above is already this shard's. */
   shard?: NonNullable<RunResult['shard']>;
+  /** --coverage [family|case]: a gcov kernel, counters read per family binary or per case. */
+  coverage?: 'family' | 'case';
 }
 
 /** Everything `kgate run` was given, parsed and checked as far as it can be without the network. */
@@ -105,17 +108,26 @@ export function runInputsOf(raw: Record<string, unknown>): RunInputs {
   const target = parseTarget(o.target, { accel: o.accel, memMB: o.mem, jobs: o.jobs, bootTimeoutSec: o.bootTimeout, identity: o.identity });
   const selection = selectionOf(raw);
   const kernel = kernelRequestOf(o);
+  if (typeof o.coverage === 'string' && o.coverage !== 'family' && o.coverage !== 'case') {
+    throw new KgateError('user', `--coverage ${o.coverage}: --coverage takes family (the default) or case`);
+  }
+  if (o.coverage) {
+    if (kernel.spec.kind !== 'tree') throw new KgateError('user', coverageNeedsTree(kernel.spec.text));
+    if (target.kind !== 'qemu') throw new KgateError('user', `--coverage needs --target qemu: kgate reads the counters of the guest it boots (not ${o.target})`);
+    kernel.coverage = true;
+  }
+  const coverage = o.coverage ? { coverage: o.coverage === true ? 'family' as const : o.coverage as 'family' | 'case' } : {};
   if (target.kind === 'qemu' && kernel.spec.kind === 'path' && !existsSync(kernel.spec.bzImage)) {
     throw new KgateError('user', `kernel image ${kernel.spec.bzImage} does not exist`);
   }
   if (target.kind === 'ssh' && o.identity && !existsSync(o.identity)) throw new KgateError('user', `--identity ${o.identity} does not exist`);
   const shard = shardFrom(o.shard);
-  if (!shard || shard.total === 1) return { selection, target, kernel, results: o.results, buildDir: o.buildDir, showCommand: o.showCommand ?? false };
+  if (!shard || shard.total === 1) return { selection, target, kernel, results: o.results, buildDir: o.buildDir, showCommand: o.showCommand ?? false, ...coverage };
   // Every shard computes the same plan from the same command line: kgate merge joins only shards of one plan.
   const plan = createHash('sha256').update(JSON.stringify({ ids: selection.ids, kernel: kernel.spec.text, target: o.target })).digest('hex').slice(0, 16);
   const ids = shareOf(selection.ids, shard);
   if (ids.length === 0) throw new KgateError('user', `--shard ${shard.index}/${shard.total}: no case left for this shard (${selection.ids.length} selected)`);
-  return { selection: makeSelection({ cases: ids }), target, kernel, results: o.results, buildDir: o.buildDir, showCommand: o.showCommand ?? false, shard: { ...shard, plan } };
+  return { selection: makeSelection({ cases: ids }), target, kernel, results: o.results, buildDir: o.buildDir, showCommand: o.showCommand ?? false, shard: { ...shard, plan }, ...coverage };
 }
 
 export function kernelRequestOf(o: { kernel: string; modules?: string; baseConfig?: string; configFragment?: string[] }): KernelRequest {

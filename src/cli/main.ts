@@ -97,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--jobs <n>', 'guests to shard the suite over', '1')
     .option('--identity <file>', 'SSH private key for --target ssh://')
     .option('--show-command', 'print the QEMU command line and exit')
+    .option('--coverage [per]', 'tree kernels: build fs/fuse with gcov and write the suite\'s kernel coverage to results/<run>/coverage/, attributed per family (default) or per case')
     .option('--shard <i/n>', 'run share I of N of the selected cases (kgate merge joins the shards); CI_NODE_INDEX/CI_NODE_TOTAL or JOB_COMPLETION_INDEX otherwise')
     .action(async (raw: FilterOpts & Record<string, unknown>) => {
       const inputs = runInputsOf(raw);
@@ -207,6 +208,16 @@ async function main(argv: string[]): Promise<number> {
     .action(async (raw: Record<string, unknown>) => {
       const { kernelsFromCli } = await import('./kernels-command.js');
       exitCode = await kernelsFromCli(raw);
+    });
+
+  program.command('coverage').description('coverage of kgate run --coverage runs')
+    .command('diff').description('the error exits newly hit and no longer hit from RUN_A to RUN_B (results directories); exit 1 when one is no longer hit')
+    .argument('<run-a>').argument('<run-b>')
+    .action(async (a: string, b: string) => {
+      const { diffExits, readCoverageRows, renderDiff } = await import('../coverage/diff.js');
+      const d = diffExits(readCoverageRows(a), readCoverageRows(b));
+      process.stdout.write(renderDiff(d, a, b) + '\n');
+      exitCode = d.noLongerHit.length > 0 ? EXIT.fail : EXIT.ok;
     });
 
   program.command('parse').description('parse a KTAP/TAP log (kselftest, KUnit, kgate) and print the summary')

@@ -71,15 +71,17 @@ export async function runFromCli(o: RunInputs, argv: string[]): Promise<number> 
     { key: 'build', title: 'Build suite' },
     { key: 'target', title: target.kind === 'qemu' ? `Boot guest${target.jobs > 1 ? `s (${target.jobs})` : ''}` : `Connect ${target.kind}` },
     { key: 'suite', title: 'Run suite' },
+    ...(o.coverage ? [{ key: 'coverage', title: 'Coverage' }] : []),
   ]);
   try {
     const out = await interruptible((signal) => runOnce({
       kernel: o.kernel, target, selection: o.selection, buildDir: o.buildDir, resultsRoot: o.results,
-      argv, signal, emit: progress.emit, env: suiteEnv(), ...(o.shard ? { shard: o.shard } : {}),
+      argv, signal, emit: progress.emit, env: suiteEnv(), ...(o.shard ? { shard: o.shard } : {}), ...(o.coverage ? { coverage: o.coverage } : {}),
     }));
     await progress.done();
     process.stdout.write(formatSummaryTable(out.run) + '\n');
     process.stdout.write(`results: ${out.dir}\n`);
+    if (o.coverage && !out.run.abort) process.stdout.write(`coverage: ${join(out.dir, 'coverage', 'coverage.txt')} (HTML: ${join(out.dir, 'coverage', 'html', 'index.html')})\n`);
     if (out.run.abort?.fault === 'machine') {
       // The machine's fault, not the kernel's: one line, and the results are the summary above (not all of them reached the disk).
       const got = out.run.cases.some((c) => c.status !== 'MISS');

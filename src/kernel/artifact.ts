@@ -16,6 +16,23 @@ export interface KernelArtifact {
   /** How the stage got it: fetched, cached, built (with make's time), given by path. */
   how: 'fetched' | 'cached' | 'built' | 'path';
   ms?: number;
+  /** A gcov build (--coverage): what turns the guest's .gcda files into coverage. */
+  coverage?: GcovBuild;
+}
+
+/**
+ * What a gcov build of fs/fuse leaves beside its kernel: the .gcno files and
+ * the sources they were compiled from (copied into the cache entry, so a
+ * later build of another commit in the same directories cannot change them),
+ * and the two paths the kernel and the .gcno files name.
+ */
+export interface GcovBuild {
+  /** The cache entry's gcov/ directory: obj/<rel>.gcno and src/<rel>.c|h. */
+  dir: string;
+  /** The build directory the kernel was made in: debugfs shows /sys/kernel/debug/gcov/<obj>/fs/fuse/*.gcda. */
+  obj: string;
+  /** The checkout the .gcno files name as their sources. */
+  src: string;
 }
 
 export interface KernelRequest {
@@ -27,6 +44,8 @@ export interface KernelRequest {
   fragments?: string[];
   /** Tree builds: another repository that holds REF when the tree does not (the commits a gate's `git am` made). */
   objectsFrom?: string;
+  /** Tree builds: gcov for fs/fuse and fs/backing-file.c (kgate run --coverage). */
+  coverage?: boolean;
 }
 
 export interface KernelStageOptions {

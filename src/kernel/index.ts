@@ -14,6 +14,7 @@ export async function resolveKernel(req: KernelRequest, opts: KernelStageOptions
   if (spec.kind !== 'tree' && (req.baseConfig !== undefined || (req.fragments?.length ?? 0) > 0)) {
     throw new KgateError('user', `--base-config and --config-fragment are for --kernel tree:..., not ${spec.text}`);
   }
+  if (spec.kind !== 'tree' && req.coverage) throw new KgateError('user', coverageNeedsTree(spec.text));
   switch (spec.kind) {
     case 'debian': return resolveDebianKernel(spec, { cacheDir: opts.cacheDir, signal: opts.signal, log: opts.log });
     case 'path': return resolvePathKernel(spec.bzImage, req.modules);
@@ -22,6 +23,11 @@ export async function resolveKernel(req: KernelRequest, opts: KernelStageOptions
       return buildTreeKernel(spec, req, opts);
     }
   }
+}
+
+/** --coverage on a kernel kgate does not build: the one line that says why. */
+export function coverageNeedsTree(kernel: string): string {
+  return `--coverage needs --kernel tree:PATH[@REF]: kgate measures coverage with a gcov build of fs/fuse it makes itself, and ${kernel} is a kernel it does not build`;
 }
 
 /** The kernel of `tree` at `ref` (the work tree as it is without one), with the tree-build options a job was given. */

@@ -51,6 +51,8 @@ const KernelEntry = z.strictObject({
   ref: z.string().regex(/^[^\s~^:?*[\\]+$/, { message: 'ref: is not a git ref' }).optional(),
   'base-config': z.string().min(1).optional(),
   fragments: z.array(z.string().min(1)).optional(),
+  /** A gcov build; each cell's run writes coverage/ (kgate run --coverage, per family). */
+  coverage: z.boolean().optional(),
 });
 
 const SelectionEntry = z.strictObject({ name, cases: ids, families: ids, apis: ids });
@@ -185,7 +187,7 @@ export async function readNightlyConfig(file: string): Promise<NightlyConfig> {
     if (be === null) continue;
     const kinds = (['debian', 'bzimage', 'tree'] as const).filter((x) => k[x] !== undefined);
     if (kinds.length !== 1) { say({ path: at, message: `a kernel is exactly one of debian:, bzimage: or tree: (${kinds.length ? kinds.join(' and ') : 'none'} given)` }); continue; }
-    const treeOnly = (['ref', 'base-config', 'fragments'] as const).filter((x) => k[x] !== undefined);
+    const treeOnly = (['ref', 'base-config', 'fragments', 'coverage'] as const).filter((x) => k[x] !== undefined);
     if (kinds[0] !== 'tree' && treeOnly.length) { say({ path: [...at, treeOnly[0]], message: `${treeOnly[0]} is for a tree: kernel` }); continue; }
     if (kinds[0] !== 'bzimage' && k.modules !== undefined) { say({ path: [...at, 'modules'], message: 'modules is for a bzimage: kernel' }); continue; }
     if (k.debian !== undefined) {
@@ -224,9 +226,12 @@ export async function readNightlyConfig(file: string): Promise<NightlyConfig> {
       const req: KernelRequest = { spec: parseKernelSpec(text) };
       if (base !== undefined) req.baseConfig = ['tiny', 'defconfig', 'debian'].includes(base) ? base : rel(base);
       if (k.fragments?.length) req.fragments = k.fragments.map(rel);
-      kernels.set(k.name, { req, text, action: `build ${k.tree} at ${k.ref ?? 'its work tree'} (${base ?? 'tiny'}${k.fragments?.length ? ` + ${k.fragments.length} fragment(s)` : ''}), or reuse the cached build` });
+      if (k.coverage) req.coverage = true;
+      kernels.set(k.name, { req, text, action: `build ${k.tree} at ${k.ref ?? 'its work tree'} (${base ?? 'tiny'}${k.fragments?.length ? ` + ${k.fragments.length} fragment(s)` : ''}${k.coverage ? ', gcov' : ''}), or reuse the cached build` });
     }
     const entry = kernels.get(k.name);
+    // The counters are read from a guest kgate boots; a LAVA lab's guest is not one.
+    if (entry && be && k.coverage) { say({ path: [...at, 'coverage'], message: 'coverage is for a local qemu cell (backend: qemu)' }); kernels.delete(k.name); continue; }
     if (entry && be) {
       entry.backend = be;
       entry.action += be.kind === 'lava' ? `; run on the LAVA server ${be.url}` : '; run by lava-run (LAVA\'s dispatcher, this host)';

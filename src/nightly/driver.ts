@@ -156,7 +156,7 @@ async function runCell(req: NightlyRequest, cell: PlannedCell, dir: string): Pro
     try {
       outs.push(cell.backend ? await runOnLava(req, cell, artifact, dir, runId, emit) : await runOnce({
         kernel: { artifact }, target: req.target, selection: cell.selection, buildDir: req.buildDir,
-        resultsRoot: dir, runId, argv: req.argv, signal: req.signal, emit, env: req.env,
+        resultsRoot: dir, runId, argv: req.argv, signal: req.signal, emit, env: req.env, ...(cell.kernel.coverage ? { coverage: 'family' as const } : {}),
       }));
     } catch (e) {
       if (outs.length === 0) return { ...base, state: 'failed', exitCode: 2, error: e instanceof Error ? e.message.split('\n')[0] : String(e) };

@@ -33,6 +33,12 @@ export interface RunSuiteRequest {
   /** Added to the sum of case timeouts for a binary's outer deadline. */
   slackMs?: number;
   env?: Record<string, string>;
+  /**
+   * Called on the target around each piece of work (kgate run --coverage
+   * resets the kernel's counters before and reads them after). A hook that
+   * throws stops the run as an infra fault.
+   */
+  around?: { before(target: SuiteTarget, item: WorkItem, signal: AbortSignal): Promise<void>; after(target: SuiteTarget, item: WorkItem, signal: AbortSignal): Promise<void> };
 }
 
 export interface RunSuiteResult {
@@ -141,7 +147,9 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       const item = queue.shift()!;
       // Its binary now, the next one's in the background while this one runs.
       await target.prepare(queue.length > 0 ? [item.binary, queue[0].binary] : [item.binary], signal);
+      await req.around?.before(target, item, signal);
       await runItem(target, item);
+      if (target.alive() && !signal.aborted) await req.around?.after(target, item, signal);
     }
   };
 

@@ -45,4 +45,6 @@ export interface SuiteTarget {
   /** Set when the target's accelerator (KVM) failed under it: not the case's fault; a restart goes to TCG. */
   acceleratorFailed?(): string | undefined;
   stop(): Promise<void>;
+  /** A shell command on the target, its stdout as lines (guest targets: what --coverage reads debugfs with). */
+  shell?(cmd: string, signal: AbortSignal, timeoutMs?: number): Promise<{ code: number | null; lines: string[] }>;
 }

@@ -6,6 +6,7 @@
 import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { CaseResult, RunResult } from '../model.js';
 import { KgateError, exitCodeOf, summarise } from '../model.js';
 import { forRun, type Emit } from '../events.js';
@@ -25,6 +26,7 @@ import { writeJUnit } from '../report/index.js';
 import { claimRunDir, newRunId } from './run-dir.js';
 import { MetadataFile } from './metadata.js';
 import { machineFault, type MachineFault } from '../util/machine-fault.js';
+import type { CoverageRun, Granularity } from '../coverage/index.js';
 
 export interface RunOnceRequest {
   /** The kernel to test (qemu targets); local and ssh:// targets test the kernel they run. */
@@ -42,6 +44,8 @@ export interface RunOnceRequest {
   env?: Record<string, string>;
   /** --shard: recorded in results.json for kgate merge (the selection is already this shard's). */
   shard?: RunResult['shard'];
+  /** --coverage: the kernel is a gcov build (kernel.coverage asked for it); counters read per family or per case. */
+  coverage?: Granularity;
 }
 
 export interface RunOutcome { run: RunResult; dir: string; exitCode: number; timings: Record<string, number>; kernel?: KernelArtifact }
@@ -137,6 +141,7 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
   let manifest: BuildManifest | undefined;
   let selection: WorkItem[] = [];
   let kernel: KernelArtifact | undefined;
+  let coverage: CoverageRun | undefined;
   const stopBuild = new AbortController();
   // A failed suite build stops the kernel stage and the boots at once: without
   // it a --build-dir that cannot be written waited for a whole boot to end.
@@ -183,7 +188,12 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
       if (e.type === 'case' && timings.firstResultMs === undefined) timings.firstResultMs = Date.now() - t0;
       emit(e);
     };
-    const r = await runSuite({ targets: pending, items: selection, sink, emit: onEvent, signal, env: req.env });
+    if (req.coverage) {
+      if (!kernel?.coverage) throw new KgateError('bug', '--coverage without a gcov kernel');
+      const { CoverageRun } = await import('../coverage/index.js');
+      coverage = new CoverageRun(kernel.coverage, dir, req.coverage, emit);
+    }
+    const r = await runSuite({ targets: pending, items: coverage ? coverage.items(selection) : selection, sink, emit: onEvent, signal, env: req.env, ...(coverage ? { around: coverage.around } : {}) });
     timings.runMs = Date.now() - tRun;
     if (r.abort) run.abort = r.abort;
     if (req.signal.aborted && !run.abort) run.abort = interrupted(req.signal);
@@ -208,6 +218,7 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     if (e instanceof KgateError && e.detail) run.problems.push(e.detail);
   }
   await stopAll();
+  if (coverage && !run.abort) await coverageStage(coverage, run, kernel, emit, req.signal, timings);
   // Stopped before the suite was built: the cases asked for still show up, from the catalog.
   addMissing(run, manifest ? selection : catalogItems(req.selection), emit);
   if (run.abort) sink.bailOutIfEmpty(run.abort.reason.split('\n')[0], req.selection.ids.length);
@@ -226,6 +237,22 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     await Promise.allSettled(pending);
     await Promise.allSettled(targets.map((t) => t.stop()));
     for (const c of composites) releaseSignal(c);
+  }
+}
+
+/** After the guests are gone: the counters read during the run, as tracefiles, HTML and coverage.txt. A failure here is the run's (exit 125): coverage was asked for. */
+async function coverageStage(coverage: CoverageRun, run: RunResult, kernel: KernelArtifact | undefined, emit: Emit, signal: AbortSignal, timings: Record<string, number>): Promise<void> {
+  const t0 = Date.now();
+  emit({ type: 'stage', stage: 'coverage', state: 'start' });
+  try {
+    const k = run.kernel ?? kernel?.identity;
+    const s = await coverage.finish(run, [`kgate coverage of run ${run.runId}: ${k ? `${k.describe ?? k.commit ?? ''} ${k.release}`.trim() : 'kernel ?'}, ${run.cases.length} cases, ${run.cases.filter((c) => c.status === 'PASS').length} PASS`], signal);
+    timings.coverageMs = Date.now() - t0;
+    emit({ type: 'stage', stage: 'coverage', state: 'done', ms: timings.coverageMs, detail: `${s.line}: ${path.join(s.dir, 'coverage.txt')}` });
+  } catch (e) {
+    const reason = `coverage: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+    run.abort = signal.aborted ? interrupted(signal) : { family: e instanceof KgateError ? e.family : 'infra', reason };
+    emit({ type: 'stage', stage: 'coverage', state: 'fail', detail: reason });
   }
 }
 

@@ -16,11 +16,12 @@ import { cacheCapBytes, cacheRoot, evictLru, touchEntry } from '../../util/cache
 import { mkdirp } from '../../util/fs.js';
 import { changedFiles } from '../../util/git.js';
 import { runTool } from '../../util/run-tool.js';
-import type { KernelArtifact, KernelRequest, KernelStageOptions } from '../artifact.js';
+import type { GcovBuild, KernelArtifact, KernelRequest, KernelStageOptions } from '../artifact.js';
 import type { KernelSpec } from '../spec.js';
 import { buildEntryDir, buildKey, configKey, readBuild, type CachedBuild, type ConfigRecipe } from './cache.js';
 import { ConfigSyntaxError, DEBIAN_FIXUPS, inertForBuild, touchesKconfig, kconfigDepends, lostOptions, mergeFragments, parseConfig, renderConfig, REQUIRED_FRAGMENT, type Fragment } from './config.js';
 import { runMake } from './make.js';
+import { COVERAGE_FRAGMENT, COVERAGE_FRAGMENT_NAME, enableProfiling, keepGcovFiles, seedFrom } from './gcov.js';
 import { checkOut, lockTree, resolveTreeSource, treeCacheDir, type TreeSource } from './source.js';
 
 /** Build directories kept per tree (one per config recipe), least recently used dropped first. */
@@ -39,8 +40,8 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
   const hit = readBuild(buildsDir, key);
   if (hit) {
     touchEntry(hit.dir);
-    log(`cached: ${what} (made in ${(hit.makeMs / 1000).toFixed(0)} s when first built)`);
-    return artifactOf(hit.bzImage, hit.modulesDir, identityOf(spec, req, src, hit.identity), 'cached', Date.now() - t0);
+    log(`cached: ${what}${req.coverage ? ' (gcov)' : ''} (made in ${(hit.makeMs / 1000).toFixed(0)} s when first built)`);
+    return artifactOf(hit.bzImage, hit.modulesDir, identityOf(spec, req, src, hit.identity), 'cached', Date.now() - t0, hit.gcov);
   }
 
   const treeDir = treeCacheDir(path.join(root, 'trees'), src);
@@ -50,17 +51,24 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
   if (same) {
     touchEntry(same.hit.dir);
     log(`cached: ${what} (the kernel of ${same.sourceTree.slice(0, 12)}: since then only files no build reads changed)`);
-    return artifactOf(same.hit.bzImage, same.hit.modulesDir, identityOf(spec, req, src, same.hit.identity), 'cached', Date.now() - t0);
+    return artifactOf(same.hit.bzImage, same.hit.modulesDir, identityOf(spec, req, src, same.hit.identity), 'cached', Date.now() - t0, same.hit.gcov);
   }
   const unlock = await lockTree(treeDir, log, opts.signal);
   try {
     // Another kgate may have built it while this one waited for the lock.
     const late = readBuild(buildsDir, key);
-    if (late) return artifactOf(late.bzImage, late.modulesDir, identityOf(spec, req, src, late.identity), 'cached', Date.now() - t0);
+    if (late) return artifactOf(late.bzImage, late.modulesDir, identityOf(spec, req, src, late.identity), 'cached', Date.now() - t0, late.gcov);
     touchEntry(treeDir);
     const srcDir = path.join(treeDir, 'src');
     log(`checking out ${what} in ${srcDir}`);
     await checkOut(srcDir, src, req.objectsFrom, opts.signal);
+    if (req.coverage) {
+      enableProfiling(srcDir);
+      // The plain build of this config, copied: make redoes what gcov changes, not the whole kernel.
+      const plainObj = path.join(treeDir, `obj-${configKey(withoutCoverage(recipe)).slice(0, 12)}`);
+      const tCopy = Date.now();
+      if (seedFrom(plainObj, obj, [LAST_BUILD, STAMP])) log(`gcov build directory seeded from ${path.basename(plainObj)} in ${((Date.now() - tCopy) / 1000).toFixed(1)} s (incremental)`);
+    }
     mkdirp(obj);
     touchEntry(obj);
     const logFile = buildLogFile(opts.logDir, treeDir);
@@ -78,20 +86,23 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
     const configText = readFileSync(path.join(obj, '.config'), 'utf8');
     writeFileSync(path.join(tmp, 'config'), configText);
     let modulesRel: string | undefined;
+    const gcovFiles = req.coverage ? keepGcovFiles(obj, srcDir, path.join(tmp, 'gcov')) : 0;
     if (modules) {
       makeMs += (await make(['modules_install'], { INSTALL_MOD_PATH: path.join(tmp, 'mod'), INSTALL_MOD_STRIP: '1' })).ms;
       modulesRel = path.join('mod', 'lib', 'modules', release);
       for (const l of ['build', 'source']) rmSync(path.join(tmp, modulesRel, l), { force: true });
     }
     const identity = identityOf(spec, req, src, { release, configHash: createHash('sha256').update(configText).digest('hex'), baseConfig: recipe.base });
-    writeFileSync(path.join(tmp, 'identity.json'), JSON.stringify({ key, identity, makeMs, ...(modulesRel ? { modulesDir: modulesRel } : {}) }, null, 2) + '\n');
+    const gcov = req.coverage ? { obj, src: srcDir } : undefined;
+    if (req.coverage) log(`gcov: kept ${gcovFiles} .gcno and source files beside the kernel`);
+    writeFileSync(path.join(tmp, 'identity.json'), JSON.stringify({ key, identity, makeMs, ...(modulesRel ? { modulesDir: modulesRel } : {}), ...(gcov ? { gcov } : {}) }, null, 2) + '\n');
     rmSync(entry, { recursive: true, force: true });
     renameSync(tmp, entry);
     if (!src.dirty) writeFileSync(path.join(obj, LAST_BUILD), JSON.stringify([{ sourceTree: src.sourceTree, key, compiler }, ...lastBuilds(obj)].slice(0, 8)) + '\n');
     evictLru(buildsDir, cacheCapBytes() / 4, [entry]);
     evictObjDirs(treeDir, obj);
     evictLru(path.join(root, 'trees'), cacheCapBytes() / 2, [treeDir]);
-    return artifactOf(path.join(entry, 'bzImage'), modulesRel && path.join(entry, modulesRel), identity, 'built', makeMs);
+    return artifactOf(path.join(entry, 'bzImage'), modulesRel && path.join(entry, modulesRel), identity, 'built', makeMs, gcov && { dir: path.join(entry, 'gcov'), ...gcov });
   } finally {
     unlock();
   }
@@ -142,8 +153,8 @@ function identityOf(spec: Extract<KernelSpec, { kind: 'tree' }>, req: KernelRequ
   };
 }
 
-function artifactOf(bzImage: string, modulesDir: string | undefined, identity: KernelIdentity, how: 'built' | 'cached', ms: number): KernelArtifact {
-  return { bzImage, ...(modulesDir ? { modulesDir } : {}), release: identity.release, source: `${identity.source} (${identity.describe ?? identity.commit})`, identity, how, ms };
+function artifactOf(bzImage: string, modulesDir: string | undefined, identity: KernelIdentity, how: 'built' | 'cached', ms: number, gcov?: GcovBuild): KernelArtifact {
+  return { bzImage, ...(modulesDir ? { modulesDir } : {}), release: identity.release, source: `${identity.source} (${identity.describe ?? identity.commit})`, identity, how, ms, ...(gcov ? { coverage: gcov } : {}) };
 }
 
 function buildLogFile(logDir: string | undefined, treeDir: string): string {
@@ -195,6 +206,7 @@ async function configRecipe(req: KernelRequest, src: TreeSource, signal?: AbortS
   } else if (base !== 'tiny' && base !== 'defconfig') {
     baseText = readConfigFile('--base-config', base, ' (give tiny, defconfig, debian or a .config file)');
   }
+  if (req.coverage) fragments.push({ name: COVERAGE_FRAGMENT_NAME, text: COVERAGE_FRAGMENT, owner: 'kgate' });
   for (const f of req.fragments ?? []) fragments.push({ name: f, text: readConfigFile('--config-fragment', f), owner: 'user' });
   return {
     base: base === 'tiny' || base === 'defconfig' || base === 'debian' ? base : path.resolve(base),
@@ -219,6 +231,11 @@ async function debianConfig(kernelVersion: string, signal?: AbortSignal): Promis
   const file = `/usr/src/linux-config-${mm}/config.amd64_none_cloud-amd64.xz`;
   if (!existsSync(file)) throw new KgateError('user', `--base-config debian: ${file} is missing (apt-get install linux-config-${mm}; Debian ships configs for the series it packages)`);
   return (await runTool('xz', ['-dc', file], { signal })).stdout;
+}
+
+/** The plain build's recipe of a gcov one: its build directory seeds the gcov build's. */
+function withoutCoverage(r: ConfigRecipe): ConfigRecipe {
+  return { ...r, fragments: r.fragments.filter((f) => f.name !== COVERAGE_FRAGMENT_NAME) };
 }
 
 /**

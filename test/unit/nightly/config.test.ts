@@ -46,6 +46,10 @@ defaults: { repeat: 2, accel: tcg }
   assert.deepEqual(c.cells.map((x) => x.name), ['deb612-open', 'deb612-dir', 'tiny-open', 'tiny-dir', 'img-open', 'img-dir']);
   assert.equal(c.cells[2].kernel.spec.text, `tree:${repo}@HEAD`);
   assert.deepEqual(c.cells[2].kernel.fragments, [join(dir, 'fuse.config')]);
+  assert.equal(c.cells[2].kernel.coverage, undefined);
+  const cov = join(dir, 'cov.yaml');
+  writeFileSync(cov, 'kernels:\n  - { name: tiny, tree: linux, coverage: true }\n');
+  assert.equal((await readNightlyConfig(cov)).cells[0].kernel.coverage, true, 'coverage: true asks the kernel stage for a gcov build');
   assert.equal(c.repeat, 2);
   assert.equal(c.accel, 'tcg');
 });
@@ -57,6 +61,7 @@ const table: [string, string, RegExp][] = [
   ['wrong type', 'kernels:\n  - { name: a, debian: "6.12" }\ndefaults:\n  repeat: often\n', /^F:4: defaults\.repeat: /],
   ['a tree that is not a git tree', `kernels:\n  - name: t\n    tree: ${dir}\n`, /^F:3: kernels\[0\]\.tree: .* is not a git tree$/],
   ['a fragment that does not exist', 'kernels:\n  - name: t\n    tree: linux\n    fragments:\n      - fuse.config\n      - nope.config\n', /^F:6: kernels\[0\]\.fragments\[1\]: nope\.config: no such file$/],
+  ['coverage on a Debian kernel', 'kernels:\n  - name: a\n    debian: "6.12"\n    coverage: true\n', /^F:4: kernels\[0\]\.coverage: coverage is for a tree: kernel$/],
   ['a duplicate cell name', 'kernels:\n  - { name: a, debian: "6.12" }\n  - { name: a, debian: "6.1" }\n', /^F:3: kernels\[1\]\.name: the kernel name a is used twice$/],
   ['no kernels', 'selections:\n  - { name: s }\n', /^F:1: \(top\): kernels is missing$/],
   ['two kinds in one kernel', 'kernels:\n  - { name: a, debian: "6.12", bzimage: bzImage }\n', /^F:2: kernels\[0\]: a kernel is exactly one of/],
