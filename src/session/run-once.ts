@@ -6,7 +6,6 @@
 import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import type { CaseResult, RunResult } from '../model.js';
 import { KgateError, exitCodeOf, summarise } from '../model.js';
 import { forRun, type Emit } from '../events.js';
