@@ -804,7 +804,7 @@ export function topToCases(top: TapCase, doc: KtapDocument | undefined, ctx: ToC
   const api = ctx.api ?? meta.api;
   if (api) base.api = api;
   const kernel = ctx.kernel ?? (meta.release ? { release: meta.release } : undefined);
-  if (kernel) base.kernel = kernel;
+  if (kernel) base.kernel = meta.speaks ? { ...kernel, speaks: meta.speaks } : kernel;
 
   const out: CaseResult[] = [];
   const walk = (tc: TapCase, path: string[]): boolean => {
