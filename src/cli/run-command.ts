@@ -12,7 +12,7 @@ import type { RunInputs } from './inputs.js';
 /** Switches of the generated suite that kgate passes through to it (docs/suite-protocol.md). */
 export function suiteEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of ['KGATE_ALLOW_PANIC', 'KGATE_FAKE_GENERATION']) if (env[k] !== undefined) out[k] = env[k]!;
+  for (const k of ['KGATE_ALLOW_PANIC', 'KGATE_FAKE_GENERATION', 'KGATE_FAULT']) if (env[k] !== undefined) out[k] = env[k]!;
   return out;
 }
 

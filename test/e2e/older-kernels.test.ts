@@ -50,4 +50,13 @@ for (const k of ON) {
     assert.match(r.stdout + r.stderr, new RegExp(`Verdict: PASS: ${want.length} cases as expected; kernel speaks ${k.speaks.replace(/[()]/g, '\\$&')}`));
     assert.equal(r.code, 0, r.stderr.slice(-2000));
   });
+
+  test(`${k.file}: the happy path ${k.happy} can fail: a server that drops the id fails it on FUSE_READ; exit 1`, { skip }, async () => {
+    const r = await kgate(['run', '--kernel', image, '--case', k.happy, '--accel', 'tcg'], { KGATE_FAULT: 'no-passthrough' });
+    assert.ok(r.run, `results.json written; stderr: ${r.stderr.slice(-2000)}`);
+    const c = r.run!.cases.find((x) => x.id === k.happy);
+    assert.deepEqual([c?.status, c?.observed], ['FAIL', 'FUSE_READ'], c?.reason);
+    assert.notEqual(c?.details?.fuse_read, '0');
+    assert.equal(r.code, 1);
+  });
 }
