@@ -28,9 +28,11 @@ const bit = (n: number): number => 2 ** n;   // 1<<31 overflows JS's int32 shift
 const TABLE: Row[] = [
   { what: 'upstream 6.18 (measured on this host)', minor: 45, flags: 0x73fffffb, flags2: 0x5fd, nr1: EPERM, v8: ENOTTY, n127: ENOTTY, n126: ENOTTY,
     want: ['upstream:0:0x0:0x20'] },
+  { what: 'Debian 6.12.118 cloud (measured in a guest)', minor: 41, flags: 0x73fffffb, flags2: 0x1ff, nr1: EPERM, v8: ENOTTY, n127: ENOTTY, n126: ENOTTY,
+    want: ['upstream:0:0x0:0x20'] },
   { what: 'upstream 6.9+ without CONFIG_FUSE_PASSTHROUGH: ioctl known, flag not offered', minor: 40, flags: 0x73fffffb, flags2: 0x1d, nr1: EPERM, v8: ENOTTY, n127: ENOTTY, n126: ENOTTY,
     want: ["none: no generation's INIT flag together with its ioctl"] },
-  { what: 'Debian 6.1: bits 28/29 are KILLPRIV_V2/SETXATTR_EXT there, no ioctl', minor: 38, flags: 0x73fffffb, flags2: 0, nr1: ENOTTY, v8: ENOTTY, n127: ENOTTY, n126: ENOTTY,
+  { what: 'Debian 6.1 cloud (measured in a guest): bits 28/29 are KILLPRIV_V2/SETXATTR_EXT there, no ioctl', minor: 38, flags: 0x73fffffb, flags2: 0xb, nr1: ENOTTY, v8: ENOTTY, n127: ENOTTY, n126: ENOTTY,
     want: ['none: not offered in INIT'] },
   { what: 'Android V1 nr 127 (measured, ../shared/kernels)', minor: 32, flags: 0x83fffffb, flags2: 0, nr1: ENOTTY, v8: ENOTTY, n127: EINVAL, n126: ENOTTY,
     want: [`a1:127:0x${bit(31).toString(16)}:0x0`] },
