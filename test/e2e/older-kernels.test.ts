@@ -6,7 +6,7 @@
 // in results.json and the summary. TCG: this is not about acceleration.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { kgate, hasQemu, root } from './helpers.js';
 import { selectCases } from '../../src/catalog/index.js';
@@ -47,6 +47,9 @@ for (const k of ON) {
     assert.equal(happy.details?.fuse_write, '0', k.happy);
     assert.equal(happy.details?.bytes, '4096', k.happy);
     assert.equal(r.run!.kernel?.speaks, k.speaks, 'the run\'s kernel says it too');
+    const meta = JSON.parse(readFileSync(join(r.resultsDir, 'metadata.json'), 'utf8')) as { kernel?: { speaks?: string } };
+    assert.equal(meta.kernel?.speaks, k.speaks, 'metadata.json');
+    assert.ok(readFileSync(join(r.resultsDir, 'junit.xml'), 'utf8').includes(`<property name="kernel.speaks" value="${k.speaks}"/>`), 'junit.xml');
     assert.match(r.stdout + r.stderr, new RegExp(`Verdict: PASS: ${want.length} cases as expected; kernel speaks ${k.speaks.replace(/[()]/g, '\\$&')}`));
     assert.equal(r.code, 0, r.stderr.slice(-2000));
   });
