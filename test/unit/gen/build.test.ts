@@ -9,6 +9,7 @@ import { buildSuite } from '../../../src/gen/build.js';
 import { generateAndBuild } from '../../../src/gen/stage.js';
 import type { BuildManifest } from '../../../src/gen/manifest.js';
 import { KgateError } from '../../../src/model.js';
+import { SUITE_FAULTS, suiteEnv } from '../../../src/cli/run-command.js';
 
 async function haveStaticCc(): Promise<boolean> {
   try {
@@ -41,6 +42,13 @@ test('buildSuite compiles, then skips unchanged binaries; manifest matches', { t
     assert.deepEqual(list.stdout.split('\n'), ['K1.hang', 'K2.panic', 'K4.wedge', 'K3.pass']);
     const usage = await execa(m.binaries[0].path, ['nope'], { reject: false });
     assert.equal(usage.exitCode, 2);
+    // KGATE_FAULT's names: the binary's list is kgate's (which refuses a bad one before a run starts)
+    const fault = await execa(m.binaries[0].path, ['-l'], { reject: false, env: { KGATE_FAULT: 'nope' } });
+    assert.equal(fault.exitCode, 2);
+    assert.match(fault.stderr, new RegExp(`KGATE_FAULT=nope: unknown fault \\(known: ${SUITE_FAULTS.join(', ')}\\)`));
+    assert.throws(() => suiteEnv({ KGATE_FAULT: 'no-passthrough,nope' }), (e: unknown) => e instanceof KgateError && e.family === 'user'
+      && e.message === `KGATE_FAULT=no-passthrough,nope: unknown fault 'nope'; known: ${SUITE_FAULTS.join(', ')}`);
+    assert.deepEqual(suiteEnv({ KGATE_FAULT: SUITE_FAULTS.join(',') }), { KGATE_FAULT: SUITE_FAULTS.join(',') });
 
     if (!canRunFuse()) return t.diagnostic('not root or no /dev/fuse: not running the binary');
     const run = await execa(m.binaries[0].path, ['K3.pass', 'K2.panic'], { reject: false, env: { KGATE_ALLOW_PANIC: '' } });
