@@ -39,6 +39,13 @@ export interface KernelIdentity {
   source?: string;           // what --kernel said: "debian:6.12", "local", a path
   /** The --kernel that gives exactly this kernel again ("debian:6.12.117", "tree:/src/linux@<commit>"). */
   pinned?: string;
+  /** The FUSE passthrough API generation(s) the kernel answered, as its suite's header says: "a1 (ioctl 127)". */
+  speaks?: string;
+}
+
+/** "kernel speaks a1 (ioctl 127)": the words every verdict line uses, or undefined when no suite said. */
+export function speaksLine(k: KernelIdentity | undefined): string | undefined {
+  return k?.speaks ? `kernel speaks ${k.speaks}` : undefined;
 }
 
 export interface CaseResult {

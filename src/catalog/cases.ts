@@ -1,5 +1,5 @@
 // The case catalog: one entry per case, in run order. Rows and expectations come
-// from /work/shared/fuse-passthrough-api.md §5; "expected" is the 6.18 upstream
+// from docs/fuse-passthrough-api.md §5; "expected" is the 6.18 upstream
 // outcome, older outcomes are `known` (they give XFAIL naming range and fix).
 import type { Api, CaseDef, FamilyDef, KnownOutcome } from './types.js';
 
@@ -54,6 +54,9 @@ function c(id: string, family: string, api: Api, setup: string, syscall: string,
 }
 const u = (id: string, family: string, setup: string, syscall: string, expected: string, o?: Opts) =>
   c(id, family, 'upstream', setup, syscall, expected, o);
+
+/** A1's ioctl: nr 1 as posted (V10-V12), nr 127 in Android's V1 from 2021-01-28; the suite finds which. */
+const A1_IOCTL = 'ioctl _IOW(229, 1|127, fuse_passthrough_out)';
 
 export const CASES: readonly CaseDef[] = Object.freeze([
   // ioctl-open: BACKING_OPEN argument checks, §1.3
@@ -237,18 +240,19 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   u('H9.umount_lazy', 'lifecycle', 'umount -l with an open passthrough fd', 'umount2 MNT_DETACH; read', 'ok'),
 
   // older-a1: Balsini V10-V12 / Android V1, §3.2
-  c('A1.valid', 'older-a1', 'a1', 'regular file', 'ioctl 0x4010E501', 'ok'),
-  c('A1.bad_fd', 'older-a1', 'a1', 'fd never opened', 'ioctl 0x4010E501', 'EBADF'),
-  c('A1.eventfd', 'older-a1', 'a1', 'eventfd', 'ioctl 0x4010E501', 'EBADF'),
-  c('A1.dir', 'older-a1', 'a1', 'directory', 'ioctl 0x4010E501', 'EBADF'),
-  c('A1.depth', 'older-a1', 'a1', 'backing file on overlay-on-overlay (depth 2)', 'ioctl 0x4010E501', 'EINVAL'),
-  c('A1.len', 'older-a1', 'a1', 'len=1', 'ioctl 0x4010E501', 'EINVAL'),
-  c('A1.not_negotiated', 'older-a1', 'a1', 'INIT reply without the passthrough flag', 'ioctl 0x4010E501', 'EPERM'),
-  c('A1.unmounted', 'older-a1', 'a1', '/dev/fuse fd never mounted', 'ioctl 0x4010E501', 'EINVAL'),
+  c('A1.valid', 'older-a1', 'a1', 'regular file', A1_IOCTL, 'ok'),
+  c('A1.bad_fd', 'older-a1', 'a1', 'fd never opened', A1_IOCTL, 'EBADF'),
+  c('A1.eventfd', 'older-a1', 'a1', 'eventfd', A1_IOCTL, 'EBADF'),
+  c('A1.dir', 'older-a1', 'a1', 'directory', A1_IOCTL, 'EBADF'),
+  c('A1.depth', 'older-a1', 'a1', 'backing file on overlay-on-overlay (depth 2)', A1_IOCTL, 'EINVAL'),
+  c('A1.len', 'older-a1', 'a1', 'len=1', A1_IOCTL, 'EINVAL'),
+  c('A1.not_negotiated', 'older-a1', 'a1', 'INIT reply without the passthrough flag', A1_IOCTL, 'EPERM'),
+  c('A1.unmounted', 'older-a1', 'a1', '/dev/fuse fd never mounted', A1_IOCTL, 'EINVAL'),
   c('A2.fh0', 'older-a1', 'a1', 'OPEN reply passthrough_fh 0', 'open; read', 'ok'),
   c('A2.unknown', 'older-a1', 'a1', 'OPEN reply passthrough_fh never allocated', 'open; read', 'ok'),
   c('A2.reused', 'older-a1', 'a1', 'OPEN reply reuses a one-shot passthrough_fh', 'open; read', 'ok'),
-  c('A3.magic', 'older-a1', 'a1', 'ioctl with magic 0x42, nr 1 (V11/V12 compat dispatch)', 'ioctl', 'EINVAL'),
+  c('A3.magic', 'older-a1', 'a1', 'ioctl with magic 0x42 and the nr the kernel answers (_IOC_NR dispatch)', 'ioctl', 'EINVAL'),
+  c('A5.rw', 'older-a1', 'a1', 'valid id in the OPEN reply (happy path)', 'open O_RDWR; pread; pwrite', 'ok'),
 
   // older-a2: Android V2, §3.3
   c('A4.valid', 'older-a2', 'a2', 'regular file', 'ioctl 0x4004E57E', 'ok'),
@@ -259,9 +263,10 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   c('A4.not_negotiated', 'older-a2', 'a2', 'INIT reply without the passthrough flag', 'ioctl 0x4004E57E', 'EPERM'),
   c('A4.unmounted', 'older-a2', 'a2', '/dev/fuse fd never mounted', 'ioctl 0x4004E57E', 'EINVAL'),
   c('A2.v2_unknown', 'older-a2', 'a2', 'OPEN reply passthrough_fh never allocated', 'open; read', 'ok'),
+  c('A6.rw', 'older-a2', 'a2', 'valid id in the OPEN reply (happy path)', 'open O_RDWR; pread; pwrite', 'ok'),
 
   // older-r8: V8 RFC, §3.1
-  c('R1.open', 'older-r8', 'r8', 'ioctl with the unique of the in-flight OPEN', 'ioctl 0x4018E501; open; read', 'ok'),
+  c('R1.open', 'older-r8', 'r8', 'ioctl with the unique of the in-flight OPEN (happy path)', 'ioctl 0x4018E501; open O_RDWR; pread; pwrite', 'ok'),
   c('R2.lookup', 'older-r8', 'r8', 'unique of an in-flight LOOKUP', 'ioctl 0x4018E501', 'EINVAL'),
   c('R2.getattr', 'older-r8', 'r8', 'unique of an in-flight GETATTR', 'ioctl 0x4018E501', 'EINVAL'),
   c('R2.opendir', 'older-r8', 'r8', 'unique of an in-flight OPENDIR', 'ioctl 0x4018E501', 'EINVAL'),

@@ -39,11 +39,12 @@ export async function bisectStepFromCli(raw: unknown, argv: string[]): Promise<n
   await assertGitTree(tree);
   const head = (await git(tree, ['rev-parse', 'HEAD'])).stdout.trim();
   const subject = (await git(tree, ['show', '-s', '--format=%s', 'HEAD'])).stdout.trim();
+  const env = suiteEnv();
   const progress = runProgress(`${head.slice(0, 12)} ${subject}`.slice(0, 60));
   const r = await interruptible((signal) => runStep({
     kernel: treeKernelRequest(tree, undefined, { baseConfig: o.baseConfig, fragments: o.configFragment }),
     target: qemuTargetOf(o), selection, repeat: o.repeat, threshold: o.threshold,
-    buildDir: o.buildDir, resultsRoot: o.results, argv, signal, emit: progress.emit, env: suiteEnv(),
+    buildDir: o.buildDir, resultsRoot: o.results, argv, signal, emit: progress.emit, env,
   }));
   await progress.done();
   const d = r.decision;

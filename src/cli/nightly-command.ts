@@ -39,11 +39,12 @@ export async function nightlyFromCli(raw: unknown, argv: string[]): Promise<numb
     return 0;
   }
   const target = qemuTargetOf({ accel: o.accel ?? config.accel ?? defaultAccel(), mem: config.mem, bootTimeout: config.bootTimeout });
+  const env = suiteEnv();
   const progress = runProgress('nightly');
   try {
     const r = await interruptible((signal) => runNightly({
       config, date, root, skipUnchanged: o.skipUnchanged ?? false, resume: o.resume ?? false, ...(shard ? { shard } : {}),
-      target, buildDir: o.buildDir, argv, env: suiteEnv(), signal, emit: progress.emit, log: jobLog('nightly'),
+      target, buildDir: o.buildDir, argv, env, signal, emit: progress.emit, log: jobLog('nightly'),
     }));
     await progress.done();
     process.stdout.write(formatNightlyText(r.report));

@@ -9,10 +9,16 @@ import { runOnce } from '../session/run-once.js';
 import { formatSummaryTable } from '../report/index.js';
 import type { RunInputs } from './inputs.js';
 
+/** KGATE_FAULT's names, as the suite's kg_fault (templates/c/server.c.hbs) knows them; test/unit/gen/build.test.ts holds the two together. */
+export const SUITE_FAULTS = ['no-passthrough', 'corrupt-backing'] as const;
+
 /** Switches of the generated suite that kgate passes through to it (docs/suite-protocol.md). */
 export function suiteEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of ['KGATE_ALLOW_PANIC', 'KGATE_FAKE_GENERATION']) if (env[k] !== undefined) out[k] = env[k]!;
+  for (const k of ['KGATE_ALLOW_PANIC', 'KGATE_FAKE_GENERATION', 'KGATE_FAULT']) if (env[k] !== undefined) out[k] = env[k]!;
+  // a bad name would end every binary with exit 2 before its first case: say it once, here
+  const bad = (out.KGATE_FAULT ?? '').split(',').filter((f) => f && !(SUITE_FAULTS as readonly string[]).includes(f));
+  if (bad.length > 0) throw new KgateError('user', `KGATE_FAULT=${out.KGATE_FAULT}: unknown fault '${bad[0]}'; known: ${SUITE_FAULTS.join(', ')}`);
   return out;
 }
 
@@ -65,6 +71,7 @@ export async function runFromCli(o: RunInputs, argv: string[]): Promise<number> 
     return EXIT.ok;
   }
   if (target.kind === 'local') assertRoot('kgate run --target local');
+  const env = suiteEnv();   // before anything starts: a bad KGATE_FAULT is one line and exit 2
 
   const progress = makeProgress([
     ...(target.kind === 'qemu' ? [{ key: 'kernel', title: `Kernel ${o.kernel.spec.text}` }] : []),
@@ -76,7 +83,7 @@ export async function runFromCli(o: RunInputs, argv: string[]): Promise<number> 
   try {
     const out = await interruptible((signal) => runOnce({
       kernel: o.kernel, target, selection: o.selection, buildDir: o.buildDir, resultsRoot: o.results,
-      argv, signal, emit: progress.emit, env: suiteEnv(), ...(o.shard ? { shard: o.shard } : {}), ...(o.coverage ? { coverage: o.coverage } : {}),
+      argv, signal, emit: progress.emit, env, ...(o.shard ? { shard: o.shard } : {}), ...(o.coverage ? { coverage: o.coverage } : {}),
     }));
     await progress.done();
     process.stdout.write(formatSummaryTable(out.run) + '\n');

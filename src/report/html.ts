@@ -7,7 +7,7 @@
 // Everything that comes from a run is escaped (xml.ts: & < > " and controls).
 import { join } from 'node:path';
 import type { CaseResult, Status } from '../model.js';
-import { STATUSES } from '../model.js';
+import { STATUSES, speaksLine } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { CaseChange, ChangeKind } from './compare.js';
 import type { HistoryPoint, MatrixCell, MatrixReport } from './matrix.js';
@@ -69,7 +69,9 @@ const st = (s: Status) => `<span class="st ${attr(s)}">${text(s)}</span>`;
 const pre = (cls: string, lines: string[] | undefined) => (lines && lines.length > 0 ? `<pre class="${cls}">${text(lines.join('\n'))}</pre>` : '');
 
 function release(c: MatrixCell): string {
-  return c.run?.kernel?.release ?? c.run?.cases.find((r) => r.kernel)?.kernel?.release ?? '';
+  const r = c.run?.kernel?.release ?? c.run?.cases.find((x) => x.kernel)?.kernel?.release ?? '';
+  const speaks = speaksLine(c.run?.kernel ?? c.run?.cases.find((x) => x.kernel?.speaks)?.kernel);
+  return r && speaks ? `${r}, ${speaks}` : r;
 }
 
 function counts(c: MatrixCell): string {

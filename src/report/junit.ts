@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { CaseResult, RunResult, Status } from '../model.js';
 import type { MatrixReport } from './matrix.js';
-import { byFamily } from '../model.js';
+import { byFamily, speaksLine } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { attrs, xmlText } from './xml.js';
 
@@ -37,6 +37,8 @@ function caseBody(c: CaseResult): string {
 function systemOut(c: CaseResult): string {
   const parts: string[] = [`status: ${c.status}${c.reason ? ` (${c.reason})` : ''}`];
   if (c.kernel?.release) parts.push(`kernel: ${c.kernel.release}`);
+  const speaks = speaksLine(c.kernel);
+  if (speaks) parts.push(speaks);
   if (c.tap.length > 0) parts.push('--- tap', ...c.tap);
   if (c.console && c.console.length > 0) parts.push('--- console', ...c.console);
   return parts.join('\n');
@@ -82,6 +84,7 @@ export function formatJUnit(run: RunResult): string {
     const props: [string, string | undefined][] = [
       ['run.id', run.runId], ['target', run.target], ['accel', run.accel],
       ['kernel.release', run.kernel?.release ?? cases.find((c) => c.kernel)?.kernel?.release],
+      ['kernel.speaks', run.kernel?.speaks ?? cases.find((c) => c.kernel?.speaks)?.kernel?.speaks],
       ['kernel.commit', run.kernel?.commit], ['kernel.config_hash', run.kernel?.configHash], ['kernel.source', run.kernel?.source],
       ['api', cases.find((c) => c.api)?.api],
     ];

@@ -2,7 +2,7 @@
 // fixed-width columns, no colour (it is read in log viewers), a totals line,
 // then every case that did not pass with its reason.
 import type { CaseResult, RunResult, Status } from '../model.js';
-import { byFamily, isFailure, summarise, worstStatus } from '../model.js';
+import { byFamily, isFailure, speaksLine, summarise, worstStatus } from '../model.js';
 
 /** Columns, worst first; DONE only appears when some case has it. */
 const COLUMNS: [Status, string][] = [
@@ -71,9 +71,11 @@ export function formatSummaryTable(run: Pick<RunResult, 'cases'> & Partial<Pick<
     for (const p of run.problems) out.push(`  ${p}`);
   }
   const failed = run.cases.filter((c) => isFailure(c.status)).length;
-  if (run.abort) out.push('', `Verdict: ABORTED (${run.abort.family}): ${failed} of ${total.total} cases did not pass as expected`);
-  else if (failed > 0) out.push('', `Verdict: ${total.status}: ${failed} of ${total.total} cases did not pass as expected`);
-  else out.push('', `Verdict: PASS: ${total.total} cases as expected`);
+  const speaks = speaksLine(run.kernel ?? run.cases.find((c) => c.kernel?.speaks)?.kernel);
+  const on = speaks ? `; ${speaks}` : '';
+  if (run.abort) out.push('', `Verdict: ABORTED (${run.abort.family}): ${failed} of ${total.total} cases did not pass as expected${on}`);
+  else if (failed > 0) out.push('', `Verdict: ${total.status}: ${failed} of ${total.total} cases did not pass as expected${on}`);
+  else out.push('', `Verdict: PASS: ${total.total} cases as expected${on}`);
   return out.join('\n');
 }
 

@@ -36,6 +36,8 @@ export class RunSink implements ResultSink {
   }
   add(result: CaseResult): void {
     this.run.cases.push(result);
+    // what the kernel speaks is the suite's to say (its header): the run's kernel learns it from the first case
+    if (result.kernel?.speaks && this.run.kernel && !this.run.kernel.speaks) this.run.kernel = { ...this.run.kernel, speaks: result.kernel.speaks };
     this.flush();
   }
   /** One KTAP log per shard (ktap.log, ktap-2.log, ...), so each stays parseable by `kgate parse`. */

@@ -228,7 +228,8 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
   if (sink.fault && !run.abort) run.abort = machineAbort(sink.fault);
   timings.totalMs = Date.now() - t0;
   emit({ type: 'stage', stage: 'suite', state: run.abort ? 'fail' : 'done', detail: run.abort?.reason.split('\n')[0], ms: timings.runMs });
-  meta.finish({ timings, summary: run.summary, abort: run.abort });
+  // run.kernel learnt what the kernel speaks from the suite (RunSink.add)
+  meta.finish({ timings, summary: run.summary, abort: run.abort, ...(run.kernel ? { kernel: run.kernel } : {}) });
   return { run, dir, exitCode: exitCodeOf(run), timings, kernel };
 
   async function stopAll() {

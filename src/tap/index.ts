@@ -2,7 +2,7 @@
 // summary + problems out. Never throws; `kgate parse FILE|-` is a thin shell
 // over parseLog + formatParseSummary.
 import type { CaseResult, RunResult, RunSummary, Status } from '../model.js';
-import { summarise } from '../model.js';
+import { speaksLine, summarise } from '../model.js';
 import { KtapStream, runnerVerdicts, toCaseResults, type KtapDocument, type LogSource, type RunnerVerdict, type TapCase, type TapProblem, type ToCaseContext } from './parse.js';
 import { textLines } from '../util/lines.js';
 
@@ -71,11 +71,13 @@ const LABELS: [Status, string][] = [
  * kunit.py's closing line, "Testing complete. Ran N tests: passed: X, failed: Y",
  * listing only the statuses that occurred (passed always), then the problems.
  */
-export function formatParseSummary(parsed: Pick<ParsedLog, 'summary' | 'problems'> & { runner?: RunnerVerdict[] }): string {
+export function formatParseSummary(parsed: Pick<ParsedLog, 'summary' | 'problems'> & { runner?: RunnerVerdict[]; cases?: CaseResult[] }): string {
   const { summary } = parsed;
   const parts = (counts: RunSummary['counts']) => LABELS.filter(([s]) => s === 'PASS' || (counts[s] ?? 0) > 0)
     .map(([s, label]) => `${label}: ${counts[s] ?? 0}`).join(', ');
   const lines = [`Testing complete. Ran ${summary.total} test${summary.total === 1 ? '' : 's'}: ${parts(summary.counts)}`];
+  const speaks = speaksLine(parsed.cases?.find((c) => c.kernel?.speaks)?.kernel);
+  if (speaks) lines.push(`On ${parsed.cases!.find((c) => c.kernel?.speaks)!.kernel!.release}, the ${speaks}.`);
   const runner = parsed.runner ?? [];
   if (runner.length > 0) {
     // Two levels: say which one the line above counted, and what the runner said per binary.

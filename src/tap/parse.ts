@@ -67,6 +67,8 @@ const RESULT_RE = /^(not ok|ok)\b(?:\s+(\d+))?(?:\s+-)?(?:\s+(.*))?$/;
 const SUBTEST_RE = /^# Subtest:\s*(.*)$/;
 const SELFTEST_RE = /^# selftests: (.+?): (.+)$/;
 const KGATE_HEADER_RE = /^# kgate((?:\s+[A-Za-z0-9_.-]+=\S*)+)\s*$/;
+// The lines after it that say in words what the kernel speaks and why (docs/suite-protocol.md).
+const KGATE_SAYS_RE = /^# kgate (speaks|why): (.+)$/;
 const VERSION_LINE_RE = /^(K?TAP version \d+)\s*$/;
 // kselftest.h ksft_print_cnts().
 const TOTALS_RE = /^# Totals: ((?:[a-z]+:\d+\s*)+)$/;
@@ -472,12 +474,18 @@ export class KtapStream {
   private documentHeader(d: string): void {
     const doc = this.documents[this.documents.length - 1];
     const root = this.stack[0];
-    if (root.tests.length > 0 || Object.keys(doc.meta).length > 0) return;
-    const m = KGATE_HEADER_RE.exec(d);
-    if (!m) return;
-    for (const kv of m[1].trim().split(/\s+/)) {
-      const i = kv.indexOf('=');
-      doc.meta[kv.slice(0, i)] = kv.slice(i + 1);
+    if (root.tests.length > 0) return;
+    const said = KGATE_SAYS_RE.exec(d);
+    if (said && Object.keys(doc.meta).length > 0) {
+      // "speaks" once; "why" may come once per generation: joined
+      doc.meta[said[1]] = doc.meta[said[1]] ? `${doc.meta[said[1]]}; ${said[2]}` : said[2];
+    } else {
+      const m = Object.keys(doc.meta).length === 0 ? KGATE_HEADER_RE.exec(d) : null;
+      if (!m) return;
+      for (const kv of m[1].trim().split(/\s+/)) {
+        const i = kv.indexOf('=');
+        doc.meta[kv.slice(0, i)] = kv.slice(i + 1);
+      }
     }
     // The header describes the document, not the first case.
     root.pending.diagnostics.pop();
@@ -796,7 +804,7 @@ export function topToCases(top: TapCase, doc: KtapDocument | undefined, ctx: ToC
   const api = ctx.api ?? meta.api;
   if (api) base.api = api;
   const kernel = ctx.kernel ?? (meta.release ? { release: meta.release } : undefined);
-  if (kernel) base.kernel = kernel;
+  if (kernel) base.kernel = meta.speaks ? { ...kernel, speaks: meta.speaks } : kernel;
 
   const out: CaseResult[] = [];
   const walk = (tc: TapCase, path: string[]): boolean => {

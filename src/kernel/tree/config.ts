@@ -86,6 +86,25 @@ export interface LostOption {
 const show = (v: string | undefined) => (v === undefined || v === 'n' ? 'n' : v);
 
 /**
+ * Options of kgate's fragment that a tree may simply not have. An option the
+ * tree defines and Kconfig drops is lost (the commit cannot give kgate what it
+ * needs: 125); one that no Kconfig file of the tree defines at all gates
+ * nothing there, so it is not asked for. Only options whose feature needs no
+ * option where the option is missing are listed, with the one line kgate says.
+ */
+export const NEEDLESS_WHEN_UNDEFINED: Readonly<Record<string, string>> = Object.freeze({
+  // 5.10-based Android trees build passthrough with FUSE_FS; trees before 6.9 have none (every case SKIPs)
+  CONFIG_FUSE_PASSTHROUGH: 'passthrough, where this tree has any, is built with FUSE_FS; the suite says which API the kernel speaks',
+});
+
+/** kgate's options this tree has no Kconfig symbol for, and may do without: one line each, for the log. */
+export function undefinedButNeedless(asked: Map<string, Asked>, kconfig: (option: string) => string[] | undefined): string[] {
+  return [...asked].filter(([option, a]) => a.from.owner === 'kgate' && option in NEEDLESS_WHEN_UNDEFINED
+    && kconfig(option.replace(/^CONFIG_/, '')) === undefined)
+    .map(([option]) => `${option}: no such option in this tree, not asked for: ${NEEDLESS_WHEN_UNDEFINED[option]}`);
+}
+
+/**
  * Every option a fragment asked for that the final .config does not hold.
  * `kconfig(option)` returns the option's `depends on` expressions in this tree
  * (undefined when no Kconfig defines it).
@@ -100,6 +119,7 @@ export function lostOptions(asked: Map<string, Asked>, final: ConfigMap, kconfig
     let why: string;
     let blame: LostOption['blame'];
     const deps = kconfig(name);
+    if (deps === undefined && a.from.owner === 'kgate' && option in NEEDLESS_WHEN_UNDEFINED) continue;   // undefinedButNeedless says it
     if (deps === undefined) { why = 'no such option in this tree'; blame = a.from.owner === 'user' ? 'user' : 'kconfig'; }
     else {
       const syms = [...new Set(deps.flatMap((d) => d.match(/\b[A-Z][A-Z0-9_]+\b/g) ?? []))];

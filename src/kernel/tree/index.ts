@@ -19,7 +19,7 @@ import { runTool } from '../../util/run-tool.js';
 import type { GcovBuild, KernelArtifact, KernelRequest, KernelStageOptions } from '../artifact.js';
 import type { KernelSpec } from '../spec.js';
 import { buildEntryDir, buildKey, configKey, readBuild, type CachedBuild, type ConfigRecipe } from './cache.js';
-import { ConfigSyntaxError, DEBIAN_FIXUPS, inertForBuild, touchesKconfig, kconfigDepends, lostOptions, mergeFragments, parseConfig, renderConfig, REQUIRED_FRAGMENT, type Fragment } from './config.js';
+import { ConfigSyntaxError, DEBIAN_FIXUPS, inertForBuild, touchesKconfig, kconfigDepends, lostOptions, mergeFragments, parseConfig, renderConfig, REQUIRED_FRAGMENT, undefinedButNeedless, type Fragment } from './config.js';
 import { runMake } from './make.js';
 import { COVERAGE_FRAGMENT, COVERAGE_FRAGMENT_NAME, enableProfiling, keepGcovFiles, seedFrom } from './gcov.js';
 import { checkOut, lockTree, resolveTreeSource, treeCacheDir, type TreeSource } from './source.js';
@@ -280,12 +280,16 @@ async function configure(make: Make, srcDir: string, obj: string, recipe: Awaite
   // The same .config as the last build of this directory: keep its old mtime, so make sees nothing new.
   if (before && before.text === finalText) utimesSync(configFile, before.mtime, before.mtime);
   const final = parseConfig(finalText);
-  const lost = lostOptions(asked, final, kconfigDepends(srcDir));
+  const kconfig = kconfigDepends(srcDir);
+  const lost = lostOptions(asked, final, kconfig);
   if (lost.length > 0) {
     const lines = lost.map((l) => `${l.option} (asked ${l.asked} by ${l.from}, got ${l.got}): ${l.why}`);
     const user = lost.some((l) => l.blame === 'user');
     throw new KgateError(user ? 'user' : 'infra', `the .config of ${what} lost ${lost.length === 1 ? lines[0] : `${lost.length} options: ${lines[0]}; and ${lost.slice(1).map((l) => l.option).join(', ')}`}`, lines.join('\n'));
   }
+  // only when kgate's option is absent from .config: a tree that has it needs no walk of its Kconfig files
+  const absent = [...asked.keys()].filter((o) => final.get(o) === undefined);
+  if (absent.length > 0) for (const l of undefinedButNeedless(new Map(absent.map((o) => [o, asked.get(o)!])), kconfig)) ctx.log(`.config: ${l}`);
   writeStamp(obj, recipe, ctx);
   return final;
 }

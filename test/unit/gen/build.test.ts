@@ -9,6 +9,7 @@ import { buildSuite } from '../../../src/gen/build.js';
 import { generateAndBuild } from '../../../src/gen/stage.js';
 import type { BuildManifest } from '../../../src/gen/manifest.js';
 import { KgateError } from '../../../src/model.js';
+import { SUITE_FAULTS, suiteEnv } from '../../../src/cli/run-command.js';
 
 async function haveStaticCc(): Promise<boolean> {
   try {
@@ -41,6 +42,13 @@ test('buildSuite compiles, then skips unchanged binaries; manifest matches', { t
     assert.deepEqual(list.stdout.split('\n'), ['K1.hang', 'K2.panic', 'K4.wedge', 'K3.pass']);
     const usage = await execa(m.binaries[0].path, ['nope'], { reject: false });
     assert.equal(usage.exitCode, 2);
+    // KGATE_FAULT's names: the binary's list is kgate's (which refuses a bad one before a run starts)
+    const fault = await execa(m.binaries[0].path, ['-l'], { reject: false, env: { KGATE_FAULT: 'nope' } });
+    assert.equal(fault.exitCode, 2);
+    assert.match(fault.stderr, new RegExp(`KGATE_FAULT=nope: unknown fault \\(known: ${SUITE_FAULTS.join(', ')}\\)`));
+    assert.throws(() => suiteEnv({ KGATE_FAULT: 'no-passthrough,nope' }), (e: unknown) => e instanceof KgateError && e.family === 'user'
+      && e.message === `KGATE_FAULT=no-passthrough,nope: unknown fault 'nope'; known: ${SUITE_FAULTS.join(', ')}`);
+    assert.deepEqual(suiteEnv({ KGATE_FAULT: SUITE_FAULTS.join(',') }), { KGATE_FAULT: SUITE_FAULTS.join(',') });
 
     if (!canRunFuse()) return t.diagnostic('not root or no /dev/fuse: not running the binary');
     const run = await execa(m.binaries[0].path, ['K3.pass', 'K2.panic'], { reject: false, env: { KGATE_ALLOW_PANIC: '' } });
@@ -48,9 +56,12 @@ test('buildSuite compiles, then skips unchanged binaries; manifest matches', { t
     const lines = run.stdout.split('\n');
     assert.equal(lines[0], 'KTAP version 1');
     assert.match(lines[1], /^# kgate family=selftest api=upstream release=\S+ generation=\S+ passthrough=(yes|no)/);
-    assert.equal(lines[2], '1..2');
-    assert.match(lines[3], /^# K3\.pass observed=ok expected=ok ms=\d+$/);
-    assert.equal(lines[4], 'ok 1 K3.pass');
+    // then what it speaks and why, in words ("# kgate speaks: upstream", "# kgate why: ...")
+    const plan = lines.indexOf('1..2');
+    assert.ok(plan >= 3, run.stdout);
+    for (const l of lines.slice(2, plan)) assert.match(l, /^# kgate (speaks|why): \S/);
+    assert.match(lines[plan + 1], /^# K3\.pass observed=ok expected=ok ms=\d+$/);
+    assert.equal(lines[plan + 2], 'ok 1 K3.pass');
     assert.match(lines.at(-1)!, /^ok 2 K2\.panic # SKIP refusing to crash the kernel/);
 
     // a hung case is killed at its timeout and leaves no mount behind

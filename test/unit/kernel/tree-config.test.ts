@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { inertForBuild, lostOptions, mergeFragments, touchesKconfig, parseConfig, readEntries, renderConfig, REQUIRED_FRAGMENT, ConfigSyntaxError, type Fragment } from '../../../src/kernel/tree/config.js';
+import { inertForBuild, kconfigDepends, lostOptions, mergeFragments, touchesKconfig, parseConfig, readEntries, renderConfig, REQUIRED_FRAGMENT, ConfigSyntaxError, undefinedButNeedless, type Fragment } from '../../../src/kernel/tree/config.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildKey, configKey } from '../../../src/kernel/tree/cache.js';
 import { makefileVersion } from '../../../src/kernel/tree/source.js';
 import { firstError } from '../../../src/kernel/tree/make.js';
@@ -125,4 +128,48 @@ test('a commit touching only files no build reads gets its parent\'s kernel; Kco
   for (const f of ['Documentation/Kconfig', 'fs/fuse/inode.c', 'Makefile', 'tools/objtool/check.c', 'scripts/setlocalversion', 'include/uapi/linux/fuse.h']) {
     assert.equal(inertForBuild(f), false, f);
   }
+});
+
+// Old trees: 5.10-based Android trees build passthrough with FUSE_FS and have no
+// FUSE_PASSTHROUGH option; a tree that has the option and drops it is another matter.
+// A tiny Kconfig tree on disk, read by the same walker a real build uses.
+function fakeTree(fuseKconfig: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kgate-kconfig-'));
+  mkdirSync(join(dir, 'fs', 'fuse'), { recursive: true });
+  writeFileSync(join(dir, 'Kconfig'), 'source "fs/fuse/Kconfig"\n');
+  writeFileSync(join(dir, 'fs', 'fuse', 'Kconfig'), fuseKconfig);
+  return dir;
+}
+
+test('old trees: kgate\'s FUSE_PASSTHROUGH that the tree does not have is not a loss, and is said in one line', (t) => {
+  const dir = fakeTree('config FUSE_FS\n\ttristate "FUSE (Filesystem in Userspace) support"\n');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { merged, asked } = mergeFragments(new Map(), [kgate]);
+  const final = new Map(merged);
+  final.delete('CONFIG_FUSE_PASSTHROUGH');   // olddefconfig drops a symbol no Kconfig defines
+  const kc = kconfigDepends(dir);
+  assert.deepEqual(lostOptions(asked, final, kc), []);
+  const said = undefinedButNeedless(asked, kc);
+  assert.equal(said.length, 1);
+  assert.match(said[0], /^CONFIG_FUSE_PASSTHROUGH: no such option in this tree, not asked for: /);
+  assert.ok(!said[0].includes('\n'));
+  // the same option asked for by the user's fragment is still theirs to fix
+  const u = mergeFragments(new Map(), [kgate, user('pt.config', 'CONFIG_FUSE_PASSTHROUGH=y\n')]);
+  assert.deepEqual(lostOptions(u.asked, final, kc).map((l) => [l.option, l.why, l.blame]), [['CONFIG_FUSE_PASSTHROUGH', 'no such option in this tree', 'user']]);
+  // any other option of kgate's the tree lacks is still lost: the guest needs it
+  const noNet = new Map(final);
+  noNet.delete('CONFIG_VIRTIO_NET');
+  assert.deepEqual(lostOptions(asked, noNet, kc).map((l) => [l.option, l.blame]), [['CONFIG_VIRTIO_NET', 'kconfig']]);
+});
+
+test('old trees: a tree that defines FUSE_PASSTHROUGH and drops it still loses it (125)', (t) => {
+  const dir = fakeTree('config FUSE_FS\n\ttristate "FUSE"\n\nconfig FUSE_PASSTHROUGH\n\tbool "passthrough"\n\tdepends on FUSE_FS && BROKEN\n');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { merged, asked } = mergeFragments(new Map(), [kgate]);
+  const final = new Map(merged);
+  final.set('CONFIG_FUSE_PASSTHROUGH', 'n');
+  const kc = kconfigDepends(dir);
+  const lost = lostOptions(asked, final, kc);
+  assert.deepEqual(lost.map((l) => [l.option, l.blame, l.why]), [['CONFIG_FUSE_PASSTHROUGH', 'kconfig', 'depends on (FUSE_FS && BROKEN) (FUSE_FS=y, BROKEN=n)']]);
+  assert.deepEqual(undefinedButNeedless(asked, kc), []);
 });

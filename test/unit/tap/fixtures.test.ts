@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import type { CaseResult, Status } from '../../../src/model.js';
 import { formatParseSummary, parseLog, type ParsedLog } from '../../../src/tap/index.js';
 import { FIXTURES, fixture } from './fixture-path.js';
+import { formatSummaryTable } from '../../../src/report/summary.js';
 
 const parse = (name: string): ParsedLog => parseLog(fixture(name));
 const byId = (p: ParsedLog, id: string): CaseResult => {
@@ -231,6 +232,26 @@ describe("kgate's own format (docs/suite-protocol.md)", () => {
     ]);
     assert.equal(p.documents.length, 2);
     assert.equal(byId(p, 'H1.read').details?.fuse_read, '1');
+  });
+
+  it('a real run on Android V1 (ioctl 127): what the kernel speaks, and why, on every case and in every summary', () => {
+    const p = parse('kgate-android-v1-127.log');
+    assert.equal(p.summary.total, 35);
+    assert.equal(counts(p).PASS, 13);
+    assert.equal(counts(p).SKIP, 22);
+    for (const c of p.cases) {
+      assert.equal(c.kernel?.speaks, 'a1 (ioctl 127)', c.id);
+      if (c.api === 'a1') assert.equal(c.status, 'PASS', c.id);
+      else assert.deepEqual([c.status, c.reason], ['SKIP', 'kernel speaks a1 (ioctl 127)'], c.id);
+    }
+    assert.match(p.documents[0].meta.why, /^a1 \(ioctl 127\): INIT offers flags 1<<31, ioctl 127 answers EINVAL$/);
+    assert.equal(p.documents[0].meta.probe_127, 'EINVAL');
+    // the header's words are the document's, not case 1's
+    assert.ok(byId(p, 'A1.valid').tap.every((l) => !l.startsWith('# kgate')));
+    assert.deepEqual(byId(p, 'A5.rw').details, { fuse_read: '0', fuse_write: '0', fuse_open: '1', fuse_release: '0', fuse_getattr: '0', bytes: '4096', written: '4096' });
+    assert.match(formatSummaryTable({ cases: p.cases }), /\nVerdict: PASS: 35 cases as expected; kernel speaks a1 \(ioctl 127\)$/);
+    assert.match(formatParseSummary(p), /^On 5\.10\.223, the kernel speaks a1 \(ioctl 127\)\.$/m);
+    assert.deepEqual(p.problems, []);
   });
 
   it('the ktap.rst example: three levels of 2-space nesting', () => {
