@@ -202,7 +202,7 @@ export async function buildSuite(req: BuildRequest = {}): Promise<BuildResult> {
   mkdirp(ccTmp);
   const objDir = join(binDir, '.obj');
   mkdirp(objDir);
-  let suite: { cached: boolean; bin: Buffer };
+  let suite: { cached: boolean; sha256: string };
   let objects: { cached: boolean; sha256: string; durationMs: number; path: string }[];
   try {
     objects = await pool(render.sources, jobs, async (src) => {
@@ -224,7 +224,7 @@ export async function buildSuite(req: BuildRequest = {}): Promise<BuildResult> {
     const step = await cached(out, [sha256(text), ...objects.map((o) => o.sha256), ccId, cc, ...cflags], { force: req.force, onStart: () => emit({ type: 'compile-start', name: SUITE_BINARY }) }, async (tmp) =>
       compileOrThrow(cc, [...cflags, '-o', tmp, dispatcher, ...objects.map((o) => o.path)], ccTmp, SUITE_BINARY, req.signal));
     emit({ type: 'compile-end', name: SUITE_BINARY, cached: step.cached, durationMs: performance.now() - tl });
-    suite = { cached: step.cached, bin: await readFile(out) };
+    suite = step;
   } finally {
     await rm(ccTmp, { recursive: true, force: true });
   }
@@ -233,10 +233,9 @@ export async function buildSuite(req: BuildRequest = {}): Promise<BuildResult> {
   // family by the name it was called by.
   for (const src of render.sources) await linkFamily(binDir, src.name);
   const compileMs = performance.now() - tc;
-  const suiteSha = sha256(suite.bin);
   const binaries: BuiltBinary[] = render.sources.map((src) => ({
     name: src.name, path: join(binDir, src.name), family: src.family, api: src.api,
-    cases: src.cases, sha256: suiteSha,
+    cases: src.cases, sha256: suite.sha256,
   }));
   const steps: BuildStep[] = render.sources.map((src, i) => ({ name: src.name, path: join(binDir, src.name), cached: objects[i].cached && suite.cached, durationMs: objects[i].durationMs }));
   const manifest: BuildManifest = { version: 1, builtAt: new Date().toISOString(), cc: ccId, binaries };

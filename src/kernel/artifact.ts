@@ -16,6 +16,8 @@ export interface KernelArtifact {
   /** How the stage got it: fetched, cached, built (with make's time), given by path. */
   how: 'fetched' | 'cached' | 'built' | 'path';
   ms?: number;
+  /** A tree build's exact .config (in its cache entry), for the run's results. */
+  config?: string;
   /** A gcov build (--coverage): what turns the guest's .gcda files into coverage. */
   coverage?: GcovBuild;
 }

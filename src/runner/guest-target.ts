@@ -17,8 +17,6 @@ import type { KernelArtifact } from '../kernel/artifact.js';
 
 type QemuSpec = Extract<TargetSpec, { kind: 'qemu' }>;
 
-
-
 export function remoteCommand(binary: BuiltBinary, caseIds: string[], env: Record<string, string> = {}, o: { tied?: boolean } = {}): string {
   const envs = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`);
   const cmd = [...envs, `${REMOTE_DIR}/${binary.name}`, ...caseIds.map(shellQuote)].join(' ');

@@ -402,20 +402,22 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
     // KVM may fail long after the boot; QEMU then exits or, worse, pauses the guest: end it at once, so the run sees a dead guest and not a hang.
     let kvmFailure: string | undefined;
     if (accel === 'kvm') {
-      const watch = setInterval(() => {
-        if (!KVM_FAILURE.test(at.stderr)) return;
+      // Once, from QEMU's stderr, whichever sees it first: the watch while the guest runs, or its exit.
+      const failed = () => {
+        if (kvmFailure || !KVM_FAILURE.test(at.stderr)) return false;
         kvmFailure = at.stderr.trim().split('\n').find((l) => KVM_FAILURE.test(l)) ?? 'KVM error';
         recordKvmFailure(`under a running guest: ${kvmFailure}`);
+        return true;
+      };
+      const watch = setInterval(() => {
+        if (!failed()) return;
         clearInterval(watch);
         void at.kill();
       }, 200);
       watch.unref();
       void at.exited.then(() => {
         clearInterval(watch);
-        if (!kvmFailure && KVM_FAILURE.test(at.stderr)) {
-          kvmFailure = at.stderr.trim().split('\n').find((l) => KVM_FAILURE.test(l));
-          recordKvmFailure(`under a running guest: ${kvmFailure}`);
-        }
+        failed();
       });
     }
     return {

@@ -82,8 +82,7 @@ async function kernelStage(req: RunOnceRequest, dir: string, emit: Emit, signal:
   try {
     const k = await resolveKernel(req.kernel, { signal, logDir: dir, log: (l) => emit({ type: 'stage', stage: 'kernel', state: 'note', detail: l }) });
     // The exact .config of a built kernel beside its results: what a report to the list attaches.
-    const config = path.join(path.dirname(k.bzImage), 'config');
-    if (k.identity.commit && existsSync(config)) copyFileSync(config, path.join(dir, 'kernel.config'));
+    if (k.config && existsSync(k.config)) copyFileSync(k.config, path.join(dir, 'kernel.config'));
     emit({ type: 'stage', stage: 'kernel', state: 'done', ms: Date.now() - t0, detail: `${k.release} (${k.how})` });
     return k;
   } catch (e) {

@@ -154,7 +154,8 @@ function identityOf(spec: Extract<KernelSpec, { kind: 'tree' }>, req: KernelRequ
 }
 
 function artifactOf(bzImage: string, modulesDir: string | undefined, identity: KernelIdentity, how: 'built' | 'cached', ms: number, gcov?: GcovBuild): KernelArtifact {
-  return { bzImage, ...(modulesDir ? { modulesDir } : {}), release: identity.release, source: `${identity.source} (${identity.describe ?? identity.commit})`, identity, how, ms, ...(gcov ? { coverage: gcov } : {}) };
+  // The cache entry holds the build's .config beside its bzImage.
+  return { bzImage, config: path.join(path.dirname(bzImage), 'config'), ...(modulesDir ? { modulesDir } : {}), release: identity.release, source: `${identity.source} (${identity.describe ?? identity.commit})`, identity, how, ms, ...(gcov ? { coverage: gcov } : {}) };
 }
 
 function buildLogFile(logDir: string | undefined, treeDir: string): string {
