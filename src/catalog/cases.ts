@@ -220,6 +220,8 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   u('H7.fsync', 'data-path', 'passthrough open', 'fsync', 'ok'),
   u('H10.aio', 'data-path', 'passthrough open; AIO (io_submit) pread and pwrite', 'io_submit; io_getevents', 'ok',
     { note: 'backing-file.c (6.12; fuse/backing.c 7.x) backing_file_read_iter/write_iter: a kiocb with a completion takes the async branch (backing_aio, kiocb_clone); SKIP without CONFIG_AIO' }),
+  u('H10.aio_queued', 'data-path', 'backing file on a plain FUSE mount with FUSE_ASYNC_DIO; O_DIRECT passthrough open; AIO pread and pwrite', 'io_submit; io_getevents', 'ok',
+    { note: 'the backing read/write returns -EIOCBQUEUED (fuse_direct_IO, async) and completes later: backing_aio_rw_complete, and for the write backing_aio_queue_completion and backing_aio_complete_work on the sb\'s dio workqueue; SKIP without CONFIG_AIO' }),
   u('H10.io_uring', 'data-path', 'passthrough open; io_uring READ and WRITE', 'io_uring_enter', 'ok',
     { note: 'the same async branch through io_uring (inline or from an io-wq worker); SKIP without CONFIG_IO_URING or when kernel.io_uring_disabled says no' }),
 
