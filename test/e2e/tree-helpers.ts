@@ -1,4 +1,5 @@
 // The test tree (scripts/test-tree.sh) and what "untouched" means for a user's tree.
+import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,18 @@ export async function testTree(): Promise<string> {
 }
 
 /** Everything of a user's tree that kgate could have changed, read without refreshing the index. */
+/**
+ * The worktree list, less the worktrees other tests and benches add to the
+ * shared test tree for themselves (in the temp dir, named kgate-*): a test
+ * running beside another one (another clone's, a bench) must not see that
+ * one's bisect move as a change to its tree. kgate itself never makes a
+ * worktree (its checkouts borrow objects), and none in the temp dir.
+ */
+function ownWorktrees(porcelain: string, dir: string): string {
+  const others = new RegExp(`^worktree ${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/kgate-`);
+  return porcelain.split(/\n\n+/).map((w) => w.trim()).filter((w) => w && (!others.test(w) || w.startsWith(`worktree ${dir}\n`))).join('\n\n');
+}
+
 export function treeState(dir: string): Record<string, string> {
   const g = (...args: string[]) => execaSync('git', ['-C', dir, ...args], { env: { GIT_OPTIONAL_LOCKS: '0' }, reject: false }).stdout;
   const gitDir = g('rev-parse', '--absolute-git-dir');
@@ -23,7 +36,7 @@ export function treeState(dir: string): Record<string, string> {
     refs: g('for-each-ref', '--format=%(refname) %(objectname)'),
     bisect: g('for-each-ref', 'refs/bisect') + (existsSync(join(gitDir, 'BISECT_LOG')) ? ' BISECT_LOG' : ''),
     stash: g('stash', 'list'),
-    worktrees: g('worktree', 'list', '--porcelain'),
+    worktrees: ownWorktrees(g('worktree', 'list', '--porcelain'), dir),
     index: createHash('sha256').update(readFileSync(join(gitDir, 'index'))).digest('hex'),
     config: readFileSync(join(g('rev-parse', '--path-format=absolute', '--git-common-dir'), 'config'), 'utf8'),
   };
