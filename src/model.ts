@@ -117,7 +117,7 @@ export function exitCodeOf(run: Pick<RunResult, 'cases' | 'abort'>): number {
   return run.cases.some((c) => isFailure(c.status)) ? EXIT.fail : EXIT.ok;
 }
 
-export function summarise(cases: CaseResult[]): RunSummary {
+export function summarise(cases: ReadonlyArray<Pick<CaseResult, 'status'>>): RunSummary {
   const counts: Partial<Record<Status, number>> = {};
   for (const c of cases) counts[c.status] = (counts[c.status] ?? 0) + 1;
   return { total: cases.length, counts, status: worstStatus(cases.map((c) => c.status)) };
