@@ -1,8 +1,8 @@
 // src/tap: the `parseLog` stage (STYLE.md point 1): log text in, cases +
 // summary + problems out. Never throws; `kgate parse FILE|-` is a thin shell
 // over parseLog + formatParseSummary.
-import type { CaseResult, RunResult, RunSummary, Status } from '../model.js';
-import { speaksLine, summarise } from '../model.js';
+import type { CaseResult, RunResult, RunSummary } from '../model.js';
+import { STATUS_FACTS, STATUS_ORDER, speaksLine, summarise } from '../model.js';
 import { KtapStream, type LogSource } from './stream.js';
 import { selftestName } from './lines.js';
 import { runnerVerdicts, toCaseResults, topToCases, type KtapDocument, type RunnerVerdict, type TapCase, type TapProblem, type ToCaseContext } from './cases.js';
@@ -80,11 +80,6 @@ export function parsedLogToRun(parsed: ParsedLog, init: Partial<Pick<RunResult, 
   return run;
 }
 
-const LABELS: [Status, string][] = [
-  ['PASS', 'passed'], ['FAIL', 'failed'], ['CRASH', 'crashed'], ['TIMEOUT', 'timed out'],
-  ['ERROR', 'errors'], ['MISS', 'missing'], ['XFAIL', 'expected failures'], ['SKIP', 'skipped'], ['DONE', 'done'],
-];
-
 /**
  * kunit.py's closing line, "Testing complete. Ran N tests: passed: X, failed: Y",
  * listing only the statuses that occurred (passed always), then the problems.
@@ -94,8 +89,8 @@ export function formatParseSummary(parsed: Pick<ParsedLog, 'summary' | 'problems
   const runner = parsed.runner ?? [];
   // kselftest's runner: the first line counts what the runner counts, one result per binary.
   const top = runner.length > 0 ? parsed.top ?? summary : summary;
-  const parts = (counts: RunSummary['counts']) => LABELS.filter(([s]) => s === 'PASS' || (counts[s] ?? 0) > 0)
-    .map(([s, label]) => `${label}: ${counts[s] ?? 0}`).join(', ');
+  const parts = (counts: RunSummary['counts']) => STATUS_ORDER.filter((s) => s === 'PASS' || (counts[s] ?? 0) > 0)
+    .map((s) => `${STATUS_FACTS[s].label}: ${counts[s] ?? 0}`).join(', ');
   const lines = [`Testing complete. Ran ${top.total} test${top.total === 1 ? '' : 's'}: ${parts(top.counts)}`];
   const speaks = speaksLine(parsed.cases?.find((c) => c.kernel?.speaks)?.kernel);
   if (speaks) lines.push(`On ${parsed.cases!.find((c) => c.kernel?.speaks)!.kernel!.release}, the ${speaks}.`);
