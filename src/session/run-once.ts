@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { CaseResult, RunResult } from '../model.js';
+import type { RunResult } from '../model.js';
 import { KgateError, exitCodeOf, summarise } from '../model.js';
 import { forRun, type Emit } from '../events.js';
 import type { BuildManifest } from '../gen/manifest.js';
@@ -18,6 +18,7 @@ import type { SuiteTarget } from '../runner/target.js';
 import type { SuiteFile } from '../runner/image.js';
 import { targetName, type TargetSpec } from '../runner/target-spec.js';
 import { runSuite, type WorkItem } from '../runner/execute.js';
+import { missCase } from '../runner/ledger.js';
 import { RunSink } from '../runner/sink.js';
 import { localTarget } from '../runner/local.js';
 import { anySignal as anySignalOf, releaseSignal } from '../util/deadline.js';
@@ -293,8 +294,7 @@ function addMissing(run: RunResult, selection: WorkItem[], emit: Emit): void {
   for (const item of selection) {
     for (const id of item.caseIds) {
       if (seen.has(id)) continue;
-      const miss: CaseResult = { id, family: item.binary.family, api: item.binary.api, status: 'MISS', tap: [],
-        reason: run.abort ? `not run: ${run.abort.reason.split('\n')[0]}` : 'never reported' };
+      const miss = missCase(id, item.binary, run.abort ? { kind: 'aborted', reason: run.abort.reason } : { kind: 'unreported' });
       run.cases.push(miss);
       emit({ type: 'case', shard: '-', result: miss });
     }
