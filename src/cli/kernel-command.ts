@@ -1,19 +1,12 @@
 // `kgate kernel build`: the kernel stage alone, as `kgate run` uses it.
 import path from 'node:path';
-import { z } from 'zod';
 import { resolveKernel } from '../kernel/index.js';
 import { kernelRequestOf, parseOpts } from './inputs.js';
+import { COMMANDS, schemaOf } from './options.js';
 import { makeProgress } from './progress.js';
 import { interruptible } from './run-command.js';
 
-const KernelOpts = z.object({
-  kernel: z.string().min(1),
-  modules: z.string().optional(),
-  baseConfig: z.string().optional(),
-  configFragment: z.array(z.string()).optional(),
-  json: z.boolean().optional(),
-  results: z.string().default('results'),
-});
+const KernelOpts = schemaOf(COMMANDS['kernel build']);
 
 export async function kernelBuildFromCli(raw: unknown): Promise<number> {
   const o = parseOpts(KernelOpts, raw);
