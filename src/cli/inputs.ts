@@ -10,6 +10,7 @@ import { shardFrom, shareOf } from '../util/shard.js';
 import { makeSelection, type Selection } from '../catalog/selection.js';
 import { coverageNeedsTree, parseKernelSpec, type KernelRequest } from '../kernel/index.js';
 import { parseTarget, type TargetSpec } from '../runner/target-spec.js';
+import { RUN_FILES } from '../session/run-dir.js';
 import { ACCELS, AccelOpt, COMMANDS, TREE_JOB, schemaOf } from './options.js';
 
 /** zod issues -> one line. */
@@ -98,7 +99,7 @@ export function kernelRequestOf(o: { kernel: string; modules?: string; baseConfi
 
 /** --failed-in DIR: the ids of the cases that failed, crashed, timed out or errored in a run directory's results.json. */
 export function failedCasesIn(dir: string): string[] {
-  const file = existsSync(join(dir, 'results.json')) ? join(dir, 'results.json') : dir;
+  const file = existsSync(join(dir, RUN_FILES.results)) ? join(dir, RUN_FILES.results) : dir;
   let run: { cases?: { id?: unknown; status?: unknown }[] };
   try {
     run = JSON.parse(readFileSync(file, 'utf8'));

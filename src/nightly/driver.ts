@@ -4,7 +4,7 @@
 // report. A cell whose kernel does not build or boot is recorded and the
 // night goes on; --resume keeps the cells a killed night already finished.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { KgateError, isFailure, type RunResult } from '../model.js';
 import { forRun, type Emit } from '../events.js';
@@ -12,6 +12,7 @@ import { makeSelection } from '../catalog/selection.js';
 import { resolveKernel, type KernelArtifact } from '../kernel/index.js';
 import type { TargetSpec } from '../runner/target-spec.js';
 import { runOnce, type RunOutcome } from '../session/run-once.js';
+import { readRunResult } from '../session/run-dir.js';
 import { compareRuns, type Comparison } from '../report/compare.js';
 import type { MatrixCell, MatrixReport } from '../report/matrix.js';
 import { shellLine } from '../util/shell.js';
@@ -189,9 +190,7 @@ async function runOnLava(req: NightlyRequest, cell: PlannedCell, artifact: Kerne
   return { run: out.run, dir: out.dir, exitCode: out.exitCode, timings: {} };
 }
 
-function readRun(dir: string): RunResult | undefined {
-  try { return JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8')) as RunResult; } catch { return undefined; }
-}
+const readRun = readRunResult;
 
 /** Tonight's run of a cell into its history, and compared with the last night that ran it. */
 function withHistory(req: NightlyRequest, cell: PlannedCell, run: RunResult, dir: string, state: MatrixCell['state'], repeats: RunResult[] = []): MatrixCell {

@@ -7,7 +7,7 @@ import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { RunResult } from '../model.js';
-import { KgateError, exitCodeOf, summarise } from '../model.js';
+import { KgateError, exitCodeOf } from '../model.js';
 import { forRun, type Emit } from '../events.js';
 import type { BuildManifest } from '../gen/manifest.js';
 import { binaryName, buildEventsTo, generateAndBuild } from '../gen/index.js';
@@ -19,12 +19,10 @@ import type { SuiteFile } from '../runner/image.js';
 import { targetName, type TargetSpec } from '../runner/target-spec.js';
 import { runSuite, type WorkItem } from '../runner/execute.js';
 import { missCase } from '../runner/ledger.js';
-import { RunSink } from '../runner/sink.js';
 import { localTarget } from '../runner/local.js';
 import { anySignal as anySignalOf, releaseSignal } from '../util/deadline.js';
 import { writeJUnit } from '../report/index.js';
-import { claimRunDir, newRunId } from './run-dir.js';
-import { MetadataFile } from './metadata.js';
+import { RunDir, newRunId } from './run-dir.js';
 import { machineFault, type MachineFault } from '../util/machine-fault.js';
 import type { CoverageRun, Granularity } from '../coverage/index.js';
 
@@ -113,25 +111,17 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
   // The run's own composites of the caller's signal, released when it ends (a nightly's signal outlives hundreds of runs).
   const composites: AbortSignal[] = [];
   const anySignal = (signals: AbortSignal[]) => { const s = anySignalOf(signals); composites.push(s); return s; };
-  const { dir, runId } = claimRunDir(req.resultsRoot, req.runId ?? newRunId());
-  const emit = forRun(runId, req.emit);
-  const t0 = Date.now();
-  const run: RunResult = { runId, startedAt: new Date(t0).toISOString(), target: targetName(req.target), cases: [], problems: [], summary: summarise([]), ...(req.shard ? { shard: req.shard } : {}) };
   // A write the machine refuses once the run is under way (a full disk) stops it: exit 125, the results in memory said.
   const faulted = new AbortController();
-  let sink: RunSink;
-  let meta: MetadataFile;
-  try {
-    sink = new RunSink(dir, run, (f) => faulted.abort(f));
-    // Written now and completed at the end: a killed run still says what it was.
-    meta = new MetadataFile(dir, run, req.argv, {
+  const t0 = Date.now();
+  const { dir, run, sink, meta } = RunDir.open(req.resultsRoot, req.runId ?? newRunId(), {
+    target: targetName(req.target), shard: req.shard, argv: req.argv, onFault: (f) => faulted.abort(f),
+    start: {
       ...(req.kernel && req.target.kind === 'qemu' ? { kernelSpec: 'artifact' in req.kernel ? req.kernel.artifact.identity.pinned ?? req.kernel.artifact.source : req.kernel.spec.text } : {}),
       selection: { describe: req.selection.describe, cases: req.selection.ids },
-    }, (write) => sink.save(write));
-  } catch (e) {
-    // Nothing ran yet: the results directory is unusable, which is for the user to fix (exit 2).
-    throw machineFault(e, undefined, 'user') ?? e;
-  }
+    },
+  });
+  const emit = forRun(run.runId, req.emit);
   const signal = anySignal([req.signal, faulted.signal]);
   const timings: Record<string, number> = {};
   const targets: SuiteTarget[] = [];
