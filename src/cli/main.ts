@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, KgateError, exitCodeFor, exitCodeOf } from '../model.js';
 import { makeProgress } from './progress.js';
+import { timedStage } from '../events.js';
 import { buildEventsTo } from '../gen/stage.js';
 import type { BuildEvent } from '../gen/build.js';
 import { runInputsOf, selectionOf } from './inputs.js';
@@ -152,15 +153,9 @@ async function main(argv: string[]): Promise<number> {
 /** A one-stage progress display around gen or build. */
 async function withBuildProgress<T extends { summary: string }>(title: string, fn: (onEvent: (e: BuildEvent) => void) => Promise<T>): Promise<T> {
   const progress = makeProgress([{ key: 'build', title }]);
-  const t0 = Date.now();
-  progress.emit({ type: 'stage', stage: 'build', state: 'start' });
   try {
-    const r = await fn(buildEventsTo(progress.emit));
-    progress.emit({ type: 'stage', stage: 'build', state: 'done', ms: Date.now() - t0 });
-    return r;
-  } catch (e) {
-    progress.emit({ type: 'stage', stage: 'build', state: 'fail', detail: e instanceof Error ? e.message : String(e) });
-    throw e;
+    return await timedStage(progress.emit, 'build', { done: () => undefined, failDetail: (e) => (e instanceof Error ? e.message : String(e)) },
+      () => fn(buildEventsTo(progress.emit)));
   } finally {
     await progress.done();
   }

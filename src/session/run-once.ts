@@ -8,12 +8,12 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { RunResult } from '../model.js';
 import { KgateError, exitCodeOf } from '../model.js';
-import { forRun, type Emit } from '../events.js';
+import { forRun, timedStage, type Emit } from '../events.js';
 import type { BuildManifest } from '../gen/manifest.js';
 import { binaryName, buildEventsTo, generateAndBuild } from '../gen/index.js';
 import type { Selection } from '../catalog/selection.js';
 import { getCase } from '../catalog/index.js';
-import { resolveKernel, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
+import { kernelStage, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
 import type { SuiteTarget } from '../runner/target.js';
 import type { SuiteFile } from '../runner/image.js';
 import { targetName, type TargetSpec } from '../runner/target-spec.js';
@@ -61,35 +61,21 @@ export function workItems(manifest: BuildManifest, selection: Selection): WorkIt
 /** The suite is built whole (hidden families too) so one build serves every selection. */
 function buildSuiteStage(req: RunOnceRequest, emit: Emit, signal: AbortSignal): Promise<BuiltSuite> {
   const t0 = Date.now();
-  emit({ type: 'stage', stage: 'build', state: 'start' });
-  const p = generateAndBuild({ filter: {}, buildDir: req.buildDir, all: true, signal, onEvent: buildEventsTo(emit) }).then((built) => {
-    emit({ type: 'stage', stage: 'build', state: 'done', ms: Date.now() - t0, detail: built.summary });
-    return { manifest: built.manifest, selection: workItems(built.manifest, req.selection), buildMs: Date.now() - t0 };
-  }, (e) => {
-    emit({ type: 'stage', stage: 'build', state: 'fail', detail: signal.aborted ? 'stopped' : e instanceof Error ? e.message : String(e) });
-    throw e;
-  });
+  const p = timedStage(emit, 'build', { done: (built) => built.summary, failDetail: (e) => (signal.aborted ? 'stopped' : e instanceof Error ? e.message : String(e)) },
+    () => generateAndBuild({ filter: {}, buildDir: req.buildDir, all: true, signal, onEvent: buildEventsTo(emit) }))
+    .then((built) => ({ manifest: built.manifest, selection: workItems(built.manifest, req.selection), buildMs: Date.now() - t0 }));
   p.catch(() => {}); // awaited below; never an unhandled rejection if the run stops first
   return p;
 }
 
-async function kernelStage(req: RunOnceRequest, dir: string, emit: Emit, signal: AbortSignal): Promise<KernelArtifact | undefined> {
+/** The kernel a run's guests boot: none for local and ssh:// targets, the one given, or the kernel stage's. */
+async function kernelOfRun(req: RunOnceRequest, dir: string, emit: Emit, signal: AbortSignal): Promise<KernelArtifact | undefined> {
   if (req.target.kind !== 'qemu' || !req.kernel) return undefined;
   if ('artifact' in req.kernel) return req.kernel.artifact;
-  const t0 = Date.now();
-  emit({ type: 'stage', stage: 'kernel', state: 'start', detail: req.kernel.spec.text });
-  try {
-    const k = await resolveKernel(req.kernel, { signal, logDir: dir, log: (l) => emit({ type: 'stage', stage: 'kernel', state: 'note', detail: l }) });
-    // The exact .config of a built kernel beside its results: what a report to the list attaches.
-    if (k.config && existsSync(k.config)) copyFileSync(k.config, path.join(dir, 'kernel.config'));
-    emit({ type: 'stage', stage: 'kernel', state: 'done', ms: Date.now() - t0, detail: `${k.release} (${k.how})` });
-    return k;
-  } catch (e) {
-    // The user's mistake is said once, by whoever renders the error; the stage only ends.
-    const user = e instanceof KgateError && e.family === 'user';
-    emit({ type: 'stage', stage: 'kernel', state: 'fail', ...(user ? {} : { detail: machineFault(e)?.message ?? (e instanceof Error ? e.message.split('\n')[0] : String(e)) }) });
-    throw e;
-  }
+  const k = await kernelStage(req.kernel, { emit, signal, logDir: dir });
+  // The exact .config of a built kernel beside its results: what a report to the list attaches.
+  if (k.config && existsSync(k.config)) copyFileSync(k.config, path.join(dir, 'kernel.config'));
+  return k;
 }
 
 /** The binaries the selection runs, once each: what a guest boots with, or an ssh:// machine gets as one archive. */
@@ -143,7 +129,7 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     suite.catch((e) => { buildError = e; buildFailed.abort(); });
     emit({ type: 'stage', stage: 'suite', state: 'start' });
     const tKernel = Date.now();
-    kernel = await kernelStage(req, dir, emit, anySignal([signal, buildFailed.signal]));
+    kernel = await kernelOfRun(req, dir, emit, anySignal([signal, buildFailed.signal]));
     if (kernel) {
       timings.kernelMs = Date.now() - tKernel;
       run.kernel = kernel.identity;
