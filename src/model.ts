@@ -1,4 +1,4 @@
-// The one result model (DESIGN.md "Data flow"). Every stage, writer and verdict
+// The one result model (docs/design.md "Data flow"). Every stage, writer and verdict
 // reads and writes these shapes; nothing else carries results between stages.
 
 /** KCIDB's statuses plus kgate's own detail. */
@@ -135,7 +135,7 @@ export function exitCodeFor(family: FailureFamily): number {
 }
 
 /**
- * The exit code of a run, the one mapping every command uses (DESIGN.md
+ * The exit code of a run, the one mapping every command uses (docs/design.md
  * "Exit codes"): a failed, crashed or timed-out case is 1 even when the run
  * was cut short later; a run stopped by an infra fault before that is 125
  * (git bisect run skips the commit); the user's mistake is 2; Ctrl-C is 130

@@ -169,7 +169,7 @@ const argv = process.argv.slice(2);
 /**
  * Under `git bisect run`, 2 would mean "bad" and 125 "skip": a usage error or
  * a bug of kgate's own must stop the bisect instead (255), or git names a
- * wrong commit. Every other command keeps DESIGN.md's codes.
+ * wrong commit. Every other command keeps docs/design.md's codes.
  */
 const forBisect = (code: number) => (argv[0] === 'bisect-step' && (code === EXIT.usage || code === EXIT.untestable) ? 255 : code);
 

@@ -1,4 +1,4 @@
-// src/tap: the `parseLog` stage (STYLE.md point 1): log text in, cases +
+// src/tap: the `parseLog` stage (docs/design.md "Stages"): log text in, cases +
 // summary + problems out. Never throws; `kgate parse FILE|-` is a thin shell
 // over parseLog + formatParseSummary.
 import type { CaseResult, RunResult, RunSummary } from '../model.js';
