@@ -1,6 +1,7 @@
 // Typed events every stage emits; the CLI renders them (listr2 on a terminal,
 // plain lines in CI) and tests assert on them. Stages never print themselves.
-import type { CaseResult } from './model.js';
+import { KgateError, type CaseResult } from './model.js';
+import { machineFault } from './util/machine-fault.js';
 
 /** The closed set of stages a run goes through, in order (restart: a guest brought back after a crash or hang). */
 export const STAGES = ['kernel', 'build', 'target', 'suite', 'restart', 'coverage', 'report'] as const;
@@ -22,4 +23,34 @@ export const silent: Emit = () => {};
 /** Every event of `emit` stamped with a run key. */
 export function forRun(run: string, emit: Emit): Emit {
   return (e) => emit({ ...e, run });
+}
+
+/**
+ * One stage of a run, timed, with its start, notes, done (saying what it made)
+ * and fail events from this one place, for every composer of the stages.
+ * `failDetail` says why on the fail event; by default the user's mistake gets
+ * none (it is said once, by whoever renders the error: the stage only ends).
+ */
+export async function timedStage<T>(emit: Emit, stage: Stage, o: {
+  detail?: string;
+  done: (r: T) => string | undefined;
+  failDetail?: (e: unknown) => string | undefined;
+}, work: (note: (line: string) => void) => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  emit({ type: 'stage', stage, state: 'start', ...(o.detail !== undefined ? { detail: o.detail } : {}) });
+  try {
+    const r = await work((line) => emit({ type: 'stage', stage, state: 'note', detail: line }));
+    emit({ type: 'stage', stage, state: 'done', ms: Date.now() - t0, detail: o.done(r) });
+    return r;
+  } catch (e) {
+    const detail = (o.failDetail ?? whyStageFailed)(e);
+    emit({ type: 'stage', stage, state: 'fail', ...(detail !== undefined ? { detail } : {}) });
+    throw e;
+  }
+}
+
+/** A failed stage's detail: none for the user's mistake, the machine's fault as one line, else the error's first line. */
+export function whyStageFailed(e: unknown): string | undefined {
+  if (e instanceof KgateError && e.family === 'user') return undefined;
+  return machineFault(e)?.message ?? (e instanceof Error ? e.message.split('\n')[0] : String(e));
 }

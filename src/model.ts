@@ -1,26 +1,57 @@
-// The one result model (DESIGN.md "Data flow"). Every stage, writer and verdict
+// The one result model (docs/design.md "Data flow"). Every stage, writer and verdict
 // reads and writes these shapes; nothing else carries results between stages.
 
 /** KCIDB's statuses plus kgate's own detail. */
 export const STATUSES = ['FAIL', 'ERROR', 'MISS', 'PASS', 'DONE', 'SKIP', 'XFAIL', 'TIMEOUT', 'CRASH'] as const;
 export type Status = (typeof STATUSES)[number];
 
-/**
- * Order used to summarise a group: the group takes the worst status of its members.
- * KCIDB's FAIL > ERROR > MISS > PASS > DONE > SKIP; CRASH and TIMEOUT are failures
- * of their own kind (ranked with FAIL), XFAIL summarises like PASS.
- */
-const RANK: Record<Status, number> = {
-  CRASH: 9, FAIL: 8, TIMEOUT: 7, ERROR: 6, MISS: 5, PASS: 4, XFAIL: 4, DONE: 3, SKIP: 2,
-};
+/** What each status is, wherever it is shown or counted: every status fact in this one table. */
+export interface StatusFacts {
+  /**
+   * Order used to summarise a group: the group takes the worst status of its members.
+   * KCIDB's FAIL > ERROR > MISS > PASS > DONE > SKIP; CRASH and TIMEOUT are failures
+   * of their own kind (ranked with FAIL), XFAIL summarises like PASS.
+   */
+  rank: number;
+  /** It makes a run exit 1. */
+  failure: boolean;
+  /** kunit.py's closing line ("passed: 3, failed: 1"). */
+  label: string;
+  /** The summary table's column. */
+  column: string;
+  /** A history mark's letter (report.html), so a mark is not colour alone. */
+  letter: string;
+  /** Where the summary table lists it among the cases that did not pass: what to look at first. */
+  severity: number;
+  /** JUnit knows pass/failure/error/skipped: a case that did not run to a verdict is an error; XFAIL must not turn CI red. */
+  junit: 'pass' | 'failure' | 'error' | 'skipped';
+  /** KCIDB's status that says the same about the tested code (report/kcidb.ts says why for kgate's own three). */
+  kcidb: 'FAIL' | 'ERROR' | 'MISS' | 'PASS' | 'DONE' | 'SKIP';
+}
+
+/** In the order the summary table's columns and kunit.py's closing line list them. */
+export const STATUS_FACTS: Readonly<Record<Status, Readonly<StatusFacts>>> = Object.freeze({
+  PASS: { rank: 4, failure: false, label: 'passed', column: 'pass', letter: 'P', severity: 8, junit: 'pass', kcidb: 'PASS' },
+  FAIL: { rank: 8, failure: true, label: 'failed', column: 'fail', letter: 'F', severity: 1, junit: 'failure', kcidb: 'FAIL' },
+  CRASH: { rank: 9, failure: true, label: 'crashed', column: 'crash', letter: 'C', severity: 0, junit: 'error', kcidb: 'FAIL' },
+  TIMEOUT: { rank: 7, failure: true, label: 'timed out', column: 'timeout', letter: 'T', severity: 2, junit: 'error', kcidb: 'FAIL' },
+  ERROR: { rank: 6, failure: true, label: 'errors', column: 'error', letter: 'E', severity: 3, junit: 'error', kcidb: 'ERROR' },
+  MISS: { rank: 5, failure: true, label: 'missing', column: 'miss', letter: 'M', severity: 4, junit: 'error', kcidb: 'MISS' },
+  XFAIL: { rank: 4, failure: false, label: 'expected failures', column: 'xfail', letter: 'X', severity: 5, junit: 'pass', kcidb: 'PASS' },
+  SKIP: { rank: 2, failure: false, label: 'skipped', column: 'skip', letter: 'S', severity: 6, junit: 'skipped', kcidb: 'SKIP' },
+  DONE: { rank: 3, failure: false, label: 'done', column: 'done', letter: 'D', severity: 7, junit: 'pass', kcidb: 'DONE' },
+});
+/** The statuses in the table's order. */
+export const STATUS_ORDER = Object.keys(STATUS_FACTS) as Status[];
+
 export function worstStatus(statuses: Iterable<Status>): Status {
   let worst: Status | undefined;
-  for (const s of statuses) if (worst === undefined || RANK[s] > RANK[worst]) worst = s;
+  for (const s of statuses) if (worst === undefined || STATUS_FACTS[s].rank > STATUS_FACTS[worst].rank) worst = s;
   return worst ?? 'SKIP';
 }
 /** Statuses that make a run exit 1. */
 export function isFailure(s: Status): boolean {
-  return s === 'FAIL' || s === 'CRASH' || s === 'TIMEOUT' || s === 'ERROR' || s === 'MISS';
+  return STATUS_FACTS[s].failure;
 }
 
 export interface KernelIdentity {
@@ -104,7 +135,7 @@ export function exitCodeFor(family: FailureFamily): number {
 }
 
 /**
- * The exit code of a run, the one mapping every command uses (DESIGN.md
+ * The exit code of a run, the one mapping every command uses (docs/design.md
  * "Exit codes"): a failed, crashed or timed-out case is 1 even when the run
  * was cut short later; a run stopped by an infra fault before that is 125
  * (git bisect run skips the commit); the user's mistake is 2; Ctrl-C is 130
@@ -117,7 +148,7 @@ export function exitCodeOf(run: Pick<RunResult, 'cases' | 'abort'>): number {
   return run.cases.some((c) => isFailure(c.status)) ? EXIT.fail : EXIT.ok;
 }
 
-export function summarise(cases: CaseResult[]): RunSummary {
+export function summarise(cases: ReadonlyArray<Pick<CaseResult, 'status'>>): RunSummary {
   const counts: Partial<Record<Status, number>> = {};
   for (const c of cases) counts[c.status] = (counts[c.status] ?? 0) + 1;
   return { total: cases.length, counts, status: worstStatus(cases.map((c) => c.status)) };

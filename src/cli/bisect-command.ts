@@ -10,18 +10,13 @@ import { runStep } from '../bisect/step.js';
 import { runBisect } from '../bisect/driver.js';
 import { formatBisectText } from '../bisect/report.js';
 import { BISECT_EXIT } from '../bisect/verdict.js';
-import { parseOpts, qemuTargetOf, TreeJobOpts, failedCasesIn } from './inputs.js';
+import { parseOpts, qemuTargetOf, failedCasesIn } from './inputs.js';
+import { COMMANDS, schemaOf } from './options.js';
 import { jobLog, runProgress } from './run-progress.js';
 import { interruptible, suiteEnv } from './run-command.js';
 
-const BisectOpts = TreeJobOpts.extend({
-  tree: z.string().min(1),
-  failedIn: z.array(z.string()),
-  repeat: z.coerce.number({ message: '--repeat must be a number' }).int().min(1, { message: '--repeat must be 1 or more' }).max(20, { message: '--repeat must be 20 or less' }),
-  threshold: z.coerce.number({ message: '--threshold must be a number' }).int().min(1, { message: '--threshold must be 1 or more' }).optional(),
-  good: z.string().optional(),
-  bad: z.string().optional(),
-});
+// bisect's rows; bisect-step takes the same but --good/--bad (and --tree has a default).
+const BisectOpts = schemaOf(COMMANDS.bisect);
 type BisectInputs = z.infer<typeof BisectOpts>;
 
 function inputsOf(raw: unknown): { o: BisectInputs; selection: Selection } {

@@ -1,20 +1,13 @@
 // The CLI face of `kgate gate`: inputs, progress, the report on stdout, the verdict.
-import { z } from 'zod';
 import { makeSelection } from '../catalog/selection.js';
 import { runGate } from '../gate/driver.js';
 import { formatGateJUnit, formatGateText } from '../gate/report.js';
-import { parseOpts, qemuTargetOf, TreeJobOpts } from './inputs.js';
+import { parseOpts, qemuTargetOf } from './inputs.js';
+import { COMMANDS, schemaOf } from './options.js';
 import { jobLog, runProgress } from './run-progress.js';
 import { interruptible } from './run-command.js';
 
-const GateOpts = TreeJobOpts.extend({
-  tree: z.string().min(1),
-  base: z.string().min(1).optional(),
-  series: z.array(z.string()).min(1, { message: 'kgate gate needs at least one --series' }),
-  repeat: z.coerce.number({ message: '--repeat must be a number' }).int().min(1, { message: '--repeat must be 1 or more' }).max(20, { message: '--repeat must be 20 or less' }),
-  perPatch: z.boolean().optional(),
-  format: z.enum(['text', 'junit'], { message: '--format must be text or junit' }),
-});
+const GateOpts = schemaOf(COMMANDS.gate);
 
 export async function gateFromCli(raw: unknown, argv: string[]): Promise<number> {
   const o = parseOpts(GateOpts, raw);

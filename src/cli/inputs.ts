@@ -10,6 +10,8 @@ import { shardFrom, shareOf } from '../util/shard.js';
 import { makeSelection, type Selection } from '../catalog/selection.js';
 import { coverageNeedsTree, parseKernelSpec, type KernelRequest } from '../kernel/index.js';
 import { parseTarget, type TargetSpec } from '../runner/target-spec.js';
+import { RUN_FILES } from '../session/run-dir.js';
+import { ACCELS, AccelOpt, COMMANDS, TREE_JOB, schemaOf } from './options.js';
 
 /** zod issues -> one line. */
 export function parseOpts<T>(schema: z.ZodType<T>, raw: unknown): T {
@@ -18,8 +20,7 @@ export function parseOpts<T>(schema: z.ZodType<T>, raw: unknown): T {
   return r.data;
 }
 
-const names = z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'case, family and API names are letters, digits, . _ and -' }));
-export const SelectionOpts = z.object({ case: names, family: names, api: names });
+export const SelectionOpts = schemaOf(COMMANDS.list);
 export type SelectionInput = z.infer<typeof SelectionOpts>;
 
 /** --case/--family/--api -> the Selection every later stage takes. */
@@ -28,66 +29,21 @@ export function selectionOf(raw: unknown): Selection {
   return makeSelection({ cases: o.case, families: o.family, apis: o.api });
 }
 
-/**
- * --accel, else $KGATE_ACCEL, else auto: a machine whose KVM fails (or a CI
- * job that wants TCG everywhere) says so once, for every command that boots a
- * guest, nightly cells and bisect steps included.
- */
-export const ACCEL_ENV = 'KGATE_ACCEL';
-const ACCELS = ['auto', 'kvm', 'tcg'] as const;
-const AccelOpt = z.preprocess(
-  (v) => v ?? (process.env[ACCEL_ENV] || 'auto'),
-  z.enum(ACCELS, { message: `--accel (or $${ACCEL_ENV}) must be auto, kvm or tcg` }),
-);
+export { ACCEL_ENV } from './options.js';
 /** The accelerator when neither the command line nor a file said one: $KGATE_ACCEL, else auto. */
 export function defaultAccel(): (typeof ACCELS)[number] {
   return AccelOpt.parse(undefined);
 }
 
-/**
- * --reporter "Name <address>", else $KGATE_REPORTER: whom the report's
- * Reported-by: and Tested-by: lines name. kgate never invents an address:
- * without one the report prints the lines to fill in.
- */
-const ReporterOpt = z.preprocess(
-  (v) => v ?? (process.env.KGATE_REPORTER || undefined),
-  z.string().regex(/^[^<>\n]+ <[^<>@\s]+@[^<>\s]+>$/, { message: '--reporter (or $KGATE_REPORTER) must be "Name <address>"' }).optional(),
-);
-
 /** What every command that builds tree kernels and boots them takes (bisect, gate). */
-export const TreeJobOpts = SelectionOpts.extend({
-  reporter: ReporterOpt,
-  baseConfig: z.string().optional(),
-  configFragment: z.array(z.string()),
-  accel: AccelOpt,
-  mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
-  bootTimeout: z.coerce.number({ message: '--boot-timeout must be a number of seconds' }).positive({ message: '--boot-timeout must be positive' }),
-  results: z.string(),
-  buildDir: z.string(),
-});
+export const TreeJobOpts = schemaOf(TREE_JOB);
 
 /** The QEMU target of a tree job, from the TreeJobOpts it was given. */
 export function qemuTargetOf(o: { accel: 'auto' | 'kvm' | 'tcg'; mem: number; bootTimeout: number }): Extract<TargetSpec, { kind: 'qemu' }> {
   return parseTarget('qemu', { accel: o.accel, memMB: o.mem, bootTimeoutSec: o.bootTimeout }) as Extract<TargetSpec, { kind: 'qemu' }>;
 }
 
-const RunOpts = z.object({
-  target: z.string(),
-  kernel: z.string().min(1),
-  modules: z.string().optional(),
-  baseConfig: z.string().optional(),
-  configFragment: z.array(z.string()).optional(),
-  accel: AccelOpt,
-  jobs: z.coerce.number({ message: '--jobs must be a number' }).int().min(1, { message: '--jobs must be 1 or more' }).max(16, { message: '--jobs must be 16 or less' }),
-  mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
-  results: z.string(),
-  buildDir: z.string(),
-  bootTimeout: z.coerce.number({ message: '--boot-timeout must be a number of seconds' }).positive({ message: '--boot-timeout must be positive' }),
-  identity: z.string().optional(),
-  showCommand: z.boolean().optional(),
-  shard: z.string().optional(),
-  coverage: z.union([z.boolean(), z.string()]).optional(),
-});
+const RunOpts = schemaOf(COMMANDS.run);
 
 export interface RunInputs {
   selection: Selection;
@@ -143,7 +99,7 @@ export function kernelRequestOf(o: { kernel: string; modules?: string; baseConfi
 
 /** --failed-in DIR: the ids of the cases that failed, crashed, timed out or errored in a run directory's results.json. */
 export function failedCasesIn(dir: string): string[] {
-  const file = existsSync(join(dir, 'results.json')) ? join(dir, 'results.json') : dir;
+  const file = existsSync(join(dir, RUN_FILES.results)) ? join(dir, RUN_FILES.results) : dir;
   let run: { cases?: { id?: unknown; status?: unknown }[] };
   try {
     run = JSON.parse(readFileSync(file, 'utf8'));

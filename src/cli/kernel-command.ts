@@ -1,31 +1,22 @@
 // `kgate kernel build`: the kernel stage alone, as `kgate run` uses it.
 import path from 'node:path';
-import { z } from 'zod';
-import { resolveKernel } from '../kernel/index.js';
+import { kernelStage } from '../kernel/index.js';
 import { kernelRequestOf, parseOpts } from './inputs.js';
+import { COMMANDS, schemaOf } from './options.js';
 import { makeProgress } from './progress.js';
 import { interruptible } from './run-command.js';
 
-const KernelOpts = z.object({
-  kernel: z.string().min(1),
-  modules: z.string().optional(),
-  baseConfig: z.string().optional(),
-  configFragment: z.array(z.string()).optional(),
-  json: z.boolean().optional(),
-  results: z.string().default('results'),
-});
+const KernelOpts = schemaOf(COMMANDS['kernel build']);
 
 export async function kernelBuildFromCli(raw: unknown): Promise<number> {
   const o = parseOpts(KernelOpts, raw);
   const req = kernelRequestOf(o);
   const progress = makeProgress([{ key: 'kernel', title: `Kernel ${req.spec.text}` }]);
-  const t0 = Date.now();
-  progress.emit({ type: 'stage', stage: 'kernel', state: 'start', detail: req.spec.text });
   try {
     // Only a tree build writes a log; the directory is named by time, as a run's is.
     const logDir = req.spec.kind === 'tree' ? path.join(o.results, 'kernel', new Date().toISOString().replace(/[:.]/g, '-')) : undefined;
-    const k = await interruptible((signal) => resolveKernel(req, { signal, logDir, log: (l) => progress.emit({ type: 'stage', stage: 'kernel', state: 'note', detail: l }) }));
-    progress.emit({ type: 'stage', stage: 'kernel', state: 'done', ms: Date.now() - t0, detail: `${k.release} (${k.how})` });
+    // The error is said once, below the progress, by main: the stage only ends.
+    const k = await interruptible((signal) => kernelStage(req, { emit: progress.emit, signal, logDir, failDetail: () => undefined }));
     await progress.done();
     if (o.json) {
       process.stdout.write(JSON.stringify(k, null, 2) + '\n');
@@ -40,9 +31,6 @@ export async function kernelBuildFromCli(raw: unknown): Promise<number> {
       for (const [key, v] of rows) if (v) process.stdout.write(`  ${key.padEnd(11)} ${v}\n`);
     }
     return 0;
-  } catch (e) {
-    progress.emit({ type: 'stage', stage: 'kernel', state: 'fail' });
-    throw e;
   } finally {
     await progress.done();
   }

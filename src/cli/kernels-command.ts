@@ -1,17 +1,13 @@
 // `kgate kernels`: every cloud kernel Debian's archive holds, through kgate's
 // own apt configuration: series, exact versions, suite, layout, cached or not,
 // and which one each debian:SERIES and debian:latest mean today.
-import { z } from 'zod';
 import { listDebianKernels, type ListedKernel } from '../kernel/debian.js';
 import { choosePackage, compareVersions } from '../kernel/spec.js';
 import { parseOpts } from './inputs.js';
+import { COMMANDS, schemaOf } from './options.js';
 import { interruptible } from './run-command.js';
 
-const KernelsOpts = z.object({
-  refresh: z.boolean().optional(),
-  json: z.boolean().optional(),
-  series: z.string().regex(/^\d+\.\d+$/, { message: '--series is a series such as 7.3' }).optional(),
-});
+const KernelsOpts = schemaOf(COMMANDS.kernels);
 
 export async function kernelsFromCli(raw: unknown): Promise<number> {
   const o = parseOpts(KernelsOpts, raw);

@@ -1,29 +1,14 @@
 // The CLI faces of `kgate lava job|submit|fetch`: inputs parsed here, the work
 // in src/lava, one line and an exit code out.
-import { z } from 'zod';
 import { EXIT } from '../model.js';
 import { kernelRequestOf, parseOpts, selectionOf } from './inputs.js';
+import { COMMANDS, LAVA_SERVER, schemaOf } from './options.js';
 import { interruptible, suiteEnv } from './run-command.js';
 import { jobLog } from './run-progress.js';
 import { formatSummaryTable } from '../report/index.js';
 
-const JobOpts = z.object({
-  kernel: z.string().min(1),
-  modules: z.string().optional(),
-  baseConfig: z.string().optional(),
-  configFragment: z.array(z.string()).optional(),
-  mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
-  bootTimeout: z.coerce.number({ message: '--boot-timeout must be a number of seconds' }).positive({ message: '--boot-timeout must be positive' }),
-  results: z.string(),
-  buildDir: z.string(),
-  artifactUrl: z.string().url({ message: '--artifact-url must be a URL (http://lab/files/run)' }).optional(),
-});
-
-const ServerOpts = z.object({
-  url: z.string().url({ message: '--url must be the LAVA server\'s URL (http://host:port/)' }),
-  tokenFile: z.string().min(1, { message: 'needs --token-file FILE (the token is read only from a file)' }),
-  pollTimeout: z.coerce.number({ message: '--poll-timeout must be a number of seconds' }).positive().default(3600),
-});
+const JobOpts = schemaOf(COMMANDS['lava job']);
+const ServerOpts = schemaOf(LAVA_SERVER);
 
 function prepareInputs(raw: Record<string, unknown>, argv: string[]) {
   const o = parseOpts(JobOpts, raw);

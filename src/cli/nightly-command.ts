@@ -1,26 +1,16 @@
 // The CLI faces of `kgate nightly` and `kgate merge`.
 import path from 'node:path';
-import { z } from 'zod';
 import { readNightlyConfig } from '../nightly/config.js';
 import { nightDirOf, planHash, runNightly, shardCells } from '../nightly/driver.js';
 import { mergeShards } from '../nightly/merge.js';
 import { formatNightlyText } from '../nightly/report.js';
 import { shardFrom, shardText } from '../util/shard.js';
 import { defaultAccel, parseOpts, qemuTargetOf } from './inputs.js';
+import { COMMANDS, schemaOf } from './options.js';
 import { jobLog, runProgress } from './run-progress.js';
 import { interruptible, suiteEnv } from './run-command.js';
 
-const NightlyOpts = z.object({
-  config: z.string().min(1, { message: 'kgate nightly needs --config FILE' }),
-  plan: z.boolean().optional(),
-  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: '--date is YYYY-MM-DD' }).optional(),
-  skipUnchanged: z.boolean().optional(),
-  resume: z.boolean().optional(),
-  shard: z.string().optional(),
-  accel: z.enum(['auto', 'kvm', 'tcg'], { message: '--accel must be auto, kvm or tcg' }).optional(),
-  results: z.string(),
-  buildDir: z.string(),
-});
+const NightlyOpts = schemaOf(COMMANDS.nightly);
 
 export async function nightlyFromCli(raw: unknown, argv: string[]): Promise<number> {
   const o = parseOpts(NightlyOpts, raw);

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { KgateError } from '../model.js';
+import { RUN_FILES, readRunMetadata } from '../session/run-dir.js';
 
 export function readParseInput(file: string): string {
   try {
@@ -21,10 +22,8 @@ const shardNo = (f: string) => Number(/^ktap-(\d+)\.log$/.exec(f)?.[1] ?? 1);
 function readRunDir(dir: string): string {
   const logs = readdirSync(dir).filter((f) => /^ktap(-\d+)?\.log$/.test(f)).sort((a, b) => shardNo(a) - shardNo(b));
   if (logs.length > 0) return logs.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
-  const metaFile = join(dir, 'metadata.json');
-  if (!existsSync(metaFile)) throw new KgateError('user', `${dir} is not a results directory of kgate's (no ktap.log, no metadata.json)`);
-  let meta: { state?: string; startedAt?: string; kernelSpec?: string } = {};
-  try { meta = JSON.parse(readFileSync(metaFile, 'utf8')); } catch { /* said below as unknown */ }
+  if (!existsSync(join(dir, RUN_FILES.metadata))) throw new KgateError('user', `${dir} is not a results directory of kgate's (no ktap.log, no metadata.json)`);
+  const meta = readRunMetadata(dir);
   const what = meta.state === 'running'
     ? `its run (started ${meta.startedAt ?? 'at an unknown time'}${meta.kernelSpec ? ` on ${meta.kernelSpec}` : ''}) never finished: it was killed before the suite printed anything`
     : `its run ended (${meta.state ?? 'state unknown'}) before the suite printed anything`;

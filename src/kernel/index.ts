@@ -2,11 +2,22 @@
 // before any guest boots. Debian packages are fetched (or found in the cache),
 // paths are read, trees are built (src/kernel/tree).
 import { KgateError } from '../model.js';
+import { timedStage, type Emit } from '../events.js';
 import type { KernelArtifact, KernelRequest, KernelStageOptions } from './artifact.js';
 import { resolveDebianKernel, resolvePathKernel } from './debian.js';
 
 export type { KernelArtifact, KernelRequest, KernelStageOptions } from './artifact.js';
 export { parseKernelSpec, KERNEL_FORMS, type KernelSpec } from './spec.js';
+
+/**
+ * The kernel stage: a --kernel resolved (fetched, found in the cache or built)
+ * with its start/note/done/fail events, as every composer runs it (run,
+ * nightly cell, kgate kernel build).
+ */
+export function kernelStage(req: KernelRequest, o: { emit: Emit; signal?: AbortSignal; logDir?: string; failDetail?: (e: unknown) => string | undefined }): Promise<KernelArtifact> {
+  return timedStage(o.emit, 'kernel', { detail: req.spec.text, done: (k) => `${k.release} (${k.how})`, failDetail: o.failDetail },
+    (note) => resolveKernel(req, { signal: o.signal, logDir: o.logDir, log: note }));
+}
 
 export async function resolveKernel(req: KernelRequest, opts: KernelStageOptions = {}): Promise<KernelArtifact> {
   const { spec } = req;

@@ -5,11 +5,11 @@
 // keeps lava-run's log as lava-job.log; lava-run/ holds its own output dir).
 // The nightly's `backend: lava-run` and bench:lava call it.
 import { execa } from 'execa';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { KgateError } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { METADATA_JSON } from '../session/metadata.js';
+import { MetadataFile } from '../session/metadata.js';
 import { deviceDict, renderDevice } from './device.js';
 import { prepareLavaJob, type PrepareRequest } from './prepare.js';
 import { finishLavaRun, type LavaOutcome } from './run.js';
@@ -63,8 +63,7 @@ export async function runOnDispatcher(req: DispatcherRequest): Promise<LavaOutco
   const t1 = Date.now();
   const out = finishLavaRun({ dir, plan, logText, target: 'lava-run', timings, ...(fault ? { fault } : {}) });
   // The parse's own time, beside the others in metadata.json (finishLavaRun wrote them before it ended).
-  const metaFile = path.join(dir, METADATA_JSON);
-  const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { timings?: Record<string, number> };
-  writeFileAtomic(metaFile, JSON.stringify({ ...meta, timings: { ...meta.timings, parseMs: Date.now() - t1 } }, null, 2) + '\n');
+  const meta = MetadataFile.reopen(dir);
+  meta.update({ timings: { ...meta.current.timings, parseMs: Date.now() - t1 } });
   return out;
 }

@@ -23,7 +23,6 @@ import type { WorkItem } from '../runner/execute.js';
 import { cacheDir } from '../util/cache.js';
 import { mkdirp } from '../util/fs.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { summarise } from '../model.js';
 import { buildLavaInitrd } from './guest.js';
 import { jobYaml, lavaJob } from './job.js';
 import { assertValidJob } from './validate.js';
@@ -72,7 +71,7 @@ export interface PreparedJob {
 export async function prepareLavaJob(req: PrepareRequest): Promise<PreparedJob> {
   const { dir, runId } = claimRunDir(req.resultsRoot, req.runId ?? newRunId());
   const t0 = Date.now();
-  const meta = new MetadataFile(dir, { runId, startedAt: new Date(t0).toISOString(), target: 'lava', cases: [], problems: [], summary: summarise([]) }, req.argv);
+  const meta = new MetadataFile(dir, { runId, startedAt: new Date(t0).toISOString(), target: 'lava' }, req.argv);
   const timings: Record<string, number> = {};
   try {
     const [kernel, built] = await Promise.all([

@@ -1,5 +1,5 @@
 // A LAVA job's console -> kgate's cases, by the rules the local runner
-// applies (src/runner/execute.ts), with time replaced by line position: the
+// applies (src/runner/ledger.ts), with time replaced by line position: the
 // serial console is one ordered stream, so a kernel report belongs to the case
 // whose lines surround it. Every line goes through the one crash table
 // (src/kmsg/crash.ts); the KTAP between a family's markers goes through the
@@ -16,8 +16,7 @@ import type { CaseResult, KernelIdentity, RunResult } from '../model.js';
 import { CrashDetector, type CrashEvent } from '../kmsg/crash.js';
 import { PRINTK_PREFIX_RE } from '../kmsg/printk.js';
 import { openCaseStream } from '../runner/case-stream.js';
-import { stopResult, withConsoleCrash, type EarlyStop } from '../runner/execute.js';
-import { judgeResult } from '../verdict/judge.js';
+import { CaseLedger, missCase, type EarlyStop } from '../runner/ledger.js';
 import { MARK } from './guest.js';
 import type { LavaPlan } from './prepare.js';
 
@@ -46,7 +45,7 @@ export function resultsFromConsole(lines: string[], plan: Pick<LavaPlan, 'items'
   const since = (n: number) => [...events, ...(detector.current() ? [detector.current()!] : [])].filter((e) => e.at >= n);
   const done = new Set<string>();
 
-  type Open = { item: LavaPlan['items'][number]; remaining: string[]; caseStart: number; stream: ReturnType<typeof openCaseStream> };
+  type Open = { item: LavaPlan['items'][number]; ledger: CaseLedger; caseStart: number; stream: ReturnType<typeof openCaseStream> };
   let open: Open | undefined;
   const begun = new Set<string>();
 
@@ -55,15 +54,10 @@ export function resultsFromConsole(lines: string[], plan: Pick<LavaPlan, 'items'
     const item = plan.items.find((i) => i.family === family && !begun.has(i.binary));
     if (!item) { problems.push(`console line ${at + 1}: family ${family}, which the job did not ask for`); return; }
     begun.add(item.binary);
-    const o: Open = { item, remaining: [...item.caseIds], caseStart: at, stream: undefined as never };
+    const ledger = new CaseLedger({ name: item.binary, family: item.family, api: item.api }, item.caseIds, deliver, (m) => problems.push(m));
+    const o: Open = { item, ledger, caseStart: at, stream: undefined as never };
     o.stream = openCaseStream({ family: item.family, api: item.api, onCase: (r) => {
-      const i = o.remaining.indexOf(r.id);
-      if (i < 0) { problems.push(`${item.binary}: result for ${r.id}, which was not asked for`); return; }
-      o.remaining.splice(i, 1);
-      const judged = withConsoleCrash(judgeResult(r, kernel()), since(o.caseStart));
-      judged.kernel ??= kernel();
-      deliver(judged);
-      o.caseStart = current;
+      if (ledger.reported(r, kernel(), since(o.caseStart))) o.caseStart = current;
     } });
     open = o;
   };
@@ -72,25 +66,20 @@ export function resultsFromConsole(lines: string[], plan: Pick<LavaPlan, 'items'
     const o = open!;
     open = undefined;
     o.stream.end();
-    if (o.remaining.length === 0) return;
-    const first = o.remaining[0];
+    if (o.ledger.owed.length === 0) return;
+    const first = o.ledger.owed[0];
     const crash = since(o.caseStart);
     const stop: EarlyStop = crash.length > 0 ? { kind: 'crash', events: crash }
       : how.eof ? { kind: 'lost', why: opts.jobError ?? 'the console ended' }
       : how.rc === KILLED_RC ? { kind: 'timeout' }
       : { kind: 'exited', code: how.rc ?? null };
-    const timeoutMs = o.item.caseIds.length * 30_000;
-    const base = { id: first, family: o.item.family, api: o.item.api, kernel: kernel(), tap: [] as string[] };
-    const r = stopResult(stop, base, { binary: o.item.binary, timeoutMs, consoleTail: () => lines.slice(Math.max(o.caseStart, current - 40), current) });
-    if (r) {
-      if (stop.kind === 'timeout') r.reason = `no result before kgate's deadline for ${o.item.binary} (killed, exit ${KILLED_RC}); the harness did not end it either`;
-      deliver(r);
-      o.remaining.shift();
-    } else {
-      abort = { family: 'infra', reason: `the LAVA job's console ended while ${o.item.binary} ran ${first} (${(stop as { why: string }).why})` };
-    }
-    const why = r ? `not run: ${o.item.binary} stopped at ${first} (${r.status})` : `not run: ${abort!.reason}`;
-    for (const id of o.remaining) deliver({ id, family: o.item.family, api: o.item.api, status: 'MISS', tap: [], kernel: kernel(), reason: why });
+    const r = o.ledger.stopped(stop, { kernel: kernel() }, {
+      timeoutMs: o.item.caseIds.length * 30_000,
+      consoleTail: () => lines.slice(Math.max(o.caseStart, current - 40), current),
+      timeoutReason: `no result before kgate's deadline for ${o.item.binary} (killed, exit ${KILLED_RC}); the harness did not end it either`,
+    });
+    if (!r) abort = { family: 'infra', reason: `the LAVA job's console ended while ${o.item.binary} ran ${first} (${(stop as { why: string }).why})` };
+    o.ledger.missRest(r ? { kind: 'stopped', binary: o.item.binary, at: first, status: r.status } : { kind: 'aborted', reason: abort!.reason }, kernel());
   };
 
   let current = 0;
@@ -119,8 +108,8 @@ export function resultsFromConsole(lines: string[], plan: Pick<LavaPlan, 'items'
   for (const item of plan.items) {
     for (const id of item.caseIds) {
       if (done.has(id)) continue;
-      deliver({ id, family: item.family, api: item.api, status: 'MISS', tap: [], kernel: kernel(),
-        reason: abort ? `not run: ${abort.reason}` : opts.jobError ? `not run: ${opts.jobError}` : 'not in the job\'s log' });
+      const reason = abort?.reason ?? opts.jobError;
+      deliver(missCase(id, item, reason !== undefined ? { kind: 'aborted', reason } : { kind: 'unreported' }, kernel()));
     }
   }
   // A kernel report before any family began belongs to no case, but must be seen.

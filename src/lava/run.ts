@@ -8,7 +8,8 @@ import type { RunResult } from '../model.js';
 import { KgateError, exitCodeOf, exitCodeFor, summarise } from '../model.js';
 import { writeJUnit, writeResultsJson } from '../report/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { METADATA_JSON } from '../session/metadata.js';
+import { MetadataFile } from '../session/metadata.js';
+import { RUN_FILES } from '../session/run-dir.js';
 import { parseLavaLog, type LavaResultEntry } from './log.js';
 import { resultsFromConsole } from './results.js';
 import { lavaCaseName } from './job.js';
@@ -44,11 +45,11 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
   const failed = req.health !== undefined ? req.health !== 'Complete' : error !== undefined;
   const errorText = error ? `${error.type ? `${error.type}: ` : ''}${error.message}` : undefined;
   const cr = resultsFromConsole(log.target, plan, { jobError: failed ? errorText : undefined });
-  const meta = readMeta(dir);
+  const meta = MetadataFile.reopen(dir);
   const jobName = req.jobId !== undefined ? `LAVA job ${req.jobId}` : 'the LAVA job';
   const run: RunResult = {
     runId: path.basename(dir),
-    startedAt: typeof meta.startedAt === 'string' ? meta.startedAt : new Date().toISOString(),
+    startedAt: typeof meta.current.startedAt === 'string' ? meta.current.startedAt : new Date().toISOString(),
     finishedAt: new Date().toISOString(),
     target: req.target ?? 'lava',
     kernel: { ...plan.kernel, ...(cr.release ? { release: cr.release } : {}) },
@@ -75,24 +76,17 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
   }
   if (run.abort) run.problems.push(run.abort.reason);
   writeFileAtomic(path.join(dir, JOB_LOG), req.logText);
-  writeFileAtomic(path.join(dir, 'console.log'), log.target.join('\n') + '\n');
-  writeFileAtomic(path.join(dir, 'ktap.log'), cr.ktap.length ? cr.ktap.join('\n') + '\n'
+  writeFileAtomic(path.join(dir, RUN_FILES.console), log.target.join('\n') + '\n');
+  writeFileAtomic(path.join(dir, RUN_FILES.ktap), cr.ktap.length ? cr.ktap.join('\n') + '\n'
     : `KTAP version 1\n# kgate: the LAVA job printed no result\n1..${run.cases.length}\nBail out! ${run.abort?.reason ?? 'no result'}\n`);
   writeResultsJson(dir, run);
   writeJUnit(dir, run);
-  writeMeta(dir, { ...meta, state: 'finished', finishedAt: run.finishedAt, kernel: run.kernel, summary: run.summary, abort: run.abort,
-    lava: { ...(meta.lava as object ?? {}), jobId: req.jobId, health: req.health ?? (failed ? 'Incomplete' : 'Complete'), error, lavaTestCases: lavaResults.length },
-    timings: { ...(meta.timings as object ?? {}), ...(req.timings ?? {}) } });
+  meta.update({ state: 'finished', finishedAt: run.finishedAt, kernel: run.kernel, summary: run.summary, abort: run.abort,
+    lava: { ...(meta.current.lava ?? {}), jobId: req.jobId, health: req.health ?? (failed ? 'Incomplete' : 'Complete'), error, lavaTestCases: lavaResults.length },
+    timings: { ...(meta.current.timings ?? {}), ...(req.timings ?? {}) } });
   // A refused token or a bad URL is the user's (2) even when no case ran; exitCodeOf maps the rest.
   const exitCode = req.fault && !run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT') ? exitCodeFor(req.fault.family) : exitCodeOf(run);
   return { run, dir, exitCode, ...(run.abort ? { line: run.abort.reason.split('\n')[0] } : {}) };
-}
-
-function readMeta(dir: string): Record<string, unknown> {
-  try { return JSON.parse(readFileSync(path.join(dir, METADATA_JSON), 'utf8')); } catch { return {}; }
-}
-function writeMeta(dir: string, data: Record<string, unknown>): void {
-  writeFileAtomic(path.join(dir, METADATA_JSON), JSON.stringify(data, null, 2) + '\n');
 }
 
 /** `kgate lava fetch --dir DIR --dispatcher-output LOG`: the log lava-run wrote, into the run directory kgate lava job made. */
@@ -138,7 +132,8 @@ export async function submitToLava(req: SubmitRequest): Promise<LavaOutcome> {
     writePlan(dir, plan);
     req.log?.(`submitted LAVA job ${jobId}: ${client.base}/scheduler/job/${jobId}`);
     if (!req.wait) {
-      patchMeta(dir, { lava: { ...(readMeta(dir).lava as object ?? {}), jobId, url: client.base }, timings });
+      const meta = MetadataFile.reopen(dir);
+      meta.update({ lava: { ...(meta.current.lava ?? {}), jobId, url: client.base }, timings });
       return { dir, exitCode: 0 };
     }
     return await waitAndFetch(client, jobId, { dir, plan, target, timings, pollTimeoutSec: req.pollTimeoutSec, pollFirstMs: req.pollFirstMs, signal: req.signal, log: req.log });
@@ -171,7 +166,8 @@ async function waitAndFetch(client: LavaClient, jobId: number, o: { dir: string;
   const t2 = Date.now();
   const out = finishLavaRun({ dir: o.dir, plan: o.plan, logText, jobId, health: state.health, jobError, lavaResults: results, target: o.target, timings: o.timings, problems });
   o.timings.parseMs = Date.now() - t2;
-  patchMeta(o.dir, { timings: { ...(readMeta(o.dir).timings as object ?? {}), ...o.timings } });
+  const meta = MetadataFile.reopen(o.dir);
+  meta.update({ timings: { ...(meta.current.timings ?? {}), ...o.timings } });
   return out;
 }
 
@@ -211,6 +207,3 @@ export async function fetchFromLava(o: { job?: string; dir?: string; resultsRoot
   }
 }
 
-function patchMeta(dir: string, fields: Record<string, unknown>): void {
-  writeMeta(dir, { ...readMeta(dir), ...fields });
-}

@@ -4,14 +4,15 @@
 // report. A cell whose kernel does not build or boot is recorded and the
 // night goes on; --resume keeps the cells a killed night already finished.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { KgateError, isFailure, type RunResult } from '../model.js';
 import { forRun, type Emit } from '../events.js';
 import { makeSelection } from '../catalog/selection.js';
-import { resolveKernel, type KernelArtifact } from '../kernel/index.js';
+import { kernelStage, type KernelArtifact } from '../kernel/index.js';
 import type { TargetSpec } from '../runner/target-spec.js';
 import { runOnce, type RunOutcome } from '../session/run-once.js';
+import { readRunResult } from '../session/run-dir.js';
 import { compareRuns, type Comparison } from '../report/compare.js';
 import type { MatrixCell, MatrixReport } from '../report/matrix.js';
 import { shellLine } from '../util/shell.js';
@@ -125,14 +126,11 @@ async function runCell(req: NightlyRequest, cell: PlannedCell, dir: string): Pro
   for (const d of [cell.name, `${cell.name}.kernel`]) rmSync(path.join(dir, d), { recursive: true, force: true });
   const logDir = path.join(dir, `${cell.name}.kernel`);
   let artifact: KernelArtifact;
-  const tk = Date.now();
-  emit({ type: 'stage', stage: 'kernel', state: 'start', detail: cell.kernelText });
+  const whyNoKernel = (e: unknown) => (req.signal.aborted ? 'interrupted' : e instanceof Error ? e.message.split('\n')[0] : String(e));
   try {
-    artifact = await resolveKernel(cell.kernel, { signal: req.signal, logDir, log: (l) => emit({ type: 'stage', stage: 'kernel', state: 'note', detail: l }) });
-    emit({ type: 'stage', stage: 'kernel', state: 'done', ms: Date.now() - tk, detail: `${artifact.release} (${artifact.how})` });
+    artifact = await kernelStage(cell.kernel, { emit, signal: req.signal, logDir, failDetail: whyNoKernel });
   } catch (e) {
-    const why = req.signal.aborted ? 'interrupted' : e instanceof Error ? e.message.split('\n')[0] : String(e);
-    emit({ type: 'stage', stage: 'kernel', state: 'fail', detail: why });
+    const why = whyNoKernel(e);
     req.log(`  ${cell.name}: no kernel: ${why}`);
     return { ...base, state: 'failed', exitCode: e instanceof KgateError && e.family === 'user' ? 2 : req.signal.aborted ? 130 : 125, error: why, ...(existsSync(logDir) ? { dir: path.relative(dir, logDir) } : {}) };
   }
@@ -189,9 +187,7 @@ async function runOnLava(req: NightlyRequest, cell: PlannedCell, artifact: Kerne
   return { run: out.run, dir: out.dir, exitCode: out.exitCode, timings: {} };
 }
 
-function readRun(dir: string): RunResult | undefined {
-  try { return JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8')) as RunResult; } catch { return undefined; }
-}
+const readRun = readRunResult;
 
 /** Tonight's run of a cell into its history, and compared with the last night that ran it. */
 function withHistory(req: NightlyRequest, cell: PlannedCell, run: RunResult, dir: string, state: MatrixCell['state'], repeats: RunResult[] = []): MatrixCell {

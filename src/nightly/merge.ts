@@ -13,6 +13,7 @@ import { writeJUnit, writeResultsJson } from '../report/index.js';
 import { mkdirp } from '../util/fs.js';
 import { readNightlyJson, writeNightlyReport, type NightlyJson } from './report.js';
 import { kernelKey } from './history.js';
+import { RUN_FILES } from '../session/run-dir.js';
 
 const order = new Map(CASES.map((c, i) => [c.id, i]));
 const byCatalog = (a: { id: string }, b: { id: string }) => (order.get(a.id) ?? 1e9) - (order.get(b.id) ?? 1e9);
@@ -106,7 +107,7 @@ function joinRuns(runs: RunResult[]): RunResult {
 
 function mergeRuns(dirs: string[], out: string): MergeOutcome {
   const runs = dirs.map((d) => {
-    const f = path.join(d, 'results.json');
+    const f = path.join(d, RUN_FILES.results);
     try { return JSON.parse(readFileSync(f, 'utf8')) as RunResult; } catch (e) {
       throw new KgateError('user', `merge: ${d} has no readable results.json or nightly.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }

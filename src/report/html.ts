@@ -7,7 +7,7 @@
 // Everything that comes from a run is escaped (xml.ts: & < > " and controls).
 import { join } from 'node:path';
 import type { CaseResult, Status } from '../model.js';
-import { STATUSES, speaksLine } from '../model.js';
+import { STATUSES, STATUS_FACTS, speaksLine } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { CaseChange, ChangeKind } from './compare.js';
 import type { HistoryPoint, MatrixCell, MatrixReport } from './matrix.js';
@@ -16,10 +16,6 @@ import { xmlAttr as attr, xmlText as text } from './xml.js';
 
 export const REPORT_HTML = 'report.html';
 
-/** One letter per status: the text of a history mark, so a mark is not colour alone. */
-const LETTER: Record<Status, string> = {
-  PASS: 'P', XFAIL: 'X', SKIP: 'S', FAIL: 'F', CRASH: 'C', TIMEOUT: 'T', ERROR: 'E', MISS: 'M', DONE: 'D',
-};
 
 // Colours by status (--bg/--fg on the box, the mark, the count); dark text on light boxes, white on dark.
 const CSS = `
@@ -147,7 +143,7 @@ function marks(history: HistoryPoint[]): string {
     const n = j - i;
     const when = n === 1 ? p.date : `${p.date} to ${history[j - 1].date} (${n} nights)`;
     const title = [when, p.kernel, p.status, p.observed].filter((x) => x !== undefined && x !== '').join(' · ');
-    out.push(`<span class="${attr(p.status)}" title="${attr(title)}">${`<b>${LETTER[p.status] ?? '?'}</b>`.repeat(n)}</span>`);
+    out.push(`<span class="${attr(p.status)}" title="${attr(title)}">${`<b>${STATUS_FACTS[p.status]?.letter ?? '?'}</b>`.repeat(n)}</span>`);
     i = j;
   }
   return out.join('');
@@ -224,7 +220,7 @@ export function renderMatrixHtml(m: MatrixReport): string {
       + m.cells.map(columnHead).join('') + '</tr></thead><tbody>',
     rows.join('\n'),
     '</tbody></table></section>',
-    `<footer><p class="meta">History marks: oldest first, tonight last; letters ${STATUSES.map((s) => `${LETTER[s]}=${s}`).join(' ')}.</p></footer>`,
+    `<footer><p class="meta">History marks: oldest first, tonight last; letters ${STATUSES.map((s) => `${STATUS_FACTS[s].letter}=${s}`).join(' ')}.</p></footer>`,
     '</body></html>',
     '',
   ].join('\n');

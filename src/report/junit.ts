@@ -7,20 +7,15 @@
 import { join } from 'node:path';
 import type { CaseResult, RunResult, Status } from '../model.js';
 import type { MatrixReport } from './matrix.js';
-import { byFamily, speaksLine } from '../model.js';
+import { STATUS_FACTS, byFamily, speaksLine, type StatusFacts } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { attrs, xmlText } from './xml.js';
 
 export const JUNIT_XML = 'junit.xml';
 
-type Kind = 'pass' | 'failure' | 'error' | 'skipped';
-export function junitKind(s: Status): Kind {
-  switch (s) {
-    case 'FAIL': return 'failure';
-    case 'CRASH': case 'TIMEOUT': case 'ERROR': case 'MISS': return 'error';
-    case 'SKIP': return 'skipped';
-    default: return 'pass';
-  }
+/** The status table's JUnit kind (model.ts STATUS_FACTS). */
+export function junitKind(s: Status): StatusFacts['junit'] {
+  return STATUS_FACTS[s].junit;
 }
 
 function seconds(ms: number | undefined): string | undefined {

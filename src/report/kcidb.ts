@@ -24,8 +24,8 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import formats from 'ajv-formats';
-import type { CaseResult, KernelIdentity, RunResult, Status } from '../model.js';
-import { KgateError } from '../model.js';
+import type { CaseResult, KernelIdentity, RunResult, Status, StatusFacts } from '../model.js';
+import { KgateError, STATUS_FACTS } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { projectRoot } from '../util/paths.js';
 import type { MatrixCell, MatrixReport } from './matrix.js';
@@ -35,7 +35,7 @@ export const KCIDB_VERSION = { major: 4, minor: 5 } as const;
 /** The vendored schema, relative to kgate's checkout. */
 export const KCIDB_SCHEMA = join('vendor', 'kcidb', `schema-v${KCIDB_VERSION.major}.${KCIDB_VERSION.minor}.json`);
 
-export type KcidbStatus = 'FAIL' | 'ERROR' | 'MISS' | 'PASS' | 'DONE' | 'SKIP';
+export type KcidbStatus = StatusFacts['kcidb'];
 type Misc = Record<string, unknown>;
 
 export interface KcidbCheckout {
@@ -60,13 +60,9 @@ export interface KcidbData {
   tests: KcidbTest[];
 }
 
-/** kgate's status as KCIDB's (the table at the top of this file). */
+/** kgate's status as KCIDB's: model.ts's status table (why, at the top of this file). */
 export function kcidbStatus(s: Status): KcidbStatus {
-  switch (s) {
-    case 'XFAIL': return 'PASS';
-    case 'CRASH': case 'TIMEOUT': return 'FAIL';
-    default: return s;
-  }
+  return STATUS_FACTS[s].kcidb;
 }
 
 /** The test path root; a case is fuse_passthrough.<family>.<case id> (U03.dir: row U03, variant dir). */

@@ -2,15 +2,10 @@
 // fixed-width columns, no colour (it is read in log viewers), a totals line,
 // then every case that did not pass with its reason.
 import type { CaseResult, RunResult, Status } from '../model.js';
-import { byFamily, isFailure, speaksLine, summarise, worstStatus } from '../model.js';
+import { STATUS_FACTS, STATUS_ORDER, byFamily, isFailure, speaksLine, summarise, worstStatus } from '../model.js';
 
-/** Columns, worst first; DONE only appears when some case has it. */
-const COLUMNS: [Status, string][] = [
-  ['PASS', 'pass'], ['FAIL', 'fail'], ['CRASH', 'crash'], ['TIMEOUT', 'timeout'], ['ERROR', 'error'],
-  ['MISS', 'miss'], ['XFAIL', 'xfail'], ['SKIP', 'skip'], ['DONE', 'done'],
-];
-/** Order of the list of non-PASS cases: what to look at first. */
-const SEVERITY: Status[] = ['CRASH', 'FAIL', 'TIMEOUT', 'ERROR', 'MISS', 'XFAIL', 'SKIP', 'DONE'];
+/** Columns in the status table's order; DONE only appears when some case has it. */
+const COLUMNS: [Status, string][] = STATUS_ORDER.map((s) => [s, STATUS_FACTS[s].column]);
 
 function pad(s: string, w: number, right = false): string {
   return right ? s.padStart(w) : s.padEnd(w);
@@ -43,7 +38,7 @@ export function formatSummaryTable(run: Pick<RunResult, 'cases'> & Partial<Pick<
   // Every case that did not pass is listed on its own line, except SKIPs: a
   // kernel without the feature skips dozens for one reason, said once per reason.
   const notPassed = run.cases.filter((c) => c.status !== 'PASS' && c.status !== 'SKIP')
-    .sort((a, b) => SEVERITY.indexOf(a.status) - SEVERITY.indexOf(b.status));
+    .sort((a, b) => STATUS_FACTS[a.status].severity - STATUS_FACTS[b.status].severity);
   if (notPassed.length > 0) {
     out.push('', `Not passed (${notPassed.length}):`);
     const lines = table(notPassed.map((c) => [c.status, c.family, c.id, c.reason ?? detailOf(c)]), 99);

@@ -7,9 +7,9 @@ import type { BuiltBinary } from '../gen/manifest.js';
 import type { CaseResult, FailureFamily } from '../model.js';
 import { KgateError } from '../model.js';
 import type { Emit } from '../events.js';
-import type { ConsoleEvent, ExecOutcome, SuiteTarget } from './target.js';
+import type { ExecOutcome, SuiteTarget } from './target.js';
 import { openCaseStream } from './case-stream.js';
-import { judgeResult } from '../verdict/judge.js';
+import { CaseLedger, whyStopped, type EarlyStop } from './ledger.js';
 import { anySignal, releaseSignal } from '../util/deadline.js';
 
 export interface WorkItem { binary: BuiltBinary; caseIds: string[] }
@@ -73,46 +73,6 @@ const MAX_RESTARTS_WITHOUT_PROGRESS = 2;
 /** How long a dead guest's console may take to deliver the report that explains its death. */
 const DEAD_CONSOLE_WAIT_MS = 3000;
 
-// ---------------------------------------------------------------------------
-// The rules. A case the binary reported is judged by what it printed, unless
-// the kernel reported something on the console while it ran. A binary that
-// stopped before reporting a case is asked why, in this order: the console
-// (CRASH), kgate's deadline (TIMEOUT), a dead guest or link (an infra fault:
-// the run stops, the case is not blamed), else the binary's own exit (ERROR).
-
-/** A kernel oops/WARN on the console while the case ran makes it CRASH, whatever it printed. */
-export function withConsoleCrash(r: CaseResult, events: ConsoleEvent[]): CaseResult {
-  if (events.length === 0) return r;
-  return { ...r, status: 'CRASH', reason: `kernel ${events[0].kind} while the case ran: ${events[0].line}`, console: events.flatMap((e) => e.excerpt) };
-}
-
-export type EarlyStop =
-  | { kind: 'crash'; events: ConsoleEvent[] }
-  | { kind: 'timeout' }
-  | { kind: 'lost'; why: string }
-  | { kind: 'exited'; code: number | null; signal?: string | null };
-
-export function whyStopped(o: { events: ConsoleEvent[]; outcome?: ExecOutcome; alive: boolean; execError?: unknown }): EarlyStop {
-  if (o.events.length > 0) return { kind: 'crash', events: o.events };
-  if (o.outcome?.killed === 'timeout') return { kind: 'timeout' };
-  if (!o.alive || o.execError) return { kind: 'lost', why: o.execError instanceof Error ? o.execError.message : 'the guest stopped' };
-  return { kind: 'exited', code: o.outcome?.code ?? null, signal: o.outcome?.signal };
-}
-
-/** The result an early stop gives the case that was running; undefined for an infra fault (nobody's result). */
-export function stopResult(stop: EarlyStop, base: Omit<CaseResult, 'status'>, ctx: { binary: string; timeoutMs: number; consoleTail: () => string[] }): CaseResult | undefined {
-  switch (stop.kind) {
-    case 'crash':
-      return { ...base, status: 'CRASH', reason: `kernel ${stop.events[0].kind}: ${stop.events[0].line}`, console: stop.events.flatMap((e) => e.excerpt) };
-    case 'timeout':
-      return { ...base, status: 'TIMEOUT', reason: `no result within ${Math.round(ctx.timeoutMs / 1000)} s; the harness did not end it either`, console: ctx.consoleTail() };
-    case 'lost':
-      return undefined;
-    case 'exited':
-      return { ...base, status: 'ERROR', reason: `${ctx.binary} exited (code ${stop.code ?? '?'}${stop.signal ? `, signal ${stop.signal}` : ''}) before reporting this case` };
-  }
-}
-
 /** A crash or a hang leaves a guest that must be replaced before the next case; an ERROR does not. */
 function needsRestart(stop: EarlyStop, target: SuiteTarget): boolean {
   return stop.kind === 'crash' || (stop.kind === 'timeout' && target.restart !== undefined) || !target.alive();
@@ -175,23 +135,15 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
   /** Run the binary for the cases still owed, as often as it takes: each pass ends with a result or a reason for every case. */
   const runItem = async (target: SuiteTarget, item: WorkItem) => {
     const { binary } = item;
-    const remaining = [...item.caseIds];
+    const ledger = new CaseLedger(binary, item.caseIds, (r) => deliver(target, r), (m) => req.sink.problem(m));
+    const remaining = ledger.owed;
     let stalls = 0;
     let accelRetried = false;
     req.emit({ type: 'family', family: binary.family, shard: target.name, state: 'start', total: remaining.length });
     while (remaining.length > 0 && !abort && !signal.aborted) {
       let caseStart = Date.now();
       const stream = openCaseStream({ family: binary.family, api: binary.api, onCase: (r) => {
-        const i = remaining.indexOf(r.id);
-        if (i < 0) {
-          req.sink.problem(`${binary.name}: result for ${r.id}, which was not asked for`);
-          return;
-        }
-        remaining.splice(i, 1);
-        // The harness judged by token; the catalog and the kernel's version decide (a regression is FAIL, not XFAIL).
-        const judged = withConsoleCrash(judgeResult(r, target.kernel), target.consoleEventsSince(caseStart));
-        judged.kernel ??= target.kernel;
-        deliver(target, judged);
+        if (!ledger.reported(r, target.kernel, target.consoleEventsSince(caseStart))) return;
         caseStart = Date.now();
         stalls = 0;
       } });
@@ -230,24 +182,19 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
         continue;
       }
       const stop = whyStopped({ events: target.consoleEventsSince(caseStart), outcome, alive: target.alive(), execError });
-      const base = { id: current, family: binary.family, api: binary.api, kernel: target.kernel, tap: [] as string[], durationMs: Date.now() - caseStart };
-      const r = stopResult(stop, base, { binary: binary.name, timeoutMs, consoleTail: () => target.consoleLinesSince(caseStart).slice(-40) });
+      const r = ledger.stopped(stop, { kernel: target.kernel, durationMs: Date.now() - caseStart }, { timeoutMs, consoleTail: () => target.consoleLinesSince(caseStart).slice(-40) });
       if (!r) {
         // No kernel message and no answer: an infrastructure fault, not a test result.
         abort = { family: 'infra', reason: `connection to ${target.name} lost while running ${binary.name} (${(stop as { why: string }).why})` };
         req.sink.problem(abort.reason);
         break;
       }
-      remaining.shift();
-      deliver(target, r);
       if (stop.kind === 'exited' && ++stalls > MAX_RESTARTS_WITHOUT_PROGRESS) break;
       if (needsRestart(stop, target) && !(await restart(target, binary, current))) break;
     }
-    // Whatever was asked for and never reported stays visible as MISS.
-    for (const id of remaining) {
-      deliver(target, { id, family: binary.family, api: binary.api, status: 'MISS', tap: [], kernel: target.kernel,
-        reason: abort ? `not run: ${abort.reason}` : signal.aborted ? `not run: ${signal.reason instanceof KgateError ? signal.reason.message : 'interrupted'}` : 'never reported' });
-    }
+    ledger.missRest(abort ? { kind: 'aborted', reason: abort.reason }
+      : signal.aborted ? { kind: 'aborted', reason: signal.reason instanceof KgateError ? signal.reason.message : 'interrupted' }
+      : { kind: 'unreported' }, target.kernel);
     req.emit({ type: 'family', family: binary.family, shard: target.name, state: 'done', total: item.caseIds.length });
   };
 

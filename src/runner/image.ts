@@ -1,6 +1,7 @@
 // The guest's root: an initramfs assembled from the host's own Debian packages
 // (busybox-static, dropbear-bin, openssh-sftp-server) plus the kernel's modules
-// the suite needs, cached under vm-images/ by a hash of everything that goes in.
+// the suite needs, cached in kgate's cache (images/, src/util/cache.ts) by a
+// hash of everything that goes in.
 //
 // The cpio (newc) is written in Node rather than by cpio(1): the format is a
 // 110-byte ASCII header per entry, and writing it ourselves gives device nodes
@@ -199,7 +200,7 @@ export function renderInit(templateText: string, modules: string[]): string {
 
 export interface ImageRequest {
   kernel: KernelArtifact;
-  /** vm-images/ */
+  /** Where images are cached: the cache's images/ area (src/util/cache.ts). */
   cacheDir: string;
   signal?: AbortSignal;
   /** Compress the cached image; off by default (see buildImage). */

@@ -1,8 +1,13 @@
-// results/<run>/: one directory per run, claimed exclusively.
+// results/<run>/: one directory per run, claimed exclusively; the names of
+// its files, and RunDir, which owns what writes into it during a run.
 import { mkdirp } from '../util/fs.js';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KgateError } from '../model.js';
+import { KgateError, summarise, type RunResult } from '../model.js';
+import { JUNIT_XML, RESULTS_JSON } from '../report/index.js';
+import { RunSink } from '../runner/sink.js';
+import { machineFault, type MachineFault } from '../util/machine-fault.js';
+import { METADATA_JSON, MetadataFile, type RunMetadata } from './metadata.js';
 
 export function newRunId(now = new Date()): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -35,4 +40,57 @@ function errnoText(e: unknown): string {
   if (!err.code) return String(e);
   const words = /^[A-Z]+: ([^,]+)/.exec(err.message ?? '')?.[1];
   return words ? `${err.code} (${words})` : err.code;
+}
+
+/** The files of a run directory, by what they hold: every reader and writer names them from here. */
+export const RUN_FILES = Object.freeze({
+  results: RESULTS_JSON,
+  metadata: METADATA_JSON,
+  /** The KTAP the suite printed (ktap-N.log for the Nth shard's guest), with kgate's Bail out! when it printed nothing. */
+  ktap: 'ktap.log',
+  /** The guest's serial console (console-N.log for the Nth guest). */
+  console: 'console.log',
+  junit: JUNIT_XML,
+});
+
+/** A run directory's results.json, or undefined where there is none it can read. */
+export function readRunResult(dir: string): RunResult | undefined {
+  try { return JSON.parse(readFileSync(join(dir, RUN_FILES.results), 'utf8')) as RunResult; } catch { return undefined; }
+}
+
+/** A run directory's metadata.json as far as it can be read ({} where it cannot). */
+export function readRunMetadata(dir: string): Partial<RunMetadata> {
+  try { return JSON.parse(readFileSync(join(dir, RUN_FILES.metadata), 'utf8')) as Partial<RunMetadata>; } catch { return {}; }
+}
+
+/**
+ * One run's directory, claimed exclusively, with what writes into it while the
+ * run is under way: the sink (results.json as each case lands, ktap.log) and
+ * metadata.json (written now, completed at the end, so a killed run still says
+ * what it was).
+ */
+export class RunDir {
+  private constructor(readonly dir: string, readonly run: RunResult, readonly sink: RunSink, readonly meta: MetadataFile) {}
+
+  get runId(): string { return this.run.runId; }
+
+  /** The path of one of its files. */
+  file(name: keyof typeof RUN_FILES): string { return join(this.dir, RUN_FILES[name]); }
+
+  /**
+   * Claims root/<id> and starts its results.json and metadata.json. A write the
+   * machine refuses later goes to `onFault` (the run stops and says it); one
+   * refused now is the user's to fix (exit 2): nothing ran yet.
+   */
+  static open(root: string, id: string, o: { target: string; shard?: RunResult['shard']; argv: string[]; start?: Partial<RunMetadata>; onFault: (f: MachineFault) => void }): RunDir {
+    const { dir, runId } = claimRunDir(root, id);
+    const run: RunResult = { runId, startedAt: new Date().toISOString(), target: o.target, cases: [], problems: [], summary: summarise([]), ...(o.shard ? { shard: o.shard } : {}) };
+    try {
+      const sink = new RunSink(dir, run, o.onFault);
+      const meta = new MetadataFile(dir, run, o.argv, o.start, (write) => sink.save(write));
+      return new RunDir(dir, run, sink, meta);
+    } catch (e) {
+      throw machineFault(e, undefined, 'user') ?? e;
+    }
+  }
 }

@@ -6,24 +6,23 @@
 import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { CaseResult, RunResult } from '../model.js';
-import { KgateError, exitCodeOf, summarise } from '../model.js';
-import { forRun, type Emit } from '../events.js';
+import type { RunResult } from '../model.js';
+import { KgateError, exitCodeOf } from '../model.js';
+import { forRun, timedStage, type Emit } from '../events.js';
 import type { BuildManifest } from '../gen/manifest.js';
 import { binaryName, buildEventsTo, generateAndBuild } from '../gen/index.js';
 import type { Selection } from '../catalog/selection.js';
 import { getCase } from '../catalog/index.js';
-import { resolveKernel, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
+import { kernelStage, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
 import type { SuiteTarget } from '../runner/target.js';
 import type { SuiteFile } from '../runner/image.js';
 import { targetName, type TargetSpec } from '../runner/target-spec.js';
 import { runSuite, type WorkItem } from '../runner/execute.js';
-import { RunSink } from '../runner/sink.js';
+import { missCase } from '../runner/ledger.js';
 import { localTarget } from '../runner/local.js';
 import { anySignal as anySignalOf, releaseSignal } from '../util/deadline.js';
 import { writeJUnit } from '../report/index.js';
-import { claimRunDir, newRunId } from './run-dir.js';
-import { MetadataFile } from './metadata.js';
+import { RunDir, newRunId } from './run-dir.js';
 import { machineFault, type MachineFault } from '../util/machine-fault.js';
 import type { CoverageRun, Granularity } from '../coverage/index.js';
 
@@ -62,35 +61,21 @@ export function workItems(manifest: BuildManifest, selection: Selection): WorkIt
 /** The suite is built whole (hidden families too) so one build serves every selection. */
 function buildSuiteStage(req: RunOnceRequest, emit: Emit, signal: AbortSignal): Promise<BuiltSuite> {
   const t0 = Date.now();
-  emit({ type: 'stage', stage: 'build', state: 'start' });
-  const p = generateAndBuild({ filter: {}, buildDir: req.buildDir, all: true, signal, onEvent: buildEventsTo(emit) }).then((built) => {
-    emit({ type: 'stage', stage: 'build', state: 'done', ms: Date.now() - t0, detail: built.summary });
-    return { manifest: built.manifest, selection: workItems(built.manifest, req.selection), buildMs: Date.now() - t0 };
-  }, (e) => {
-    emit({ type: 'stage', stage: 'build', state: 'fail', detail: signal.aborted ? 'stopped' : e instanceof Error ? e.message : String(e) });
-    throw e;
-  });
+  const p = timedStage(emit, 'build', { done: (built) => built.summary, failDetail: (e) => (signal.aborted ? 'stopped' : e instanceof Error ? e.message : String(e)) },
+    () => generateAndBuild({ filter: {}, buildDir: req.buildDir, all: true, signal, onEvent: buildEventsTo(emit) }))
+    .then((built) => ({ manifest: built.manifest, selection: workItems(built.manifest, req.selection), buildMs: Date.now() - t0 }));
   p.catch(() => {}); // awaited below; never an unhandled rejection if the run stops first
   return p;
 }
 
-async function kernelStage(req: RunOnceRequest, dir: string, emit: Emit, signal: AbortSignal): Promise<KernelArtifact | undefined> {
+/** The kernel a run's guests boot: none for local and ssh:// targets, the one given, or the kernel stage's. */
+async function kernelOfRun(req: RunOnceRequest, dir: string, emit: Emit, signal: AbortSignal): Promise<KernelArtifact | undefined> {
   if (req.target.kind !== 'qemu' || !req.kernel) return undefined;
   if ('artifact' in req.kernel) return req.kernel.artifact;
-  const t0 = Date.now();
-  emit({ type: 'stage', stage: 'kernel', state: 'start', detail: req.kernel.spec.text });
-  try {
-    const k = await resolveKernel(req.kernel, { signal, logDir: dir, log: (l) => emit({ type: 'stage', stage: 'kernel', state: 'note', detail: l }) });
-    // The exact .config of a built kernel beside its results: what a report to the list attaches.
-    if (k.config && existsSync(k.config)) copyFileSync(k.config, path.join(dir, 'kernel.config'));
-    emit({ type: 'stage', stage: 'kernel', state: 'done', ms: Date.now() - t0, detail: `${k.release} (${k.how})` });
-    return k;
-  } catch (e) {
-    // The user's mistake is said once, by whoever renders the error; the stage only ends.
-    const user = e instanceof KgateError && e.family === 'user';
-    emit({ type: 'stage', stage: 'kernel', state: 'fail', ...(user ? {} : { detail: machineFault(e)?.message ?? (e instanceof Error ? e.message.split('\n')[0] : String(e)) }) });
-    throw e;
-  }
+  const k = await kernelStage(req.kernel, { emit, signal, logDir: dir });
+  // The exact .config of a built kernel beside its results: what a report to the list attaches.
+  if (k.config && existsSync(k.config)) copyFileSync(k.config, path.join(dir, 'kernel.config'));
+  return k;
 }
 
 /** The binaries the selection runs, once each: what a guest boots with, or an ssh:// machine gets as one archive. */
@@ -112,25 +97,17 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
   // The run's own composites of the caller's signal, released when it ends (a nightly's signal outlives hundreds of runs).
   const composites: AbortSignal[] = [];
   const anySignal = (signals: AbortSignal[]) => { const s = anySignalOf(signals); composites.push(s); return s; };
-  const { dir, runId } = claimRunDir(req.resultsRoot, req.runId ?? newRunId());
-  const emit = forRun(runId, req.emit);
-  const t0 = Date.now();
-  const run: RunResult = { runId, startedAt: new Date(t0).toISOString(), target: targetName(req.target), cases: [], problems: [], summary: summarise([]), ...(req.shard ? { shard: req.shard } : {}) };
   // A write the machine refuses once the run is under way (a full disk) stops it: exit 125, the results in memory said.
   const faulted = new AbortController();
-  let sink: RunSink;
-  let meta: MetadataFile;
-  try {
-    sink = new RunSink(dir, run, (f) => faulted.abort(f));
-    // Written now and completed at the end: a killed run still says what it was.
-    meta = new MetadataFile(dir, run, req.argv, {
+  const t0 = Date.now();
+  const { dir, run, sink, meta } = RunDir.open(req.resultsRoot, req.runId ?? newRunId(), {
+    target: targetName(req.target), shard: req.shard, argv: req.argv, onFault: (f) => faulted.abort(f),
+    start: {
       ...(req.kernel && req.target.kind === 'qemu' ? { kernelSpec: 'artifact' in req.kernel ? req.kernel.artifact.identity.pinned ?? req.kernel.artifact.source : req.kernel.spec.text } : {}),
       selection: { describe: req.selection.describe, cases: req.selection.ids },
-    }, (write) => sink.save(write));
-  } catch (e) {
-    // Nothing ran yet: the results directory is unusable, which is for the user to fix (exit 2).
-    throw machineFault(e, undefined, 'user') ?? e;
-  }
+    },
+  });
+  const emit = forRun(run.runId, req.emit);
   const signal = anySignal([req.signal, faulted.signal]);
   const timings: Record<string, number> = {};
   const targets: SuiteTarget[] = [];
@@ -152,7 +129,7 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     suite.catch((e) => { buildError = e; buildFailed.abort(); });
     emit({ type: 'stage', stage: 'suite', state: 'start' });
     const tKernel = Date.now();
-    kernel = await kernelStage(req, dir, emit, anySignal([signal, buildFailed.signal]));
+    kernel = await kernelOfRun(req, dir, emit, anySignal([signal, buildFailed.signal]));
     if (kernel) {
       timings.kernelMs = Date.now() - tKernel;
       run.kernel = kernel.identity;
@@ -293,8 +270,7 @@ function addMissing(run: RunResult, selection: WorkItem[], emit: Emit): void {
   for (const item of selection) {
     for (const id of item.caseIds) {
       if (seen.has(id)) continue;
-      const miss: CaseResult = { id, family: item.binary.family, api: item.binary.api, status: 'MISS', tap: [],
-        reason: run.abort ? `not run: ${run.abort.reason.split('\n')[0]}` : 'never reported' };
+      const miss = missCase(id, item.binary, run.abort ? { kind: 'aborted', reason: run.abort.reason } : { kind: 'unreported' });
       run.cases.push(miss);
       emit({ type: 'case', shard: '-', result: miss });
     }

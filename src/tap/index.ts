@@ -1,28 +1,42 @@
-// src/tap: the `parseLog` stage (STYLE.md point 1): log text in, cases +
+// src/tap: the `parseLog` stage (docs/design.md "Stages"): log text in, cases +
 // summary + problems out. Never throws; `kgate parse FILE|-` is a thin shell
 // over parseLog + formatParseSummary.
-import type { CaseResult, RunResult, RunSummary, Status } from '../model.js';
-import { speaksLine, summarise } from '../model.js';
-import { KtapStream, runnerVerdicts, toCaseResults, type KtapDocument, type LogSource, type RunnerVerdict, type TapCase, type TapProblem, type ToCaseContext } from './parse.js';
+import type { CaseResult, RunResult, RunSummary } from '../model.js';
+import { STATUS_FACTS, STATUS_ORDER, speaksLine, summarise } from '../model.js';
+import { KtapStream, type LogSource } from './stream.js';
+import { selftestName } from './lines.js';
+import { runnerVerdicts, toCaseResults, topToCases, type KtapDocument, type RunnerVerdict, type TapCase, type TapProblem, type ToCaseContext } from './cases.js';
 import { textLines } from '../util/lines.js';
 
 export { KtapNormaliser, normaliseLines } from './normalise.js';
 export type { NormLine, LineKind } from './normalise.js';
-export { KtapStream, parseKtap, parseResultLine, runnerVerdicts, toCaseResults, topToCases, treeStatus } from './parse.js';
-export type { TapCase, TapProblem, KtapDocument, ParsedKtap, KtapStreamOptions, ToCaseContext, DirectiveKind, LogSource, RunnerVerdict } from './parse.js';
+export { KtapStream, parseKtap } from './stream.js';
+export type { KtapStreamOptions, LogSource } from './stream.js';
+export { parseResultLine } from './lines.js';
+export type { DirectiveKind } from './lines.js';
+export { runnerVerdicts, toCaseResults, topToCases, treeStatus } from './cases.js';
+export type { TapCase, TapProblem, KtapDocument, ParsedKtap, ToCaseContext, RunnerVerdict } from './cases.js';
 
 export interface ParsedLog {
   cases: CaseResult[];
+  /** Over `cases`: every nested case (what a RunResult of these cases summarises). */
   summary: RunSummary;
+  /**
+   * The log's own top level: kselftest's runner counts one result per binary
+   * (what the runner and CI dashboards count), so where a runner level exists
+   * each of its binaries is one result here, its nested cases counted in
+   * `summary` beside; elsewhere the same as `summary`.
+   */
+  top: RunSummary;
   problems: TapProblem[];
   /** The parsed tree, for callers that want more than the flat cases. */
   tests: TapCase[];
   documents: KtapDocument[];
   /**
-   * kselftest runner output: what the runner decided per binary. `cases` (and
-   * the summary and exit status) count the nested cases, plus each binary
-   * whose own verdict none of its cases explains (a non-zero exit after every
-   * case passed) or that timed out.
+   * kselftest runner output: what the runner decided per binary (counted in
+   * `top`). `cases` (and `summary` and the exit status) count the nested
+   * cases, plus each binary whose own verdict none of its cases explains (a
+   * non-zero exit after every case passed, a timeout before any plan).
    */
   runner: RunnerVerdict[];
 }
@@ -39,7 +53,11 @@ export function parseLog(input: string, opts: ParseOptions = {}): ParsedLog {
   for (const l of textLines(input)) stream.push(l);
   const tap = stream.end();
   const cases = toCaseResults(tap, ctx);
-  return { cases, summary: summarise(cases), problems: tap.problems, tests: tap.tests, documents: tap.documents, runner: runnerVerdicts(tap.tests) };
+  const runner = runnerVerdicts(tap.tests);
+  const summary = summarise(cases);
+  const top = runner.length === 0 ? summary
+    : summarise(tap.tests.flatMap<Pick<CaseResult, 'status'>>((t) => (selftestName(t.name) ? [t] : topToCases(t, tap.documents[t.document], ctx))));
+  return { cases, summary, top, problems: tap.problems, tests: tap.tests, documents: tap.documents, runner };
 }
 
 /** Problems as RunResult.problems strings. */
@@ -62,28 +80,23 @@ export function parsedLogToRun(parsed: ParsedLog, init: Partial<Pick<RunResult, 
   return run;
 }
 
-const LABELS: [Status, string][] = [
-  ['PASS', 'passed'], ['FAIL', 'failed'], ['CRASH', 'crashed'], ['TIMEOUT', 'timed out'],
-  ['ERROR', 'errors'], ['MISS', 'missing'], ['XFAIL', 'expected failures'], ['SKIP', 'skipped'], ['DONE', 'done'],
-];
-
 /**
  * kunit.py's closing line, "Testing complete. Ran N tests: passed: X, failed: Y",
  * listing only the statuses that occurred (passed always), then the problems.
  */
-export function formatParseSummary(parsed: Pick<ParsedLog, 'summary' | 'problems'> & { runner?: RunnerVerdict[]; cases?: CaseResult[] }): string {
+export function formatParseSummary(parsed: Pick<ParsedLog, 'summary' | 'problems'> & { top?: RunSummary; runner?: RunnerVerdict[]; cases?: CaseResult[] }): string {
   const { summary } = parsed;
-  const parts = (counts: RunSummary['counts']) => LABELS.filter(([s]) => s === 'PASS' || (counts[s] ?? 0) > 0)
-    .map(([s, label]) => `${label}: ${counts[s] ?? 0}`).join(', ');
-  const lines = [`Testing complete. Ran ${summary.total} test${summary.total === 1 ? '' : 's'}: ${parts(summary.counts)}`];
+  const runner = parsed.runner ?? [];
+  // kselftest's runner: the first line counts what the runner counts, one result per binary.
+  const top = runner.length > 0 ? parsed.top ?? summary : summary;
+  const parts = (counts: RunSummary['counts']) => STATUS_ORDER.filter((s) => s === 'PASS' || (counts[s] ?? 0) > 0)
+    .map((s) => `${STATUS_FACTS[s].label}: ${counts[s] ?? 0}`).join(', ');
+  const lines = [`Testing complete. Ran ${top.total} test${top.total === 1 ? '' : 's'}: ${parts(top.counts)}`];
   const speaks = speaksLine(parsed.cases?.find((c) => c.kernel?.speaks)?.kernel);
   if (speaks) lines.push(`On ${parsed.cases!.find((c) => c.kernel?.speaks)!.kernel!.release}, the ${speaks}.`);
-  const runner = parsed.runner ?? [];
   if (runner.length > 0) {
-    // Two levels: say which one the line above counted, and what the runner said per binary.
-    const counts: RunSummary['counts'] = {};
-    for (const v of runner) counts[v.status] = (counts[v.status] ?? 0) + 1;
-    lines.push(`Counted per nested test case (and per binary where the runner's verdict says more). kselftest runner, per binary: ran ${runner.length}: ${parts(counts)}`);
+    // Two levels: say which one the line above counted, the nested cases beside, and what the runner said per binary.
+    lines.push(`Counted per binary, as kselftest's runner does (${runner.length} binaries). Nested test cases: ran ${summary.total}: ${parts(summary.counts)}`);
     for (const v of runner) if (v.status !== 'PASS' && v.status !== 'SKIP') lines.push(`  ${v.status.padEnd(7)} ${v.family}:${v.binary}${v.reason ? `  ${v.reason}` : ''}`);
   }
   if (parsed.problems.length > 0) {

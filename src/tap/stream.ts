@@ -1,148 +1,22 @@
-// KTAP parser: normalised lines -> a tree of TapCase, problems as data.
+// The KTAP stream: normalised lines -> a tree of TapCase, problems as data.
+// Each line is classified once (lines.ts's table); what it means depends on
+// where it stands: which open level its lead matches, what that level has seen.
 //
 // Why not tap-parser's Parser for the structure: it nests only by 4-space
 // indentation after "# Subtest", so KTAP's 2-space nesting with a version line
 // per subtest, old KUnit's tab nesting and kselftest's "# "-prefixed child
 // output are invisible to it; it folds XFAIL/TIMEOUT/ERROR into the test name;
 // and its errors carry no line numbers. So the structure and the directive
-// table are ours (after kunit_parser.py), and tap-parser keeps what it does
-// well: the grammar of a single line (its lineTypes for plans, bail-outs and
-// pragmas, and parseDirective for SKIP/TODO/time spellings).
-import { lineTypes, parseDirective } from 'tap-parser';
-import type { CaseResult, KernelIdentity, Status } from '../model.js';
-import { isFailure, worstStatus } from '../model.js';
+// table are ours (after kunit_parser.py).
+import type { CaseResult, Status } from '../model.js';
 import { KtapNormaliser, type NormLine } from './normalise.js';
 import { textLines } from '../util/lines.js';
-
-export interface TapProblem {
-  line: number;     // 1-based line number in the input; 0 when not tied to a line
-  message: string;
-}
-
-export type DirectiveKind = 'SKIP' | 'TODO' | 'XFAIL' | 'XPASS' | 'TIMEOUT' | 'ERROR';
-
-export interface TapCase {
-  number: number;           // test number within its parent (1-based)
-  name: string;             // description; '' when the line had none
-  /** ok / not ok; null when no result line was seen (MISS, or CRASH). */
-  ok: boolean | null;
-  status: Status;           // this test's own result line, directive and crash markers
-  directive?: { kind: DirectiveKind; text: string };
-  /** Diagnostic data after '#' that is not a directive ("exit=1", "rcode=0"). */
-  comment?: string;
-  reason?: string;          // why it is not PASS, where known
-  line?: number;            // line number of the result line
-  startLine: number;        // first line that belongs to this test
-  plan?: number;            // subtests planned (1..N), for a parent
-  subtests: TapCase[];
-  diagnostics: string[];    // '#' lines before the result line, unindented
-  console: string[];        // unknown lines (kernel messages, other writers)
-  lines: string[];          // every line of this test in input order, as printed
-  durationMs?: number;      // from "# time=..." / "duration_ms"
-  crash?: { line: number; text: string };
-  document: number;         // index into ParsedKtap.documents
-}
-
-export interface KtapDocument {
-  version: string;          // "KTAP version 1", "TAP version 13"
-  line: number;
-  plan?: number;
-  /** key=value pairs of a kgate header line "# kgate family=... api=..." */
-  meta: Record<string, string>;
-  /** Bail out! reason, if the top level bailed out. */
-  bailout?: string;
-}
-
-export interface ParsedKtap {
-  tests: TapCase[];         // top-level tests of every document, in order
-  documents: KtapDocument[];
-  problems: TapProblem[];
-}
-
-// ---------------------------------------------------------------------------
-// Line grammar: every shape the parser knows, in one table. `lead` (the
-// indentation or "# " nesting) has been cut off before these are tried.
-
-const RESULT_RE = /^(not ok|ok)\b(?:\s+(\d+))?(?:\s+-)?(?:\s+(.*))?$/;
-const SUBTEST_RE = /^# Subtest:\s*(.*)$/;
-const SELFTEST_RE = /^# selftests: (.+?): (.+)$/;
-const KGATE_HEADER_RE = /^# kgate((?:\s+[A-Za-z0-9_.-]+=\S*)+)\s*$/;
-// The lines after it that say in words what the kernel speaks and why (docs/suite-protocol.md).
-const KGATE_SAYS_RE = /^# kgate (speaks|why): (.+)$/;
-const VERSION_LINE_RE = /^(K?TAP version \d+)\s*$/;
-// kselftest.h ksft_print_cnts().
-const TOTALS_RE = /^# Totals: ((?:[a-z]+:\d+\s*)+)$/;
-// A result printed after text without a newline ("Diff too high: 3239020..not ok 1 ITIMER_VIRTUAL").
-const GLUED_RE = /(?<![A-Za-z])(?:not ok|ok) (\d+)\b/;
-// What a headerless document starts with: test 1's result or a plan, at the start of the line.
-const HEADERLESS_RE = /^(?:(?:not ok|ok) 1\b|1\.\.\d+(?:\s|$))/;
-// The lines a counting binary prints for each check (kselftest's kcmp_test).
-const COUNTED_RE = /^(PASS|FAIL|SKIP|XFAIL):\s/;
-
-function isPlan(s: string): RegExpMatchArray | null {
-  return (s + '\n').match(lineTypes.plan);
-}
-function isBailout(s: string): RegExpMatchArray | null {
-  return (s + '\n').match(lineTypes.bailout);
-}
-function isPragma(s: string): boolean {
-  return lineTypes.pragma.test(s + '\n');
-}
-
-/** The KTAP directive table (Documentation/dev-tools/ktap.rst, kselftest.h). */
-const DIRECTIVES: readonly [RegExp, DirectiveKind][] = Object.freeze([
-  [/^XFAIL\b[:\s]*/i, 'XFAIL'],
-  [/^XPASS\b[:\s]*/i, 'XPASS'],
-  [/^TIMEOUT\b[:\s]*/i, 'TIMEOUT'],
-  [/^ERROR\b[:\s]*/i, 'ERROR'],
-]);
-
-interface ParsedResult {
-  ok: boolean;
-  number?: number;
-  name: string;
-  directive?: { kind: DirectiveKind; text: string };
-  comment?: string;
-  durationMs?: number;
-}
-
-/** Split a result line the way tap-parser's Result does: at a '#' after whitespace, not escaped. */
-export function parseResultLine(s: string): ParsedResult | null {
-  const m = RESULT_RE.exec(s);
-  if (!m) return null;
-  const rest = (m[3] ?? '').replace(/\\\\/g, '\n');
-  const [head, ...tail] = rest.split(/(?<=\s|^)(?<!\\)#/);
-  const unescape = (x: string) => x.replace(/\\#/g, '#').replace(/\n/g, '\\');
-  const r: ParsedResult = { ok: m[1] === 'ok', name: unescape(head ?? '').trim() };
-  if (m[2] !== undefined) r.number = Number(m[2]);
-  const after = unescape(tail.join('#')).trim();
-  if (after === '') return r;
-  for (const [re, kind] of DIRECTIVES) {
-    const d = re.exec(after);
-    if (d) { r.directive = { kind, text: after.slice(d[0].length).trim() }; return r; }
-  }
-  const d = parseDirective(after);
-  if (d && d[0] === 'skip') r.directive = { kind: 'SKIP', text: d[1] === true ? '' : String(d[1]) };
-  else if (d && d[0] === 'todo') r.directive = { kind: 'TODO', text: d[1] === true ? '' : String(d[1]) };
-  else if (d && d[0] === 'time') r.durationMs = Number(d[1]);
-  else r.comment = after;
-  return r;
-}
-
-function statusOf(ok: boolean, directive?: { kind: DirectiveKind }): Status {
-  switch (directive?.kind) {
-    case 'SKIP': return 'SKIP';
-    case 'XFAIL': return 'XFAIL';
-    case 'TIMEOUT': return 'TIMEOUT';
-    case 'ERROR': return 'ERROR';
-    case 'XPASS': return 'FAIL';               // kselftest: an unexpected pass is not a pass
-    case 'TODO': return ok ? 'PASS' : 'XFAIL'; // TAP's TODO: a failure that was expected
-    default: return ok ? 'PASS' : 'FAIL';
-  }
-}
-
-// ---------------------------------------------------------------------------
-// The streaming parser.
+import {
+  GLUED_RE, HASH_NESTED_HEADERLESS_RE, HASH_NESTED_VERSION_RE, HEADERLESS_RE, KGATE_HEADER_RE, KGATE_SAYS_RE,
+  FREEFORM_RE, classify, isBoringDiagnostic, isStructural, parseResultLine, statusOf,
+  type ParsedResult, type StructuralLine, type TapLine,
+} from './lines.js';
+import { topToCases, type KtapDocument, type ParsedKtap, type TapCase, type TapProblem, type ToCaseContext } from './cases.js';
 
 interface Pending {
   lines: string[];
@@ -292,12 +166,12 @@ export class KtapStream {
     const text = nl.text;
     if (this.stack.length === 0 || this.endMarker) {
       // First version line of the stream, or a new one after an end marker.
-      const v = VERSION_LINE_RE.exec(text.trim());
-      if (!v) return;
+      const v = classify(text.trim());
+      if (v.type !== 'version') return;
       if (this.stack.length > 0) this.closeDocument(nl.n - 1);
       this.endMarker = undefined;
       this.lateCrash = undefined;
-      this.openDocument(v[1], nl.n);
+      this.openDocument(v.version, nl.n);
       return;
     }
 
@@ -311,45 +185,35 @@ export class KtapStream {
     let childLead = frame.lead + ws;
     // kselftest's runner prefixes a test's own TAP with "# ": a nested version
     // line behind "# " opens a level whose lead includes it.
-    const hashNested = /^# (\s*)(K?TAP version \d+)\s*$/.exec(body);
+    const hashNested = HASH_NESTED_VERSION_RE.exec(body);
     if (hashNested) { childLead = frame.lead + ws + '# ' + hashNested[1]; body = hashNested[2]; }
     // A binary the runner started that prints no version line of its own: its
     // first result or plan behind "# ", right after "# selftests: dir: bin", opens its level.
-    const hashHeaderless = !hashNested && fi === this.stack.length - 1 && frame.selftestHeader ? /^# (\s*)((?:not ok|ok) 1\b.*|1\.\.\d+.*)$/.exec(body) : null;
+    const hashHeaderless = !hashNested && fi === this.stack.length - 1 && frame.selftestHeader ? HASH_NESTED_HEADERLESS_RE.exec(body) : null;
     if (hashHeaderless) { childLead = frame.lead + ws + '# ' + hashHeaderless[1]; body = hashHeaderless[2]; frame.selftestHeader = false; }
     const deeper = childLead !== frame.lead;
 
-    const version = VERSION_LINE_RE.exec(body);
-    const result = version ? null : parseResultLine(body);
-    const plan = version || result ? null : isPlan(body);
-    const subtest = version || result || plan ? null : SUBTEST_RE.exec(body);
-    const bail = version || result || plan || subtest ? null : isBailout(body);
-    const structural = Boolean(version || result || plan || subtest);
+    const line = classify(body);
 
-    if (!structural) {
+    if (!isStructural(line)) {
       // A result glued behind a test's own text: only the next number expected, never inside a '#' line.
-      const glued = bail || ws !== '' || body.startsWith('#') ? null : GLUED_RE.exec(body);
-      if (glued && glued.index > 0 && Number(glued[1]) === nextNumber(frame) && parseResultLine(body.slice(glued.index))) {
+      const glued = line.type === 'bailout' || ws !== '' || body.startsWith('#') ? null : GLUED_RE.exec(body);
+      const gluedResult = glued && glued.index > 0 && Number(glued[1]) === nextNumber(frame) ? parseResultLine(body.slice(glued.index)) : null;
+      if (glued && gluedResult) {
         const head = body.slice(0, glued.index);
         this.problem(nl.n, `result of test ${glued[1]} printed after '${head.length > 40 ? head.slice(0, 40) + '...' : head}' without a newline`);
         this.addLoose({ ...nl, text: frame.lead + head, raw: frame.lead + head });
-        this.structuralAt(fi, body.slice(glued.index), { ...nl, text: frame.lead + body.slice(glued.index) }, false, childLead);
+        this.structuralAt(fi, { type: 'result', result: gluedResult }, { ...nl, text: frame.lead + body.slice(glued.index) }, false, childLead);
         return;
       }
-      if (bail) {
-        const target = this.top;
-        target.bailout = { line: nl.n, reason: (bail[1] ?? '').trim() };
-        this.problem(nl.n, `bail out${bail[1]?.trim() ? `: ${bail[1].trim()}` : ''}`);
+      if (line.type === 'bailout') {
+        this.top.bailout = { line: nl.n, reason: line.reason };
+        this.problem(nl.n, `bail out${line.reason ? `: ${line.reason}` : ''}`);
       }
-      if (isPragma(body)) return;
-      const totals = TOTALS_RE.exec(body);
-      if (totals && !frame.totals) {
-        const counts: Record<string, number> = {};
-        for (const kv of totals[1].trim().split(/\s+/)) { const [k, v] = kv.split(':'); counts[k] = Number(v); }
-        frame.totals = { line: nl.n, counts };
-      }
-      if (SELFTEST_RE.test(body)) frame.selftestHeader = true;
-      if (COUNTED_RE.test(body)) frame.counted.push(body);
+      if (line.type === 'pragma') return;
+      if (line.type === 'totals' && !frame.totals) frame.totals = { line: nl.n, counts: line.counts };
+      if (line.type === 'selftest') frame.selftestHeader = true;
+      if (line.type === 'counted') frame.counted.push(body);
       // Diagnostics and unknown lines do not close levels: KTAP allows them
       // unindented inside a subtest (old KUnit prints "init_suite" that way).
       this.addLoose(nl, body.startsWith('#') ? body.trim() : undefined);
@@ -361,25 +225,28 @@ export class KtapStream {
     if (deeper && fi !== this.stack.length - 1) {
       this.problem(nl.n, 'inconsistent indentation: line does not match its level');
       const t = this.top;
-      this.structuralAt(this.stack.length - 1, text.slice(t.lead.length).trimStart(), nl, false, t.lead);
+      const innermost = text.slice(t.lead.length).trimStart();
+      // Cut at another lead, the line may read differently: a structural line there is taken as such.
+      const there = innermost === body ? line : classify(innermost);
+      if (isStructural(there)) this.structuralAt(this.stack.length - 1, there, nl, false, t.lead);
       return;
     }
-    this.structuralAt(fi, body, nl, deeper, childLead);
+    this.structuralAt(fi, line, nl, deeper, childLead);
   }
 
-  private structuralAt(fi: number, body: string, nl: NormLine, deeper: boolean, childLead: string): void {
-    const version = VERSION_LINE_RE.exec(body);
-    const result = version ? null : parseResultLine(body);
-    const plan = version || result ? null : isPlan(body);
-    const subtest = version || result || plan ? null : SUBTEST_RE.exec(body);
+  private structuralAt(fi: number, line: StructuralLine, nl: NormLine, deeper: boolean, childLead: string): void {
+    const version = line.type === 'version' ? line : null;
+    const result = line.type === 'result' ? line.result : null;
+    const plan = line.type === 'plan' ? line : null;
+    const subtest = line.type === 'subtest' ? line : null;
 
     if (deeper) {
       // The start of a nested level (or an indented result without a header).
       const parent = this.stack[fi];
       const child = this.openFrame(childLead, nl.n, result !== null);
       if (parent.pendingName !== undefined) { child.name = parent.pendingName; parent.pendingName = undefined; }
-      if (subtest) child.name = subtest[1].trim();
-      if (version) child.version = version[1];
+      if (subtest) child.name = subtest.name;
+      if (version) child.version = version.version;
       if (plan) this.setPlan(child, plan, nl);
       if (result) this.addResult(child, result, nl);
       else this.addStructuralLine(child, nl);
@@ -389,23 +256,23 @@ export class KtapStream {
     const frame = this.stack[fi];
     if (version) {
       if (!frame.version && frame.plan === undefined && frame.tests.length === 0) {
-        frame.version = version[1];
+        frame.version = version.version;
         this.addStructuralLine(frame, nl);
       } else if (fi === 0) {
         // Another binary's output (or the same suite after a restart).
         this.closeDocument(nl.n - 1);
-        this.openDocument(version[1], nl.n);
+        this.openDocument(version.version, nl.n);
       } else {
-        this.problem(nl.n, `unexpected version line inside a subtest: ${version[1]}`);
+        this.problem(nl.n, `unexpected version line inside a subtest: ${version.version}`);
         this.addStructuralLine(this.top, nl);
       }
       return;
     }
     if (subtest) {
       if (fi > 0 && frame.tests.length === 0 && frame.plan === undefined && frame.name === undefined) {
-        frame.name = subtest[1].trim();    // KTAP: version line, then "# Subtest: name"
+        frame.name = subtest.name;    // KTAP: version line, then "# Subtest: name"
       } else {
-        frame.pendingName = subtest[1].trim(); // TAP14: the header precedes the indented child
+        frame.pendingName = subtest.name; // TAP14: the header precedes the indented child
       }
       this.addStructuralLine(this.top, nl);
       return;
@@ -434,9 +301,8 @@ export class KtapStream {
     return f;
   }
 
-  private setPlan(frame: Frame, m: RegExpMatchArray, nl: NormLine): void {
-    const start = Number(m[1]);
-    const end = Number(m[2]);
+  private setPlan(frame: Frame, plan: Extract<TapLine, { type: 'plan' }>, nl: NormLine): void {
+    const { start, end } = plan;
     if (frame.plan !== undefined) {
       this.problem(nl.n, `second plan ${start}..${end}; keeping 1..${frame.plan}`);
       return;
@@ -445,10 +311,7 @@ export class KtapStream {
     frame.plan = Math.max(0, end - start + 1);
     frame.planLine = nl.n;
     if (end === 0) frame.plan = 0;
-    if (m[3]) {
-      const d = parseDirective(m[3]);
-      if (d && d[0] === 'skip') frame.skipAll = d[1] === true ? 'skipped' : String(d[1]);
-    }
+    if (plan.skipAll !== undefined) frame.skipAll = plan.skipAll;
     if (this.stack[0] === frame) this.documents[this.documents.length - 1].plan = frame.plan;
   }
 
@@ -716,18 +579,13 @@ function reasonOf(tc: TapCase): string | undefined {
   return tc.status === 'SKIP' ? undefined : freeFormReason(tc);
 }
 
-/** Free-form text that says nothing about why a test failed. */
-function boring(name: string, text: string): boolean {
-  return name === 'selftests' || /^(initializing|.* passed|.* failed|.* skipped)$/.test(text) || /^timeout set to/.test(`${name}: ${text}`);
-}
-
 /** The most telling free-form diagnostic of a failed test ("# name: text", KUnit and kgate). */
 function freeFormReason(tc: TapCase): string | undefined {
   for (const d of tc.diagnostics) {
-    const m = /^#\s*(\S+?):\s+(.*)$/.exec(d);
+    const m = FREEFORM_RE.exec(d);
     if (!m) continue;
     const text = m[2].trim();
-    if (boring(m[1], text)) continue;
+    if (isBoringDiagnostic(m[1], text)) continue;
     return text;
   }
   return undefined;
@@ -751,119 +609,4 @@ export function parseKtap(input: string | Iterable<string>): ParsedKtap {
   const lines = typeof input === 'string' ? textLines(input) : input;
   for (const l of lines) s.push(l);
   return s.end();
-}
-
-// ---------------------------------------------------------------------------
-// TapCase tree -> the result model.
-
-export interface ToCaseContext {
-  family?: string;          // wins over the document header and the suite name
-  api?: string;
-  kernel?: KernelIdentity;
-}
-
-const STRUCTURED_RE = /^#\s*(\S+)((?:\s+[A-Za-z0-9_.-]+=\S*)+)\s*$/;
-const FREEFORM_RE = /^#\s*(\S+):\s+(.*)$/;
-
-/** Map parsed tests to CaseResults: leaves become cases ("suite.case"); a parent whose own failure no subtest explains becomes one too. */
-/** kselftest's runner level: one verdict per binary ("ok 1 selftests: dir: bin # SKIP", "# exit=1", "# TIMEOUT 45 seconds"). */
-export interface RunnerVerdict { family: string; binary: string; status: Status; reason?: string; line?: number }
-
-export function runnerVerdicts(tests: TapCase[]): RunnerVerdict[] {
-  const out: RunnerVerdict[] = [];
-  for (const t of tests) {
-    const m = SELFTEST_RE.exec(`# ${t.name}`);
-    if (!m) continue;
-    const v: RunnerVerdict = { family: m[1], binary: m[2].trim(), status: t.status };
-    if (t.reason) v.reason = t.reason;
-    if (t.line !== undefined) v.line = t.line;
-    out.push(v);
-  }
-  return out;
-}
-
-export function toCaseResults(tap: Pick<ParsedKtap, 'tests' | 'documents'>, ctx: ToCaseContext = {}): CaseResult[] {
-  const out: CaseResult[] = [];
-  for (const top of tap.tests) out.push(...topToCases(top, tap.documents[top.document], ctx));
-  return out;
-}
-
-/** The CaseResults of one top-level test (for the streaming path). */
-export function topToCases(top: TapCase, doc: KtapDocument | undefined, ctx: ToCaseContext = {}): CaseResult[] {
-  const meta = doc?.meta ?? {};
-  const selftest = SELFTEST_RE.exec(`# ${top.name}`);
-  let family = ctx.family ?? meta.family;
-  let topName = top.name;
-  if (selftest) {
-    family ??= selftest[1];
-    topName = selftest[2].trim();
-  }
-  // A foreign suite (KUnit, a kselftest binary with subtests): the top level is the family.
-  if (!family) family = top.subtests.length > 0 ? topName || `#${top.number}` : 'tap';
-  const base: Omit<CaseResult, 'id' | 'status' | 'tap'> = { family };
-  const api = ctx.api ?? meta.api;
-  if (api) base.api = api;
-  const kernel = ctx.kernel ?? (meta.release ? { release: meta.release } : undefined);
-  if (kernel) base.kernel = meta.speaks ? { ...kernel, speaks: meta.speaks } : kernel;
-
-  const out: CaseResult[] = [];
-  const walk = (tc: TapCase, path: string[]): boolean => {
-    const id = [...path, tc.name || `#${tc.number}`].join('.');
-    if (tc.subtests.length === 0) { out.push(leafCase(tc, id, base)); return isFailure(out[out.length - 1].status); }
-    let childFailed = false;
-    for (const s of tc.subtests) childFailed = walk(s, [...path, tc.name || `#${tc.number}`]) || childFailed;
-    // kselftest's runner: a binary that timed out (or crashed, or errored) says more than its cut-short cases: both count.
-    const runnerOwn = selftest !== null && path.length === 0 && (tc.status === 'TIMEOUT' || tc.status === 'CRASH' || tc.status === 'ERROR');
-    if (isFailure(tc.status) && (!childFailed || runnerOwn)) out.push(leafCase(tc, id, base));
-    return childFailed || isFailure(tc.status);
-  };
-  walk(selftest ? { ...top, name: topName } : top, []);
-  return out;
-}
-
-function leafCase(tc: TapCase, id: string, base: Omit<CaseResult, 'id' | 'status' | 'tap'>): CaseResult {
-  const console = tc.console;
-  const consoleSet = new Set(console);
-  const c: CaseResult = { ...base, id, status: tc.status, tap: tc.lines.filter((l) => !consoleSet.has(l)) };
-  if (console.length > 0) c.console = [...console];
-  const details: Record<string, string> = {};
-  const notes: string[] = [];
-  for (const d of tc.diagnostics) {
-    const s = STRUCTURED_RE.exec(d);
-    if (s && (s[1] === tc.name || s[1] === tc.name.split(' ')[0])) {
-      for (const kv of s[2].trim().split(/\s+/)) {
-        const i = kv.indexOf('=');
-        const k = kv.slice(0, i);
-        const v = kv.slice(i + 1);
-        if (k === 'observed') c.observed = v;
-        else if (k === 'expected') c.expected = v;
-        else if (k === 'ms' && /^\d+(\.\d+)?$/.test(v)) c.durationMs = Number(v);
-        else details[k] = v;
-      }
-      continue;
-    }
-    const f = FREEFORM_RE.exec(d);
-    if (f && f[1] === tc.name && !boring(f[1], f[2].trim())) notes.push(f[2].trim());
-  }
-  if (Object.keys(details).length > 0) c.details = details;
-  if (c.durationMs === undefined && tc.durationMs !== undefined) c.durationMs = tc.durationMs;
-  let reason = tc.reason;
-  if (c.status !== 'PASS') {
-    // kgate's own free-form line explains a failure better than the generic text.
-    if (c.status === 'FAIL' && notes.length > 0 && !tc.directive && !tc.comment) reason = notes[0];
-    if (!reason && c.status === 'FAIL' && c.observed !== undefined && c.expected !== undefined) {
-      reason = `observed ${c.observed}, expected ${c.expected}`;
-    }
-  }
-  if (reason) c.reason = oneLine(reason);
-  return c;
-}
-
-function oneLine(s: string): string {
-  return s.replace(/\s+/g, ' ').trim();
-}
-
-/** Lowest-common status of a tree, for callers that need a test's summary. */
-export function treeStatus(tc: TapCase): Status {
-  return worstStatus([tc.status, ...tc.subtests.map(treeStatus)]);
 }

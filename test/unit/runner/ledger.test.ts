@@ -1,0 +1,51 @@
+// The ledger of a binary's cases (src/runner/ledger.ts): every case asked for
+// ends exactly once, reported, stopped at or MISS, and MISS says why in one vocabulary.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CaseResult } from '../../../src/model.js';
+import { CaseLedger, missReason } from '../../../src/runner/ledger.js';
+
+const binary = { name: 'kgate-k', family: 'k', api: 'upstream' };
+const kernel = { release: '6.12.0-test' };
+
+function ledgerOf(ids: string[]) {
+  const out: CaseResult[] = [];
+  const problems: string[] = [];
+  return { ledger: new CaseLedger(binary, ids, (r) => out.push(r), (m) => problems.push(m)), out, problems };
+}
+
+test('a reported case leaves the ledger once; a case not asked for is a problem, not a result', () => {
+  const { ledger, out, problems } = ledgerOf(['K1.a', 'K2.b']);
+  assert.equal(ledger.reported({ id: 'K2.b', family: 'k', status: 'PASS', tap: ['ok 2 K2.b'] }, kernel, []), true);
+  assert.equal(ledger.reported({ id: 'K9.z', family: 'k', status: 'PASS', tap: [] }, kernel, []), false);
+  assert.deepEqual(ledger.owed, ['K1.a']);
+  assert.deepEqual(out.map((c) => [c.id, c.status, c.kernel?.release]), [['K2.b', 'PASS', '6.12.0-test']]);
+  assert.deepEqual(problems, ['kgate-k: result for K9.z, which was not asked for']);
+});
+
+test('a kernel report while the case ran makes it CRASH, whatever it printed', () => {
+  const { ledger, out } = ledgerOf(['K1.a']);
+  ledger.reported({ id: 'K1.a', family: 'k', status: 'PASS', tap: [] }, kernel, [{ kind: 'oops', line: 'BUG: kernel NULL pointer dereference', excerpt: ['BUG: x'], at: 0 }]);
+  assert.equal(out[0].status, 'CRASH');
+  assert.match(out[0].reason ?? '', /kernel oops while the case ran: BUG: kernel NULL/);
+});
+
+test('a binary that stopped: the case it ran gets the stop, the rest MISS naming it; a lost link blames nobody', () => {
+  const { ledger, out } = ledgerOf(['K1.a', 'K2.b', 'K3.c']);
+  const r = ledger.stopped({ kind: 'exited', code: 139, signal: 'SIGSEGV' }, { kernel }, { timeoutMs: 1000, consoleTail: () => [] });
+  assert.equal(r?.status, 'ERROR');
+  assert.equal(r?.reason, 'kgate-k exited (code 139, signal SIGSEGV) before reporting this case');
+  ledger.missRest({ kind: 'stopped', binary: 'kgate-k', at: 'K1.a', status: 'ERROR' }, kernel);
+  assert.deepEqual(out.map((c) => `${c.id}=${c.status}`), ['K1.a=ERROR', 'K2.b=MISS', 'K3.c=MISS']);
+  assert.equal(out[1].reason, 'not run: kgate-k stopped at K1.a (ERROR)');
+  assert.deepEqual(ledger.owed, []);
+
+  const lost = ledgerOf(['K1.a']);
+  assert.equal(lost.ledger.stopped({ kind: 'lost', why: 'the guest stopped' }, { kernel }, { timeoutMs: 1000, consoleTail: () => [] }), undefined);
+  assert.deepEqual(lost.ledger.owed, ['K1.a'], 'still owed: the caller decides (an infra fault)');
+});
+
+test('MISS in one vocabulary: not run: <why> (first line), or never reported', () => {
+  assert.equal(missReason({ kind: 'aborted', reason: 'guest did not boot\nconsole: ...' }), 'not run: guest did not boot');
+  assert.equal(missReason({ kind: 'unreported' }), 'never reported');
+});
