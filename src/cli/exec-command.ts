@@ -63,11 +63,18 @@ export async function execFromCli(command: string[], raw: Record<string, unknown
         // one archive, one upload, one unpack: a selftest directory is many small files
         const tar = path.join(scratch, 'put.tar');
         await runTool('tar', ['--owner=0', '--group=0', '-cf', tar, '-C', put, '.'], { signal });
+        const mk = await g.transport.exec(`mkdir -p ${PUT_DIR}`, { signal, timeoutMs: 60_000 });
+        if (mk.code !== 0) throw new KgateError('infra', `--put: mkdir ${PUT_DIR} in the guest failed (exit ${mk.code ?? mk.signal})`);
         await g.transport.upload(tar, '/kgate/put.tar', 0o644);
         const r = await g.transport.exec(`mkdir -p ${PUT_DIR} && tar -xf /kgate/put.tar -C ${PUT_DIR} && rm /kgate/put.tar`, { signal, timeoutMs: 120_000 });
         if (r.code !== 0) throw new KgateError('infra', `--put: unpacking in the guest failed (exit ${r.code ?? r.signal})`);
       }
-      const r = await g.transport.exec(`mkdir -p ${PUT_DIR} && cd ${PUT_DIR} && ${cmd}`, {
+      // stdout through a pipe, not the SSH channel itself: dropbear hands the
+      // command a socket, which cannot be reopened as /dev/stdout, and
+      // kselftest's runner writes each test's output to logfile=/dev/stdout
+      // (without the pipe every nested line was lost)
+      const r = await g.transport.exec(`set -o pipefail; mkdir -p ${PUT_DIR} && cd ${PUT_DIR} && { ${cmd}
+} | cat`, {
         signal, timeoutMs: o.timeout * 1000,
         onStdout: (l) => process.stdout.write(`${l}\n`),
         onStderr: (l) => process.stderr.write(`${l}\n`),
