@@ -57,8 +57,8 @@ const series = (s: Series) => `{ ${s.major}, ${s.minor}, 0, 0, 1 }`;
 const version = (v: KernelVersion) => `{ ${v.major}, ${v.minor}, ${v.patch}, ${v.rc ?? 0}, 1 }`;
 
 /**
- * A known outcome's range as the C initializer of struct kg_known's KG_KSFT
- * fields (harness_head.c.hbs), parsed by the verdict's own parser so the C
+ * A known outcome's range as the C initializer of a struct kg_range
+ * (templates/c/verdict.c.hbs), parsed by the verdict's own parser so the C
  * side and src/verdict read one range the same way.
  */
 export function ksftRange(k: KnownOutcome): string {
@@ -66,7 +66,7 @@ export function ksftRange(k: KnownOutcome): string {
   const fixed = parseFixedIn(r, k.fixedIn ?? []);
   if (fixed.length > 4) throw new KgateError('bug', `${k.range}: more than 4 fixedIn releases (struct kg_known holds 4)`);
   const [rcOnly, from, to] = r.kind === 'rc' ? [1, r.series, r.series] : [0, r.from, r.to];
-  return `${rcOnly}, ${series(from)}, ${series(to)}, { ${fixed.length ? fixed.map(version).join(', ') : '{ 0 }'} }, ${fixed.length}`;
+  return `{ ${rcOnly}, ${series(from)}, ${series(to)}, { ${fixed.length ? fixed.map(version).join(', ') : '{ 0 }'} }, ${fixed.length} }`;
 }
 
 function withRanges(c: CaseDef): CaseDef {
