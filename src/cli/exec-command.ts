@@ -14,22 +14,18 @@ import { startGuest, stopGuest } from '../runner/guest.js';
 import { runTool } from '../util/run-tool.js';
 import { scratchDir } from '../util/scratch.js';
 import { shellQuote } from '../util/shell.js';
-import { ACCEL_ENV, kernelRequestOf, parseOpts } from './inputs.js';
+import { TreeJobOpts, kernelRequestOf, parseOpts } from './inputs.js';
 import { interruptible } from './run-command.js';
 
 /** Where --put lands in the guest; the command runs there. */
 export const PUT_DIR = '/kgate/put';
 
-const ExecOpts = z.object({
+const ExecOpts = TreeJobOpts.pick({ baseConfig: true, accel: true, mem: true, bootTimeout: true }).extend({
   kernel: z.string().min(1),
   modules: z.string().optional(),
-  baseConfig: z.string().optional(),
   configFragment: z.array(z.string()).optional(),
   put: z.string().optional(),
   timeout: z.coerce.number({ message: '--timeout must be a number of seconds' }).positive({ message: '--timeout must be positive' }),
-  accel: z.preprocess((v) => v ?? (process.env[ACCEL_ENV] || 'auto'), z.enum(['auto', 'kvm', 'tcg'], { message: `--accel (or $${ACCEL_ENV}) must be auto, kvm or tcg` })),
-  mem: z.coerce.number({ message: '--mem must be a number of MiB' }).int().min(256, { message: '--mem must be at least 256 (MiB)' }),
-  bootTimeout: z.coerce.number({ message: '--boot-timeout must be a number of seconds' }).positive({ message: '--boot-timeout must be positive' }),
   results: z.string(),
 });
 

@@ -15,7 +15,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { kgate, kgateBin, tempDir, root } from './helpers.js';
+import { kgate, kgateBin, tempDir, root, hasQemu } from './helpers.js';
+import { pidsWhere } from './procs.js';
 import { testTree, treeSkip, treeState } from './tree-helpers.js';
 import { selectCases } from '../../src/catalog/index.js';
 import type { CaseResult } from '../../src/model.js';
@@ -163,4 +164,27 @@ test('export kselftest: older generations when a filter names them; usage errors
     assert.match(lines[0], says, args.join(' '));
   }
   assert.deepEqual(readdirSync(foreign), ['mine'], 'a foreign directory is left as it was');
+});
+
+test('kgate exec: the command runs in the guest from --put\'s copy; its status is kgate\'s; past --timeout, 125 and the guest stopped', { skip: hasQemu() ? false : 'qemu-system-x86_64 is not installed', timeout: 10 * 60_000 }, async () => {
+  const put = tempDir('kgate-exec-put-');
+  writeFileSync(join(put, 'hello.sh'), 'echo "hello from $(uname -r) in $PWD"; exit 3\n');
+  const res = tempDir('kgate-exec-res-');
+  const exec = (args: string[]) => execa('node', [kgateBin, 'exec', '--results', res, ...args], { reject: false, stdin: 'ignore', env: { CI: '1' } });
+  const hello = exec(['--put', put, '--', 'sh', 'hello.sh']);
+  const r = await hello;
+  assert.equal(r.exitCode, 3, r.stderr);
+  assert.match(r.stdout, /^hello from 6\.12\.\S+ in \/kgate\/put$/m);
+  const sleeper = exec(['--timeout', '2', '--', 'sleep', '60']);
+  const late = await sleeper;
+  assert.equal(late.exitCode, 125, late.stderr);
+  assert.match(late.stderr, /^kgate: 'sleep 60' ran past --timeout 2 s: stopped$/m);
+  // a guest's initrd is in its kgate's scratch directory, named by that kgate's pid
+  const ours = pidsWhere(() => true).filter((p) => {
+    try {
+      const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      return /qemu-system-/.test(argv) && [hello.pid, sleeper.pid].some((k) => argv.includes(`kgate-guest-${k}-`));
+    } catch { return false; }
+  });
+  assert.deepEqual(ours, [], 'no guest of these kgates left running');
 });
