@@ -83,6 +83,7 @@ export function configFragment(cases: readonly CaseDef[]): string {
   const opts = ['FUSE_FS', 'FUSE_PASSTHROUGH', 'TMPFS', 'MEMFD_CREATE'];
   if (cases.some((c) => c.family === 'stacking' || /overlay/i.test(c.setup))) opts.push('OVERLAY_FS');
   if (cases.some((c) => /hugetlbfs/.test(c.setup))) opts.push('HUGETLBFS');
+  if (cases.some((c) => /debugfs/.test(c.id))) opts.push('DEBUG_FS');
   return opts.map((o) => `CONFIG_${o}=y\n`).join('');
 }
 
