@@ -61,6 +61,13 @@ exec node ${kgateBin} run --kernel ${obj}/arch/x86/boot/bzImage --family ioctl-o
     console.log(`kgate bisect      ${s(kgateMs).padStart(8)}   ${report.builds} builds (goal <= ${Math.floor(Math.log2(commits)) + 1}), ${report.steps.length} runs incl. the good and bad checks, first bad ${report.firstBad?.commit.slice(0, 12)}`);
     console.log(`by hand           ${s(handMs).padStart(8)}   ${handSteps} builds, first bad ${handFound?.slice(0, 12)}`);
     console.log(`ratio kgate / by hand: ${(kgateMs / handMs).toFixed(2)} (goal <= 1.10)`);
+    // kgate's bisect goes on where git bisect stops: it verifies the culprit
+    // (revert on bad, culprit and parent again). That part alone, and the rest:
+    const checks = (report.steps as { role: string; build: string; buildMs?: number; testMs: number }[]).filter((st) => st.role === 'revert' || st.role === 'verify');
+    const checkMs = checks.reduce((n, st) => n + (st.buildMs ?? 0) + st.testMs, 0);
+    const checkBuilds = checks.filter((st) => st.build === 'built').length;
+    console.log(`verification      ${s(checkMs).padStart(8)}   ${checkBuilds} builds, ${checks.length} runs (goal: at most 1 incremental build + 2 runs); ${report.checks ? `revert: ${report.checks.revert}, verify: ${report.checks.verify}` : "no checks"}`);
+    console.log(`kgate bisect without it: ${s(kgateMs - checkMs)}, ratio ${((kgateMs - checkMs) / handMs).toFixed(2)}`);
     for (const st of report.steps) console.log(`  ${st.role.padEnd(4)} ${st.commit.slice(0, 12)} ${st.verdict.padEnd(5)} build ${st.build}${st.buildMs ? ` ${s(st.buildMs)}` : ''}, test ${s(st.testMs)}  ${st.subject}`);
   } finally {
     await execa('git', ['-C', tree, 'worktree', 'remove', '--force', wt], { reject: false });

@@ -28,6 +28,12 @@ const FIX_WRITEBACK = '3ab394b363c5'; // writeback cache excludes passthrough (6
 /** "fuse: allow synchronous FUSE_INIT" (FUSE 7.45, merged for 6.18): its commit id is not in the
  *  sources read here (Debian's linux-source tarballs carry no history), so the release names it. */
 const FIX_SYNC_INIT = 'v6.18';
+/** The backing inode's append-only and immutable flags checked in fs/backing-file.c: not in
+ *  Debian's 7.2.13, in its 7.3.4 (both run by kgate); the sources carry no history, so the
+ *  release names the fix, as for SYNC_INIT. */
+const FIX_BACKING_FLAGS = 'v7.3';
+const backingFlagsIgnored = (what: string): KnownOutcome =>
+  ({ outcome: 'ok', range: '6.9-7.2', what: `${what}: the backing inode's flags were not checked`, fix: FIX_BACKING_FLAGS });
 const syncInitUnknown: KnownOutcome = { outcome: 'ENOTTY', range: '6.9-6.17', what: 'FUSE_DEV_IOC_SYNC_INIT unknown to fuse_dev_ioctl', fix: FIX_SYNC_INIT };
 /** 6.9 and early 6.10 let INIT enable both; 3ab394b363c5 made them exclusive. */
 const writebackAndPassthrough: KnownOutcome = { outcome: 'ok', range: '6.9-6.10', what: 'writeback cache and passthrough both enabled', fix: FIX_WRITEBACK,
@@ -212,6 +218,12 @@ export const CASES: readonly CaseDef[] = Object.freeze([
   u('H4.splice', 'data-path', 'passthrough open', 'splice in and out', 'ok'),
   u('H4.sendfile', 'data-path', 'passthrough open', 'sendfile in and out', 'ok'),
   u('H7.fsync', 'data-path', 'passthrough open', 'fsync', 'ok'),
+  u('H10.aio', 'data-path', 'passthrough open; AIO (io_submit) pread and pwrite', 'io_submit; io_getevents', 'ok',
+    { note: 'backing-file.c (6.12; fuse/backing.c 7.x) backing_file_read_iter/write_iter: a kiocb with a completion takes the async branch (backing_aio, kiocb_clone); SKIP without CONFIG_AIO' }),
+  u('H10.aio_queued', 'data-path', 'backing file on a plain FUSE mount with FUSE_ASYNC_DIO; O_DIRECT passthrough open; AIO pread and pwrite', 'io_submit; io_getevents', 'ok',
+    { note: 'the backing read/write returns -EIOCBQUEUED (fuse_direct_IO, async) and completes later: backing_aio_rw_complete, and for the write backing_aio_queue_completion and backing_aio_complete_work on the sb\'s dio workqueue; SKIP without CONFIG_AIO' }),
+  u('H10.io_uring', 'data-path', 'passthrough open; io_uring READ and WRITE', 'io_uring_enter', 'ok',
+    { note: 'the same async branch through io_uring (inline or from an io-wq worker); SKIP without CONFIG_IO_URING or when kernel.io_uring_disabled says no' }),
 
   // lifecycle: §2 refcounting, server death, unmount
   u('H5.server_close_fd', 'lifecycle', 'server closes its fd right after BACKING_OPEN', 'open; read', 'ok'),
@@ -232,6 +244,21 @@ export const CASES: readonly CaseDef[] = Object.freeze([
     { note: 'backing-file.c backing_file_write_iter: file_remove_privs(user file) -> fuse_setattr -> FUSE_SETATTR answered EPERM -> EPERM before the backing write' }),
   u('U40.remove_privs_splice', 'backing-file', 'the same, by splice from a pipe', 'splice', 'EPERM',
     { note: 'backing-file.c backing_file_splice_write: file_remove_privs(user file) fails -> EPERM' }),
+  u('U41.immutable_open', 'backing-file', 'chattr +i on the backing file after BACKING_OPEN; open the FUSE file O_RDWR', 'open; pwrite', 'EIO',
+    { known: [backingFlagsIgnored('an immutable backing file opened for write and written')],
+      note: 'backing-file.c backing_file_open (7.3): IS_IMMUTABLE(real inode) and not O_RDONLY -> EPERM, which fuse_file_io_open turns into EIO; SKIP without CONFIG_TMPFS_XATTR' }),
+  u('U41.append_open', 'backing-file', 'chattr +a on the backing file; open the FUSE file O_WRONLY without O_APPEND', 'open; pwrite', 'EIO',
+    { known: [backingFlagsIgnored('an append-only backing file opened without O_APPEND and overwritten')],
+      note: 'backing-file.c backing_file_open (7.3): IS_APPEND(real inode) without O_APPEND -> EPERM -> EIO from fuse_file_io_open' }),
+  u('U41.append_write', 'backing-file', 'chattr +a; open O_WRONLY|O_APPEND, then F_SETFL clears O_APPEND on the FUSE fd', 'pwrite', 'EPERM',
+    { known: [backingFlagsIgnored('a write to an append-only backing file after F_SETFL took append mode away')],
+      note: 'backing-file.c backing_file_write_iter (7.3): backing O_APPEND, no IOCB_APPEND, IS_APPEND -> EPERM' }),
+  u('U41.append_splice', 'backing-file', 'the same, by splice from a pipe', 'splice', 'EPERM',
+    { known: [backingFlagsIgnored('a splice into an append-only backing file after F_SETFL took append mode away')],
+      note: 'backing-file.c backing_file_splice_write (7.3): backing O_APPEND and IS_APPEND -> EPERM' }),
+  u('U41.append_mmap', 'backing-file', 'chattr +a; open O_RDWR|O_APPEND; mmap MAP_SHARED with PROT_WRITE', 'mmap', 'EACCES',
+    { known: [backingFlagsIgnored('a shared writable mapping of an append-only backing file')],
+      note: 'backing-file.c backing_file_mmap (7.3): VM_SHARED and IS_APPEND(backing inode) -> EACCES; do_mmap checked only the FUSE inode' }),
   u('U37.bad_inode_read', 'lifecycle', 'passthrough open, then GETATTR says the file is a directory (fstat: EIO, inode marked bad)', 'read', 'EIO',
     { note: 'dir.c fuse_do_getattr: inode_wrong_type -> fuse_make_bad; file.c fuse_file_read_iter: fuse_is_bad -> EIO before the passthrough dispatch' }),
   u('U37.bad_inode_write', 'lifecycle', 'passthrough open, then GETATTR says the file is a directory (fstat: EIO, inode marked bad)', 'write', 'EIO',

@@ -47,3 +47,22 @@ export function judgeExit(e: ErrorExit, cov: FileCoverage | undefined): Judgemen
   }
   return { hit: undefined, by: 'none' };
 }
+
+/**
+ * An exit judged over the run's sum and its units (one case or one family
+ * each). The fall-through rule adds up every way into the next counted line:
+ * when other paths reach that line too (the end of an enclosing block: 7.3's
+ * backing_file_open checks append-only last inside `if (not read-only) {}`,
+ * and the read-only opens join after it), the sum hides the exit. A unit's
+ * own counts, where those paths need not have run, still show it; the rule
+ * can only miss exits, never invent one, so a unit that says hit is believed.
+ */
+export function judgeOverUnits(judge: (cov: FileCoverage | undefined) => Judgement, total: FileCoverage | undefined, units: (FileCoverage | undefined)[]): { judgement: Judgement; hitBy: number[] } {
+  const sum = judge(total);
+  const each = units.map(judge);
+  const hitBy = each.flatMap((j, i) => (j.hit ? [i] : []));
+  if (sum.by === 'arc' && sum.hit === false && hitBy.length > 0) {
+    return { judgement: { hit: true, count: hitBy.reduce((n, i) => n + (each[i].count ?? 0), 0), by: 'arc' }, hitBy };
+  }
+  return { judgement: sum, hitBy: sum.hit ? hitBy : [] };
+}

@@ -4,7 +4,7 @@
 // text out.
 import { blank, errorExits, functions as functionsOf, type ErrorExit } from './exits.js';
 import { fileOf, totals, type Totals, type Tracefile } from './info.js';
-import { judgeExit, type Judgement } from './judge.js';
+import { judgeExit, judgeOverUnits, type Judgement } from './judge.js';
 import { inScope, SCOPE } from './scope.js';
 
 export interface Unit { name: string; cases: string[]; tracefile: Tracefile }
@@ -59,9 +59,8 @@ export function coverageData(input: CoverageInput): CoverageData {
       const mine = found.filter((e) => e.func === name);
       const rows = mine.map((e) => {
         const judge = (c: typeof cov) => byLabel(e, mine, c) ?? judgeExit(e, c);
-        const judgement = judge(cov);
-        const hitBy = judgement.hit ? input.units.filter((u) => judge(fileOf(u.tracefile, scope.file)).hit).map((u) => u.name) : [];
-        return { ...e, file: scope.file, judgement, hitBy };
+        const { judgement, hitBy } = judgeOverUnits(judge, cov, input.units.map((u) => fileOf(u.tracefile, scope.file)));
+        return { ...e, file: scope.file, judgement, hitBy: hitBy.map((i) => input.units[i].name) };
       });
       exits.push(...rows);
       functions.push({ file: scope.file, name, line: fn.line, totals: t, exits: [rows.filter((r) => r.judgement.hit).length, rows.length] });

@@ -13,7 +13,14 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-/** What kgate's guest and the suite need (measured on 6.12 tinyconfig: every option survives). */
+/**
+ * What kgate's guest and the suite need (measured on 6.12 and 7.3 tinyconfig:
+ * every option survives). The last four are for the suite's reach, not the
+ * guest: AIO and IO_URING run the passthrough async read/write paths (H10),
+ * DEBUG_FS gives the backing-file cases a pseudofile without direct I/O,
+ * splice_write or mmap (U38, U39), TMPFS_XATTR lets tmpfs take chattr +a/+i
+ * (U41). Their cost on the 6.12 tiny build: docs/coverage.md.
+ */
 export const REQUIRED_FRAGMENT = [
   '64BIT', 'PRINTK', 'TTY', 'SERIAL_8250', 'SERIAL_8250_CONSOLE', 'BLK_DEV_INITRD', 'RD_GZIP',
   'BINFMT_ELF', 'BINFMT_SCRIPT', 'DEVTMPFS', 'DEVTMPFS_MOUNT', 'PROC_FS', 'SYSFS', 'TMPFS', 'SHMEM',
@@ -21,6 +28,7 @@ export const REQUIRED_FRAGMENT = [
   'MEMFD_CREATE', 'UNIX98_PTYS', 'NET', 'INET', 'UNIX', 'PCI', 'VIRTIO_MENU', 'VIRTIO', 'VIRTIO_PCI',
   'NETDEVICES', 'NET_CORE', 'VIRTIO_NET', 'E1000', 'FUSE_FS', 'FUSE_PASSTHROUGH', 'OVERLAY_FS',
   'SYSVIPC', 'HW_RANDOM', 'HW_RANDOM_VIRTIO',
+  'AIO', 'IO_URING', 'DEBUG_FS', 'TMPFS_XATTR',
 ].map((o) => `CONFIG_${o}=y`).join('\n') + '\n';
 
 /** Debian's config names its signing keys by paths of Debian's build tree: a plain build has none. */
@@ -95,6 +103,8 @@ const show = (v: string | undefined) => (v === undefined || v === 'n' ? 'n' : v)
 export const NEEDLESS_WHEN_UNDEFINED: Readonly<Record<string, string>> = Object.freeze({
   // 5.10-based Android trees build passthrough with FUSE_FS; trees before 6.9 have none (every case SKIPs)
   CONFIG_FUSE_PASSTHROUGH: 'passthrough, where this tree has any, is built with FUSE_FS; the suite says which API the kernel speaks',
+  // io_uring came in 5.1: before it the io_uring case SKIPs
+  CONFIG_IO_URING: 'the tree has no io_uring; H10.uring SKIPs',
 });
 
 /** kgate's options this tree has no Kconfig symbol for, and may do without: one line each, for the log. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blank, errorExits, functions, testsForError } from '../../../src/coverage/exits.js';
-import { judgeExit } from '../../../src/coverage/judge.js';
+import { judgeExit, judgeOverUnits } from '../../../src/coverage/judge.js';
 import { parseInfo, totals } from '../../../src/coverage/info.js';
 
 // Shaped as fs/fuse/passthrough.c and fs/backing-file.c of 6.12 (line numbers are this string's).
@@ -156,4 +156,27 @@ test('judgeExit: a two-arc condition taken both ways is hit even when a loop aft
   assert.deepEqual(judgeExit(eperm, at('BRDA:5,0,0,0\nBRDA:5,0,1,0\n')), { hit: false, count: 0, by: 'arc' });
   // One arc never taken, and control fell through: that arc is the exit's.
   assert.deepEqual(judgeExit(eperm, at('BRDA:5,0,0,0\nBRDA:5,0,1,3\n')), { hit: false, count: 0, by: 'arc' });
+});
+
+test('judgeOverUnits: an exit the sum hides (other paths join the next counted line) is hit when a unit shows it; a unit never unhits the sum', () => {
+  // 7.3 backing_file_open: the append-only check is the last of `if (not read-only) {}`; read-only opens join at the next line.
+  const src = 'struct file *bfo(int flags, struct inode *ri)\n{\n\tstruct file *f;\n\tif ((flags & O_ACCMODE) != O_RDONLY) {\n\t\tif (IS_IMMUTABLE(ri))\n\t\t\treturn ERR_PTR(-EPERM);\n\t\tif (IS_APPEND(ri) && !(flags & O_APPEND))\n\t\t\treturn ERR_PTR(-EPERM);\n\t}\n\tf = alloc(flags);\n\treturn f;\n}\n';
+  const exits = errorExits(src);
+  const append = exits.find((e) => e.line === 8)!;
+  assert.ok(append, JSON.stringify(exits));
+  const at = (da: string, brda = '') => parseInfo(`SF:/k/backing-file.c\n${da}${brda}end_of_record\n`).get('/k/backing-file.c')!;
+  // the whole run: the append check ran 30 times, the alloc after the block 56 (27 read-only opens joined it)
+  const sum = at('DA:4,58\nDA:5,31\nDA:7,30\nDA:10,56\n', 'BRDA:7,0,0,4\nBRDA:7,0,1,26\nBRDA:7,0,2,3\nBRDA:7,0,3,1\n');
+  assert.deepEqual(judgeExit(append, sum), { hit: false, count: 0, by: 'arc' });
+  // the case that took it: the check ran once, nothing after it
+  const unit = at('DA:4,1\nDA:5,1\nDA:7,1\nDA:10,0\n');
+  const other = at('DA:4,2\nDA:5,1\nDA:7,1\nDA:10,2\n');
+  const j = (c: typeof sum | undefined) => judgeExit(append, c);
+  assert.deepEqual(judgeOverUnits(j, sum, [other, unit]), { judgement: { hit: true, count: 1, by: 'arc' }, hitBy: [1] });
+  // no unit shows it: not hit, nobody named
+  assert.deepEqual(judgeOverUnits(j, sum, [other]), { judgement: { hit: false, count: 0, by: 'arc' }, hitBy: [] });
+  // a sum that says hit by its own line is kept, and names the units that hit it
+  const immutable = exits.find((e) => e.line === 6)!;
+  const own = at('DA:6,1\n');
+  assert.deepEqual(judgeOverUnits((c) => judgeExit(immutable, c), own, [own, undefined]).hitBy, [0]);
 });

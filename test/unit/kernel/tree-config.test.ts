@@ -142,7 +142,7 @@ function fakeTree(fuseKconfig: string): string {
 }
 
 test('old trees: kgate\'s FUSE_PASSTHROUGH that the tree does not have is not a loss, and is said in one line', (t) => {
-  const dir = fakeTree('config FUSE_FS\n\ttristate "FUSE (Filesystem in Userspace) support"\n');
+  const dir = fakeTree('config FUSE_FS\n\ttristate "FUSE (Filesystem in Userspace) support"\n\nconfig IO_URING\n\tbool "io_uring"\n');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { merged, asked } = mergeFragments(new Map(), [kgate]);
   const final = new Map(merged);
@@ -160,10 +160,18 @@ test('old trees: kgate\'s FUSE_PASSTHROUGH that the tree does not have is not a 
   const noNet = new Map(final);
   noNet.delete('CONFIG_VIRTIO_NET');
   assert.deepEqual(lostOptions(asked, noNet, kc).map((l) => [l.option, l.blame]), [['CONFIG_VIRTIO_NET', 'kconfig']]);
+  // a tree from before io_uring (5.1) does without it: its case SKIPs
+  const before51 = fakeTree('config FUSE_FS\n\ttristate "FUSE"\n');
+  t.after(() => rmSync(before51, { recursive: true, force: true }));
+  const noUring = new Map(final);
+  noUring.delete('CONFIG_IO_URING');
+  const kc51 = kconfigDepends(before51);
+  assert.deepEqual(lostOptions(asked, noUring, kc51), []);
+  assert.deepEqual(undefinedButNeedless(asked, kc51).map((l) => l.split(':')[0]), ['CONFIG_FUSE_PASSTHROUGH', 'CONFIG_IO_URING']);
 });
 
 test('old trees: a tree that defines FUSE_PASSTHROUGH and drops it still loses it (125)', (t) => {
-  const dir = fakeTree('config FUSE_FS\n\ttristate "FUSE"\n\nconfig FUSE_PASSTHROUGH\n\tbool "passthrough"\n\tdepends on FUSE_FS && BROKEN\n');
+  const dir = fakeTree('config FUSE_FS\n\ttristate "FUSE"\n\nconfig IO_URING\n\tbool "io_uring"\n\nconfig FUSE_PASSTHROUGH\n\tbool "passthrough"\n\tdepends on FUSE_FS && BROKEN\n');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { merged, asked } = mergeFragments(new Map(), [kgate]);
   const final = new Map(merged);
