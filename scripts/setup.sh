@@ -16,7 +16,9 @@ pkgs=(qemu-system-x86 busybox-static dropbear-bin openssh-sftp-server cpio kmod
       # kgate lava: the dispatcher (lava-run, lava_common's job schema), a server for the REST test
       lava-dispatcher lava-server postgresql
       # report.html's end-to-end test (headless)
-      chromium)
+      chromium
+      # kgate export kselftest's end-to-end test: lib.mk's install target copies with rsync
+      rsync)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

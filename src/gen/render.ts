@@ -64,8 +64,16 @@ export function loadTemplates(dir = join(projectRoot(), 'templates', 'c')): Temp
   return { dir, suite: readFileSync(join(dir, 'suite.c.hbs'), 'utf8'), partials };
 }
 
+/**
+ * The second output of the same templates: the kselftest export
+ * (src/export) renders with `ksft` set, its program name, and each known
+ * outcome's range as a C initializer (`ksftRange`), so the binary judges by
+ * the running kernel's version as kgate does.
+ */
+export interface KselftestRender { ksft: true; program: string }
+
 /** The C source of one family binary holding `cases` (all of that family). */
-export function renderFamily(family: FamilyDef, cases: readonly CaseDef[], t: Templates): string {
+export function renderFamily(family: FamilyDef, cases: readonly CaseDef[], t: Templates, mode?: KselftestRender): string {
   const partial = `family/${family.name}`;
   if (!(partial in t.partials)) throw new KgateError('bug', `no template for family ${family.name} (templates/c/families/${family.name}.c.hbs)`);
   const hb = makeHandlebars();
@@ -77,7 +85,7 @@ export function renderFamily(family: FamilyDef, cases: readonly CaseDef[], t: Te
   }
   return renderTemplate(t.suite, {
     family: family.name, api: family.api, summary: family.summary,
-    familyPartial: partial, cases,
+    familyPartial: partial, cases, ksft: false, program: '', ...mode,
   }, hb, `suite.c.hbs (${family.name})`);
 }
 

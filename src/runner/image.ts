@@ -176,7 +176,9 @@ const HOST = Object.freeze({
   busybox: '/bin/busybox',
   dropbear: '/usr/sbin/dropbear',
   sftpServer: '/usr/lib/openssh/sftp-server',
-  packages: ['busybox-static', 'dropbear-bin', 'openssh-sftp-server', 'libc6', 'libtomcrypt1', 'libtommath1', 'libgmp10', 'zlib1g', 'libcrypt1'],
+  /** GNU timeout: kselftest's runner calls /usr/bin/timeout --foreground, an option busybox's lacks (each test then "exit=1"). */
+  timeout: '/usr/bin/timeout',
+  packages: ['busybox-static', 'dropbear-bin', 'openssh-sftp-server', 'coreutils', 'libc6', 'libtomcrypt1', 'libtommath1', 'libgmp10', 'zlib1g', 'libcrypt1'],
 });
 
 export const GUEST_NET = Object.freeze({
@@ -189,7 +191,7 @@ export const GUEST_NET = Object.freeze({
 export const READY_MARKER = 'kgate: guest ready';
 export const HOST_KEY_PATH = '/etc/dropbear/dropbear_ed25519_host_key';
 /** Bumped when the image layout changes in a way the inputs below do not show. */
-const IMAGE_FORMAT = 3;
+const IMAGE_FORMAT = 4;
 
 /** The checkout (templates/guest lives there). */
 
@@ -256,17 +258,18 @@ export async function buildImage(req: ImageRequest): Promise<ImageResult> {
 
   a.file('bin/busybox', await readFile(HOST.busybox), 0o755);
   const applets = (await runTool(HOST.busybox, ['--list-full'], { signal: req.signal })).stdout.split('\n').filter(Boolean);
-  for (const p of applets) if (p !== 'bin/busybox') a.symlink(p, '/bin/busybox');
+  for (const p of applets) if (p !== 'bin/busybox' && `/${p}` !== HOST.timeout) a.symlink(p, '/bin/busybox');
 
   // dropbear-bin is dynamically linked; sftp-server needs only libc. ldd names
   // the libraries and the loader; copy the real files to the paths ldd prints
   // (ld.so searches /lib/x86_64-linux-gnu by default, no ld.so.cache needed).
   const libs = new Set<string>();
-  for (const bin of [HOST.dropbear, HOST.sftpServer]) {
+  for (const bin of [HOST.dropbear, HOST.sftpServer, HOST.timeout]) {
     for (const l of parseLdd((await runTool('ldd', [bin], { signal: req.signal })).stdout)) libs.add(l);
   }
   for (const l of libs) a.file(l, await readFile(realpathSync(l)), 0o755);
   a.file('usr/sbin/dropbear', await readFile(HOST.dropbear), 0o755);
+  a.file(HOST.timeout.slice(1), await readFile(HOST.timeout), 0o755);
   // Debian's dropbear starts its SFTP subsystem from this path.
   a.file('usr/lib/sftp-server', await readFile(HOST.sftpServer), 0o755);
 

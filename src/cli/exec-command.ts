@@ -1,0 +1,88 @@
+// `kgate exec`: the kernel stage and a booted guest, as `kgate run` has them,
+// but running one command of the user's instead of kgate's suite: another
+// suite's runner (run_kselftest.sh of an exported or installed kselftest
+// directory), a reproducer, a look around. The command's output is kgate's
+// output, its exit status kgate's (0-125; a signal or a status above 125 is 1,
+// since 126+ would stop a `git bisect run`).
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { KgateError, EXIT } from '../model.js';
+import { resolveKernel } from '../kernel/index.js';
+import { startGuest, stopGuest } from '../runner/guest.js';
+import { runTool } from '../util/run-tool.js';
+import { scratchDir } from '../util/scratch.js';
+import { shellQuote } from '../util/shell.js';
+import { TreeJobOpts, kernelRequestOf, parseOpts } from './inputs.js';
+import { interruptible } from './run-command.js';
+
+/** Where --put lands in the guest; the command runs there. */
+export const PUT_DIR = '/kgate/put';
+
+const ExecOpts = TreeJobOpts.pick({ baseConfig: true, accel: true, mem: true, bootTimeout: true }).extend({
+  kernel: z.string().min(1),
+  modules: z.string().optional(),
+  configFragment: z.array(z.string()).optional(),
+  put: z.string().optional(),
+  timeout: z.coerce.number({ message: '--timeout must be a number of seconds' }).positive({ message: '--timeout must be positive' }),
+  results: z.string(),
+});
+
+const note = (s: string) => process.stderr.write(`kgate: ${s}\n`);
+
+export async function execFromCli(command: string[], raw: Record<string, unknown>): Promise<number> {
+  const o = parseOpts(ExecOpts, raw);
+  const put = o.put ? path.resolve(o.put) : undefined;
+  if (put) {
+    try {
+      if (!(await import('node:fs')).statSync(put).isDirectory()) throw new Error('not a directory');
+    } catch (e) {
+      throw new KgateError('user', `--put ${o.put}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  const cmd = command.join(' ');
+  const runDir = path.join(path.resolve(o.results), 'exec', new Date().toISOString().replace(/[:.]/g, '-'));
+  try {
+    mkdirSync(runDir, { recursive: true });
+  } catch (e) {
+    throw new KgateError('user', `cannot write ${runDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return interruptible(async (signal) => {
+    const kernel = await resolveKernel(kernelRequestOf(o), { signal, logDir: runDir, log: note });
+    note(`kernel ${kernel.release} (${kernel.how}); booting`);
+    const scratch = await scratchDir('kgate-exec-');
+    const g = await startGuest({ kernel, accel: o.accel, runDir, signal, memMB: o.mem, bootTimeoutMs: o.bootTimeout * 1000, onNote: note });
+    try {
+      note(`guest up in ${(g.timings.total / 1000).toFixed(1)} s (${g.accel}); console: ${path.join(runDir, 'console.log')}`);
+      if (put) {
+        // one archive, one upload, one unpack: a selftest directory is many small files
+        const tar = path.join(scratch, 'put.tar');
+        await runTool('tar', ['--owner=0', '--group=0', '-cf', tar, '-C', put, '.'], { signal });
+        const mk = await g.transport.exec(`mkdir -p ${PUT_DIR}`, { signal, timeoutMs: 60_000 });
+        if (mk.code !== 0) throw new KgateError('infra', `--put: mkdir ${PUT_DIR} in the guest failed (exit ${mk.code ?? mk.signal})`);
+        await g.transport.upload(tar, '/kgate/put.tar', 0o644);
+        const r = await g.transport.exec(`mkdir -p ${PUT_DIR} && tar -xf /kgate/put.tar -C ${PUT_DIR} && rm /kgate/put.tar`, { signal, timeoutMs: 120_000 });
+        if (r.code !== 0) throw new KgateError('infra', `--put: unpacking in the guest failed (exit ${r.code ?? r.signal})`);
+      }
+      // stdout through a pipe, not the SSH channel itself: dropbear hands the
+      // command a socket, which cannot be reopened as /dev/stdout, and
+      // kselftest's runner writes each test's output to logfile=/dev/stdout
+      // (without the pipe every nested line was lost)
+      const r = await g.transport.exec(`set -o pipefail; mkdir -p ${PUT_DIR} && cd ${PUT_DIR} && { ${cmd}
+} | cat`, {
+        signal, timeoutMs: o.timeout * 1000,
+        onStdout: (l) => process.stdout.write(`${l}\n`),
+        onStderr: (l) => process.stderr.write(`${l}\n`),
+      });
+      if (r.killed === 'abort') throw signal.reason ?? new KgateError('interrupt', 'interrupted');
+      if (r.killed === 'timeout') { note(`${shellQuote(cmd)} ran past --timeout ${o.timeout} s: stopped`); return EXIT.untestable; }
+      if (r.lost) throw new KgateError('infra', `the guest went away while ${shellQuote(cmd)} ran (console: ${path.join(runDir, 'console.log')})`);
+      const code = r.code ?? 1;
+      return code > 125 ? 1 : code;
+    } finally {
+      await stopGuest(g);
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+}
