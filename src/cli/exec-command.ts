@@ -7,27 +7,20 @@
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import { KgateError, EXIT } from '../model.js';
 import { resolveKernel } from '../kernel/index.js';
 import { startGuest, stopGuest } from '../runner/guest.js';
 import { runTool } from '../util/run-tool.js';
 import { scratchDir } from '../util/scratch.js';
 import { shellQuote } from '../util/shell.js';
-import { TreeJobOpts, kernelRequestOf, parseOpts } from './inputs.js';
+import { kernelRequestOf, parseOpts } from './inputs.js';
+import { COMMANDS, schemaOf } from './options.js';
 import { interruptible } from './run-command.js';
 
 /** Where --put lands in the guest; the command runs there. */
 export const PUT_DIR = '/kgate/put';
 
-const ExecOpts = TreeJobOpts.pick({ baseConfig: true, accel: true, mem: true, bootTimeout: true }).extend({
-  kernel: z.string().min(1),
-  modules: z.string().optional(),
-  configFragment: z.array(z.string()).optional(),
-  put: z.string().optional(),
-  timeout: z.coerce.number({ message: '--timeout must be a number of seconds' }).positive({ message: '--timeout must be positive' }),
-  results: z.string(),
-});
+const ExecOpts = schemaOf(COMMANDS.exec);
 
 const note = (s: string) => process.stderr.write(`kgate: ${s}\n`);
 

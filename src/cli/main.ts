@@ -112,21 +112,14 @@ async function main(argv: string[]): Promise<number> {
     });
 
   const exp = program.command('export').description('the suite in another test framework\'s form');
-  caseFilterOptions(exp.command('kselftest').description('write a selftest directory (lib.mk, config, settings, KTAP via kselftest.h) for tools/testing/selftests'))
-    .option('--out <dir>', 'write the directory here (empty, or an earlier export)')
-    .option('--tree <path>', 'write it into this kernel tree, at ' + 'tools/testing/selftests/filesystems/fuse/passthrough')
+  withOptions(exp.command('kselftest').description('write a selftest directory (lib.mk, config, settings, KTAP via kselftest.h) for tools/testing/selftests'), 'export kselftest')
     .action(async (o: FilterOpts & { out?: string; tree?: string }) => {
       const { exportFromCli } = await import('./export-command.js');
       exitCode = await exportFromCli(o);
     });
 
-  guestOptions(treeOptions(program.command('exec').description('boot the kernel in a guest, copy a directory in, run one shell command there'))
-    .option('--kernel <spec>', 'debian:6.12, debian:6.12.107, tree:PATH[@REF], or a bzImage path', 'debian:6.12')
-    .option('--modules <dir>', 'modules tree for a --kernel bzImage')
-    .option('--put <dir>', 'copy this directory to the guest\'s /kgate/put (the command runs there)')
-    .option('--timeout <s>', 'seconds the command may run', '1800')
-    .option('--results <dir>', 'results root (console.log of the guest)', resolve(root, 'results'))
-    .argument('<command...>', 'the command, run by the guest\'s sh -c'))
+  withOptions(program.command('exec').description('boot the kernel in a guest, copy a directory in, run one shell command there')
+    .argument('<command...>', 'the command, run by the guest\'s sh -c'), 'exec')
     .action(async (command: string[], raw: Record<string, unknown>) => {
       const { execFromCli } = await import('./exec-command.js');
       exitCode = await execFromCli(command, raw);

@@ -113,6 +113,11 @@ export const OPTIONS = Object.freeze({
   kernelSeries: row({ flags: '--series <series>', help: 'only this series (7.3)', schema: z.string().regex(/^\d+\.\d+$/, { message: '--series is a series such as 7.3' }).optional(), example: '7.3' }),
   out: row({ flags: '--out <dir>', help: 'build directory', schema: z.string(), default: resolve(root, 'build'), example: '/tmp/build' }),
   force: row({ flags: '--force', help: 'recompile even what is up to date', schema: z.boolean().optional(), example: true }),
+  exportOut: row({ flags: '--out <dir>', help: 'write the directory here (empty, or an earlier export)', schema: z.string().optional(), example: '/tmp/passthrough' }),
+  exportTree: row({ flags: '--tree <path>', help: 'write it into this kernel tree, at tools/testing/selftests/filesystems/fuse/passthrough', schema: z.string().optional(), example: '/src/linux' }),
+  put: row({ flags: '--put <dir>', help: 'copy this directory to the guest\'s /kgate/put (the command runs there)', schema: z.string().optional(), example: '/tmp/selftests' }),
+  execTimeout: row({ flags: '--timeout <s>', help: 'seconds the command may run', schema: number('--timeout', 'a number of seconds').positive({ message: '--timeout must be positive' }), default: '1800', example: '600' }),
+  execResults: row({ flags: '--results <dir>', help: 'results root (console.log of the guest)', schema: z.string(), default: resolve(root, 'results'), example: '/tmp/results' }),
   mergeOut: row({ flags: '--out <dir>', help: 'where the merged night or run goes (default: the first shard\'s name + .merged)', schema: z.string().optional(), example: '/tmp/merged' }),
 });
 type O = typeof OPTIONS;
@@ -145,6 +150,8 @@ export const COMMANDS = Object.freeze({
   'kernel build': { kernel: O.kernel, modules: O.modules, ...treeBuild, json: O.json, results: O.kernelResults },
   kernels: { refresh: O.refresh, series: O.kernelSeries, json: O.json },
   parse: { json: O.json },
+  'export kselftest': { ...filters, out: O.exportOut, tree: O.exportTree },
+  exec: { kernel: O.kernel, modules: O.modules, ...treeBuild, ...guest, put: O.put, timeout: O.execTimeout, results: O.execResults },
 });
 export type CommandName = keyof typeof COMMANDS;
 type Rows = Readonly<Record<string, Readonly<OptionRow>>>;
