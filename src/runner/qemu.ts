@@ -112,20 +112,6 @@ export function qemuArgv(spec: QemuSpec): string[] {
 /** One shell-quoted line, for --show-command and for the reproducer. */
 export const showCommand = shellLine;
 
-/**
- * The guest's vCPUs: as asked under KVM, one under TCG. Under TCG every
- * cross-CPU interrupt is a round trip between QEMU's vCPU threads, and the
- * suite makes them by the thousand: a fork's TLB shootdown, an expedited RCU
- * grace period in each umount. Measured in the Debian 6.12 guest (TCG, this
- * 2-core host): fork+wait 2.5-3.7 ms with 2 vCPUs, 0.9-1.5 ms with 1; mount
- * and lazy umount of a tmpfs 3.6-8.6 ms against 0.12-0.17 ms; the whole
- * suite's binaries 7.3 s against 4.2 s; and one vCPU boots no slower (2.8-4.4
- * s against 3.9-4.5 s to the ready line).
- */
-export function vcpusFor(accel: 'kvm' | 'tcg', asked: number): number {
-  return accel === 'tcg' ? 1 : asked;
-}
-
 /** A port nothing listens on now. QEMU binds it a moment later; a collision is retried by bootGuest. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -366,7 +352,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
   for (let tries = 0; ; tries++) {
     if (req.signal.aborted) throw new KgateError('interrupt', 'interrupted before the guest started');
     const port = await freePort();
-    const argv = qemuArgv({ kernel: req.kernel, initrd: req.initrd, memMB: req.memMB, smp: vcpusFor(accel, req.smp), accel, sshPort: port, append: req.append, cpu: req.cpu });
+    const argv = qemuArgv({ kernel: req.kernel, initrd: req.initrd, memMB: req.memMB, smp: req.smp, accel, sshPort: port, append: req.append, cpu: req.cpu });
     const t0 = performance.now();
     const at = new Attempt(argv, req.consoleLog, t0, preface);
     preface = undefined;

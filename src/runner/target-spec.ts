@@ -20,7 +20,7 @@ export function parseTarget(text: string, o: TargetOptions = {}): TargetSpec {
   if (t === 'local') return { kind: 'local' };
   if (t === 'qemu') {
     const jobs = o.jobs ?? 1;
-    // vCPUs under KVM (TCG always boots one: qemu.ts vcpusFor); with several guests each gets one.
+    // MTTCG boots faster with 2 vCPUs; with several guests each gets one.
     return { kind: 'qemu', accel: o.accel ?? 'auto', memMB: o.memMB ?? 1024, smp: jobs > 1 ? 1 : 2, jobs, bootTimeoutSec: o.bootTimeoutSec ?? 120 };
   }
   if (t.startsWith('ssh:')) return { kind: 'ssh', ...parseSshTarget(t), ...(o.identity ? { identity: o.identity } : {}) };
