@@ -67,7 +67,7 @@ export async function runFromCli(o: RunInputs, argv: string[]): Promise<number> 
     if (target.kind !== 'qemu') throw new KgateError('user', '--show-command needs --target qemu');
     const { resolveKernel } = await import('../kernel/index.js');
     const { showGuestCommand } = await import('../runner/guest-target.js');
-    process.stdout.write(showGuestCommand(target, await resolveKernel(o.kernel)) + '\n');
+    process.stdout.write(await showGuestCommand(target, await resolveKernel(o.kernel)) + '\n');
     return EXIT.ok;
   }
   if (target.kind === 'local') assertRoot('kgate run --target local');

@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { Emit } from '../events.js';
 import { KgateError } from '../model.js';
 import type { BuiltBinary } from '../gen/manifest.js';
-import { startGuest, stopGuest, type StartedGuest } from './guest.js';
+import { bootKernelOf, startGuest, stopGuest, type StartedGuest } from './guest.js';
 import { qemuArgv, showCommand } from './qemu.js';
 import { SUITE_DIR as REMOTE_DIR, type SuiteFile } from './image.js';
 import { tarOf } from './suite-tar.js';
@@ -215,10 +215,11 @@ export function startGuestTargets(spec: QemuSpec, kernel: KernelArtifact, runDir
   return [first, ...targets.slice(1).map(startOne)];
 }
 
-export function showGuestCommand(spec: QemuSpec, k: KernelArtifact): string {
+export async function showGuestCommand(spec: QemuSpec, k: KernelArtifact): Promise<string> {
   // The port and the initrd with this run's keys are only known at boot: shown as placeholders.
+  const accel = spec.accel === 'kvm' ? 'kvm' : 'tcg';
   return showCommand(qemuArgv({
-    arch: 'x86_64', kernel: k.bzImage, initrd: 'INITRD', memMB: spec.memMB, smp: spec.smp,
-    accel: spec.accel === 'kvm' ? 'kvm' : 'tcg', sshPort: 0,
+    arch: 'x86_64', kernel: await bootKernelOf(k), initrd: 'INITRD', memMB: spec.memMB, smp: spec.smp,
+    accel, sshPort: 0,
   })).replace('INITRD', '<cached initramfs + this run\'s keys>').replace('127.0.0.1:0-', '127.0.0.1:<free port>-');
 }

@@ -11,6 +11,12 @@ import { buildImage, secretsArchive, suiteArchive, withSecrets, type SuiteFile }
 import { bootGuest, type AccelChoice, type Accel, type Guest } from './qemu.js';
 import { makeRunKeys, type Transport } from './ssh.js';
 import { scratchDir } from '../util/scratch.js';
+import { pvhKernelOf } from '../kernel/pvh.js';
+
+/** What QEMU's -kernel gets: the uncompressed PVH kernel where there is one (kernel/pvh.ts), else the bzImage. */
+export async function bootKernelOf(k: KernelArtifact, signal?: AbortSignal): Promise<string> {
+  return (await pvhKernelOf(k.bzImage, { config: k.config, signal })) ?? k.bzImage;
+}
 
 export interface StartGuestRequest {
   /** Resolved (or built) once per run by the kernel stage. */
@@ -69,7 +75,7 @@ export async function startGuest(req: StartGuestRequest): Promise<StartedGuest> 
     await withSecrets(img.path, secretsArchive(keys.hostKey, `${keys.clientPublic}\n`), initrd, suite);
     const tKeys = lap();
     const guest = await bootGuest({
-      kernel: artifact.bzImage,
+      kernel: await bootKernelOf(artifact, req.signal),
       initrd,
       memMB: req.memMB ?? 1024,
       smp: req.smp ?? 2,

@@ -11,6 +11,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Binary output (decompressors); the default decodes stdout as text. */
   binary?: boolean;
+  /** Bytes for the tool's stdin (none: stdin is closed). */
+  input?: Uint8Array;
   /** Where the tool writes (apt's lists, an unpacked package): named when it fails for a full or read-only disk. */
   writesTo?: string;
 }
@@ -29,7 +31,7 @@ export async function runTool(file: string, args: string[], opts: RunOptions = {
       cwd: opts.cwd,
       cancelSignal: opts.signal,
       env: opts.env,
-      stdin: 'ignore',
+      ...(opts.input ? { input: opts.input } : { stdin: 'ignore' as const }),
       encoding: opts.binary ? 'buffer' : 'utf8',
       stripFinalNewline: false,
       maxBuffer: 512 * 1024 * 1024,
