@@ -1,7 +1,7 @@
 // Every input of the command line, validated once here at the edge into the
 // typed values the stages take (Selection, KernelRequest, TargetSpec). Bad
 // input is one line and exit 2 (KgateError 'user'), before anything slow runs.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
@@ -100,6 +100,8 @@ export function kernelRequestOf(o: { kernel: string; modules?: string; baseConfi
 /** --failed-in DIR: the ids of the cases that failed, crashed, timed out or errored in a run directory's results.json. */
 export function failedCasesIn(dir: string): string[] {
   const file = existsSync(join(dir, RUN_FILES.results)) ? join(dir, RUN_FILES.results) : dir;
+  // A directory without results.json was read as a file before, and said "EISDIR"
+  if (file === dir && existsSync(dir) && statSync(dir).isDirectory()) throw new KgateError('user', `--failed-in ${dir}: no ${RUN_FILES.results} in it (not a run directory)`);
   let run: { cases?: { id?: unknown; status?: unknown }[] };
   try {
     run = JSON.parse(readFileSync(file, 'utf8'));
