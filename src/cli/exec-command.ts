@@ -4,12 +4,13 @@
 // directory), a reproducer, a look around. The command's output is kgate's
 // output, its exit status kgate's (0-125; a signal or a status above 125 is 1,
 // since 126+ would stop a `git bisect run`).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { KgateError, EXIT } from '../model.js';
 import { resolveKernel } from '../kernel/index.js';
 import { startGuest, stopGuest } from '../runner/guest.js';
+import { unpackRemote } from '../runner/suite-tar.js';
 import { runTool } from '../util/run-tool.js';
 import { scratchDir } from '../util/scratch.js';
 import { shellQuote } from '../util/shell.js';
@@ -29,7 +30,7 @@ export async function execFromCli(command: string[], raw: Record<string, unknown
   const put = o.put ? path.resolve(o.put) : undefined;
   if (put) {
     try {
-      if (!(await import('node:fs')).statSync(put).isDirectory()) throw new Error('not a directory');
+      if (!statSync(put).isDirectory()) throw new Error('not a directory');
     } catch (e) {
       throw new KgateError('user', `--put ${o.put}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
@@ -52,11 +53,7 @@ export async function execFromCli(command: string[], raw: Record<string, unknown
         // one archive, one upload, one unpack: a selftest directory is many small files
         const tar = path.join(scratch, 'put.tar');
         await runTool('tar', ['--owner=0', '--group=0', '-cf', tar, '-C', put, '.'], { signal });
-        const mk = await g.transport.exec(`mkdir -p ${PUT_DIR}`, { signal, timeoutMs: 60_000 });
-        if (mk.code !== 0) throw new KgateError('infra', `--put: mkdir ${PUT_DIR} in the guest failed (exit ${mk.code ?? mk.signal})`);
-        await g.transport.upload(tar, '/kgate/put.tar', 0o644);
-        const r = await g.transport.exec(`mkdir -p ${PUT_DIR} && tar -xf /kgate/put.tar -C ${PUT_DIR} && rm /kgate/put.tar`, { signal, timeoutMs: 120_000 });
-        if (r.code !== 0) throw new KgateError('infra', `--put: unpacking in the guest failed (exit ${r.code ?? r.signal})`);
+        await unpackRemote(g.transport, tar, PUT_DIR, '--put', { signal, timeoutMs: 120_000 });
       }
       // stdout through a pipe, not the SSH channel itself: dropbear hands the
       // command a socket, which cannot be reopened as /dev/stdout, and

@@ -7,7 +7,7 @@ import type { BuiltBinary } from '../gen/manifest.js';
 import { bootKernelOf, startGuest, stopGuest, type StartedGuest } from './guest.js';
 import { qemuArgv, showCommand } from './qemu.js';
 import { SUITE_DIR as REMOTE_DIR, type SuiteFile } from './image.js';
-import { tarOf } from './suite-tar.js';
+import { tarOf, unpackRemote } from './suite-tar.js';
 import { qemuVersion } from './kvm-memory.js';
 import { shellQuote } from '../util/shell.js';
 import type { ExecOutcome, ExecRequest, SuiteTarget } from './target.js';
@@ -65,10 +65,7 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
     const t0 = Date.now();
     const tar = await tarOf(files);
     try {
-      await t.exec(`mkdir -p ${REMOTE_DIR}`);
-      await t.upload(tar.path, `${REMOTE_DIR}/.suite.tar`, 0o600);
-      const r = await t.exec(`cd ${REMOTE_DIR} && tar -xf .suite.tar && rm -f .suite.tar`);
-      if (r.code !== 0) throw new KgateError('infra', `unpacking the suite in ${REMOTE_DIR} failed (exit ${r.code}): does the machine have tar?`);
+      await unpackRemote(t, tar.path, REMOTE_DIR, 'the suite');
     } finally {
       await tar.remove();
     }

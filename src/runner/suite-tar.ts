@@ -10,6 +10,8 @@ import path from 'node:path';
 import { runTool } from '../util/run-tool.js';
 import { scratchDir } from '../util/scratch.js';
 import type { SuiteFile } from './image.js';
+import type { Transport } from './ssh.js';
+import { KgateError } from '../model.js';
 
 export interface SuiteTar { path: string; bytes: number; remove(): Promise<void> }
 
@@ -27,4 +29,19 @@ export async function tarOf(files: SuiteFile[], signal?: AbortSignal): Promise<S
     await remove();
     throw e;
   }
+}
+
+/**
+ * A local tar archive unpacked in `dir` on the far side: one mkdir and one
+ * upload, then one unpack that removes the archive. The suite's upload to an
+ * ssh:// target and `kgate exec --put` both go through here. `what` names the
+ * upload in the one line a failure gives.
+ */
+export async function unpackRemote(t: Transport, tar: string, dir: string, what: string, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+  const at = `${dir}/.kgate-upload.tar`;
+  const mk = await t.exec(`mkdir -p ${dir}`, o);
+  if (mk.code !== 0) throw new KgateError('infra', `${what}: mkdir ${dir} failed (exit ${mk.code ?? mk.signal})`);
+  await t.upload(tar, at, 0o600);
+  const r = await t.exec(`cd ${dir} && tar -xf ${at} && rm -f ${at}`, o);
+  if (r.code !== 0) throw new KgateError('infra', `${what}: unpacking in ${dir} failed (exit ${r.code ?? r.signal}): does the machine have tar?`);
 }

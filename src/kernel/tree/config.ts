@@ -104,7 +104,7 @@ export const NEEDLESS_WHEN_UNDEFINED: Readonly<Record<string, string>> = Object.
   // 5.10-based Android trees build passthrough with FUSE_FS; trees before 6.9 have none (every case SKIPs)
   CONFIG_FUSE_PASSTHROUGH: 'passthrough, where this tree has any, is built with FUSE_FS; the suite says which API the kernel speaks',
   // io_uring came in 5.1: before it the io_uring case SKIPs
-  CONFIG_IO_URING: 'the tree has no io_uring; H10.uring SKIPs',
+  CONFIG_IO_URING: 'the tree has no io_uring; H10.io_uring SKIPs',
 });
 
 /** kgate's options this tree has no Kconfig symbol for, and may do without: one line each, for the log. */
