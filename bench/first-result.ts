@@ -12,7 +12,7 @@ import { projectRoot } from '../src/util/paths.js';
 import { resolveKernel, parseKernelSpec } from '../src/kernel/index.js';
 import { cacheDir } from '../src/util/cache.js';
 import { buildImage, secretsArchive, withSecrets } from '../src/runner/image.js';
-import { makeRunKeys } from '../src/runner/ssh.js';
+import { makeRunKeys } from '../src/runner/ssh/keys.js';
 import { qemuArgv, freePort } from '../src/runner/qemu.js';
 import type { BuildManifest } from '../src/gen/manifest.js';
 

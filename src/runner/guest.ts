@@ -9,7 +9,8 @@ import type { KernelArtifact } from '../kernel/artifact.js';
 import { cacheDir } from '../util/cache.js';
 import { buildImage, secretsArchive, suiteArchive, withSecrets, type SuiteFile } from './image.js';
 import { bootGuest, type AccelChoice, type Accel, type Guest } from './qemu.js';
-import { makeRunKeys, type Transport } from './ssh.js';
+import type { Transport } from './ssh/transport.js';
+import { makeRunKeys } from './ssh/keys.js';
 import { scratchDir } from '../util/scratch.js';
 import { pvhKernelOf } from '../kernel/pvh.js';
 

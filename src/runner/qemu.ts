@@ -14,7 +14,7 @@ import { CrashDetector, classifyLine, type CrashEvent } from '../kmsg/crash.js';
 import { stripPrintk } from '../kmsg/printk.js';
 import { lineSplitter } from '../util/lines.js';
 import { READY_MARKER } from './image.js';
-import { connect, type Transport } from './ssh.js';
+import { connect, type Transport } from './ssh/transport.js';
 import { tethered } from '../util/tether.js';
 import { clearKvmFailure, readKvmFailure, recordKvmFailure, rememberedNote, thisHost, trustedFailure } from './kvm-memory.js';
 
