@@ -44,8 +44,9 @@ export const ARCHES: Readonly<Record<'x86_64', ArchData>> = Object.freeze({
     nic: 'virtio-net-pci',
     rng: 'virtio-rng-pci',
     // qboot (Debian's qemu-system-data): loads the kernel from fw_cfg and jumps
-    // to it, where SeaBIOS first sets up a PC; the test tree's tiny kernel to
-    // kgate's ready line under TCG, host loaded, median of 5: 1.64 -> 1.27 s.
+    // to it, where SeaBIOS first sets up a PC. Its MP table has no PCI
+    // interrupt routes: a kernel without ACPI finds no IRQ for virtio and its
+    // network crawls, so only a kernel with ACPI gets it (guest.ts).
     fastBios: '/usr/share/qemu/qboot.rom',
     // KVM: the host's CPU as it is. TCG: QEMU's default model; "max" adds
     // features (la57, ...) that cost TCG time and that no case needs.
@@ -166,6 +167,8 @@ export interface BootRequest {
   append?: string[];
   /** -cpu override (tests use it to reach KVM's other failure mode). */
   cpu?: string;
+  /** -bios: the firmware the kernel was found to boot well on (runner/guest.ts firmwareFor). */
+  bios?: string;
   /** From QEMU start to the ready marker (TCG). Default 90 s. */
   bootTimeoutMs?: number;
   /** From the marker to a working login. Default 30 s. */
@@ -370,7 +373,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
   for (let tries = 0; ; tries++) {
     if (req.signal.aborted) throw new KgateError('interrupt', 'interrupted before the guest started');
     const port = await freePort();
-    const argv = qemuArgv({ kernel: req.kernel, initrd: req.initrd, memMB: req.memMB, smp: req.smp, accel, sshPort: port, append: req.append, cpu: req.cpu, bios: fastBios() });
+    const argv = qemuArgv({ kernel: req.kernel, initrd: req.initrd, memMB: req.memMB, smp: req.smp, accel, sshPort: port, append: req.append, cpu: req.cpu, bios: req.bios });
     const t0 = performance.now();
     const at = new Attempt(argv, req.consoleLog, t0, preface);
     preface = undefined;
