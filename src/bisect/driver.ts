@@ -27,7 +27,7 @@ export interface BisectRequest extends TreeJob {
   good: string;
   bad: string;
   threshold?: number;
-  /** Stop, said, before a step once this many kernels were built (a nightly's own bisect: bisect: { max-builds: N }). */
+  /** Stop, said, before a step or check once this many kernels were built (good and bad are always tested); a nightly's bisect: { max-builds: N }. */
   maxBuilds?: number;
   /** The bisect's directory under <resultsRoot>/bisect/ (a nightly names it after the cell); default a new run id. */
   runId?: string;
@@ -60,7 +60,8 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
   const results = new Map<string, StepResult>();
   const test = async (commit: string, role: BisectStep['role'], prebuilt?: KernelArtifact, o: { selection?: Selection; objectsFrom?: string; subject?: string } = {}): Promise<StepResult> => {
     const n = report.steps.length + 1;
-    if (req.maxBuilds !== undefined && report.builds >= req.maxBuilds) {
+    // good and bad are always tested (a nightly's ends are its nights' kernels, in the cache): the bound is on what lies between and the checks.
+    if (req.maxBuilds !== undefined && role !== 'good' && role !== 'bad' && report.builds >= req.maxBuilds) {
       throw new KgateError('infra', `stopped before ${role === 'step' ? 'the next step' : `the ${role} check`} (${commit.slice(0, 12)}): ${report.builds} kernel(s) built, the most max-builds allows`);
     }
     const subject = o.subject ?? await subjectOf(commit);

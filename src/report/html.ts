@@ -36,8 +36,8 @@ pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:3px;margin:.2em 0;max-he
 .h{line-height:8px;margin-top:2px}.h b{display:inline-block;font-weight:400;width:8px;height:8px;margin-right:1px;font-size:7px;line-height:8px;text-align:center;overflow:hidden;background:var(--bg);color:var(--fg)}
 .fl{font-size:11px;color:#7a4b00}
 .chg td{font-size:13px}.chg .k{white-space:nowrap;font-weight:600}
-.bis{margin:.4em 0 .6em;padding:.3em .6em;border-left:4px solid #c62828;background:#fdf3f3}.bis.ok{border-color:#2e7d32}.bis p{margin:.15em 0}
-.reg td{font-size:13px}
+.bis{margin:.4em 0 .6em;padding:.3em .6em;border-left:4px solid #c62828;background:#fdf3f3}.bis.ok{border-color:#2e7d32;background:#f1f8f1}.bis p{margin:.15em 0}
+.reg td{font-size:13px}.reg .dt{white-space:nowrap}
 @media print{
  :root{font-size:9pt}body{margin:0}
  .st,.h b{background:none!important;color:#000!important;border:1px solid #000}
@@ -159,7 +159,7 @@ function regressionsOf(rs: Regression[], date: string): string {
       : b ? `bisect of ${text(b.date)}: ${text(b.outcome === 'narrowed' ? 'no single commit' : b.error ?? b.outcome)}` : '<span class="meta">not bisected</span>';
     const now = r.open ? (r.lastSeen === date ? '<strong>still fails</strong>' : `failed when last run, ${text(r.lastSeen)}`) : `passes again since ${text(r.closed ?? '')}`;
     return `<tr data-case="${attr(r.case)}" data-open="${r.open}"><td>${text(r.cell)}</td><td class="cid"><a href="#${attr(`case-${r.case}`)}">${text(r.case)}</a></td>`
-      + `<td>${text(r.appeared)}</td><td>${text(r.lastPassed.date)}${r.lastPassed.commit ? ` ${sha(r.lastPassed.commit)}` : ''}</td><td>${now}</td><td>${culprit}</td></tr>`;
+      + `<td class="dt">${text(r.appeared)}</td><td class="dt">${text(r.lastPassed.date)}${r.lastPassed.commit ? ` ${sha(r.lastPassed.commit)}` : ''}</td><td>${now}</td><td>${culprit}</td></tr>`;
   };
   return '<section id="regressions"><h2>Regressions</h2><table class="reg"><thead><tr><th>cell</th><th>case</th><th>appeared</th><th>last passed</th><th>now</th><th>culprit</th></tr></thead><tbody>'
     + rs.map(row).join('') + '</tbody></table></section>';

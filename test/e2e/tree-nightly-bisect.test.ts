@@ -9,7 +9,8 @@
 // build cache holds them after the first run.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import type { MatrixReport } from '../../src/report/matrix.js';
@@ -132,5 +133,57 @@ test('night 2 bisects its new failures by itself: the verified culprit in summar
 
   process.stderr.write(`nightly-bisect e2e: night 1 ${(n1.ms / 1000).toFixed(0)} s, night 2 ${(n2.ms / 1000).toFixed(0)} s (bisect ${((b.wallMs ?? 0) / 1000).toFixed(0)} s, ${b.steps} steps, ${b.builds} kernel builds), night 3 ${(n3.ms / 1000).toFixed(0)} s\n`);
   assert.deepEqual(treeState(tree), state, 'the user\'s tree is untouched by the nightly\'s bisect');
+  assert.deepEqual(orphanQemus(qemus), [], 'no guest left');
+});
+
+/**
+ * A kgate cache of its own that shares everything with the real one but the
+ * finished kernels of `exclude`'s source tree: a bisect that needs that kernel
+ * builds it (incrementally, in the shared build directories), once.
+ */
+function cacheWithout(exclude: string): string {
+  const real = join(process.env.KGATE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kgate'));
+  const own = tempDir('kgate-cache-');
+  for (const area of readdirSync(real)) if (area !== 'builds') symlinkSync(join(real, area), join(own, area));
+  mkdirSync(join(own, 'builds'));
+  const treeOf = (c: string) => execaSync('git', ['-C', tree, 'rev-parse', '--verify', '--quiet', `${c}^{tree}`], { reject: false }).stdout;
+  const skipTree = treeOf(exclude);
+  for (const e of readdirSync(join(real, 'builds'))) {
+    let commit = '';
+    try { commit = readJson<{ identity: { commit?: string } }>(join(real, 'builds', e, 'identity.json')).identity.commit ?? ''; } catch { continue; }
+    if (commit && treeOf(commit) === skipTree) continue;
+    symlinkSync(join(real, 'builds', e), join(own, 'builds', e));
+  }
+  return own;
+}
+
+test('max-builds bounds the bisect: the kernel of the good night missing from the cache is built, then the bisect stops, said, and the night keeps its results', { skip, timeout: 30 * 60_000 }, async () => {
+  const state = treeState(tree);
+  const qemus = qemuPids();
+  const results = join(work, 'bounded');
+  const n1 = await night('fix-build', '2026-11-30', results);
+  assert.equal(n1.exitCode, 0, n1.stderr.split('\n').slice(-5).join('\n'));
+  const cfg = join(work, 'bounded.yaml');
+  writeFileSync(cfg, config('unrelated-3').replace('bisect: on', 'bisect: { max-builds: 1 }'));
+  const cache = cacheWithout('fix-build');
+  const t0 = Date.now();
+  const n2 = await execa('node', [kgateBin, 'nightly', '--config', cfg, '--date', '2026-12-01', '--results', results], { reject: false, env: { CI: '1', KGATE_CACHE: cache } });
+  const ms = Date.now() - t0;
+  assert.equal(n2.exitCode, 1, `the new failures, whatever the bisect did: ${n2.stderr.split('\n').slice(-8).join('\n')}`);
+  const dir = join(results, 'nightly', '2026-12-01');
+  const m = readJson<{ report: MatrixReport }>(join(dir, 'nightly.json')).report;
+  const b = m.cells[0].bisect!;
+  assert.deepEqual(m.cells[0].run!.cases.map((c) => c.status), ['FAIL', 'FAIL'], 'the cell\'s results are kept');
+  assert.equal(b.outcome, 'stopped', JSON.stringify(b));
+  assert.equal(b.builds, 1, 'the good night\'s kernel, built once');
+  assert.match(b.error ?? '', /^stopped before the next step \([0-9a-f]{12}\): 1 kernel\(s\) built, the most max-builds allows$/);
+  const text = readFileSync(join(dir, 'summary.txt'), 'utf8');
+  assert.match(text, /^  bisect stopped: stopped before the next step/m);
+  assert.match(text, new RegExp(`^#regzbot introduced: ${rev('fix-build').slice(0, 12)}\\.\\.${rev('unrelated-3').slice(0, 12)}$`, 'm'));
+  assert.doesNotMatch(text, /^Fixes: /m);
+  const bj = readJson<{ error: string; steps: { role: string; build: string }[] }>(join(dir, b.dir!, 'bisect.json'));
+  assert.deepEqual(bj.steps.map((s) => `${s.role} ${s.build}`), ['good built', 'bad cached']);
+  process.stderr.write(`nightly-bisect e2e, max-builds 1: night 2 ${(ms / 1000).toFixed(0)} s (bisect ${((b.wallMs ?? 0) / 1000).toFixed(0)} s, 1 kernel built)\n`);
+  assert.deepEqual(treeState(tree), state);
   assert.deepEqual(orphanQemus(qemus), [], 'no guest left');
 });
