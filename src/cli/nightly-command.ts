@@ -6,7 +6,7 @@ import { mergeShards } from '../nightly/merge.js';
 import { formatNightlyText } from '../nightly/report.js';
 import { shardFrom, shardText } from '../util/shard.js';
 import { defaultAccel, parseOpts, qemuTargetOf } from './inputs.js';
-import { COMMANDS, OPTIONS, schemaOf } from './options.js';
+import { COMMANDS, schemaOf } from './options.js';
 import { jobLog, runProgress } from './run-progress.js';
 import { interruptible, suiteEnv } from './run-command.js';
 
@@ -30,13 +30,13 @@ export async function nightlyFromCli(raw: unknown, argv: string[]): Promise<numb
   }
   const target = qemuTargetOf({ accel: o.accel ?? config.accel ?? defaultAccel(), mem: config.mem, bootTimeout: config.bootTimeout });
   const env = suiteEnv();
-  // $KGATE_REPORTER, checked as --reporter is; the file's reporter: wins (self-bisect.ts).
-  const reporter = parseOpts(schemaOf({ reporter: OPTIONS.reporter }), {}).reporter;
   const progress = runProgress('nightly');
   try {
     const r = await interruptible((signal) => runNightly({
       config, date, root, skipUnchanged: o.skipUnchanged ?? false, resume: o.resume ?? false, ...(shard ? { shard } : {}),
-      target, buildDir: o.buildDir, argv, env, signal, emit: progress.emit, log: jobLog('nightly'), ...(reporter ? { reporter } : {}),
+      target, buildDir: o.buildDir, argv, env, signal, emit: progress.emit, log: jobLog('nightly'),
+      // --reporter, else $KGATE_REPORTER; the file's reporter: wins, as its defaults.accel does over --accel (self-bisect.ts).
+      ...(o.reporter ? { reporter: o.reporter } : {}),
     }));
     await progress.done();
     process.stdout.write(formatNightlyText(r.report));
