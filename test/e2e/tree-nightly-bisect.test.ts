@@ -43,8 +43,8 @@ async function night(ref: string, date: string, results: string): Promise<{ exit
   const cfg = join(work, `${date}.yaml`);
   writeFileSync(cfg, config(ref));
   const t0 = Date.now();
-  // No $KGATE_REPORTER from the caller's shell: the config's reporter: is what the report must say.
-  const r = await execa('node', [kgateBin, 'nightly', '--config', cfg, '--date', date, '--results', results], { reject: false, env: { CI: '1', KGATE_REPORTER: '' } });
+  // The file's reporter: wins over $KGATE_REPORTER: the report must name the file's.
+  const r = await execa('node', [kgateBin, 'nightly', '--config', cfg, '--date', date, '--results', results], { reject: false, env: { CI: '1', KGATE_REPORTER: 'Not This One <env@example.org>' } });
   return { exitCode: r.exitCode, stderr: String(r.stderr), ms: Date.now() - t0 };
 }
 
@@ -164,10 +164,11 @@ test('max-builds bounds the bisect: the kernel of the good night missing from th
   const n1 = await night('fix-build', '2026-11-30', results);
   assert.equal(n1.exitCode, 0, n1.stderr.split('\n').slice(-5).join('\n'));
   const cfg = join(work, 'bounded.yaml');
-  writeFileSync(cfg, config('unrelated-3').replace('bisect: on', 'bisect: { max-builds: 1 }'));
+  // No reporter: in the file: the Reported-by: comes from $KGATE_REPORTER.
+  writeFileSync(cfg, config('unrelated-3').replace('bisect: on', 'bisect: { max-builds: 1 }').replace(/^reporter: .*\n/m, ''));
   const cache = cacheWithout('fix-build');
   const t0 = Date.now();
-  const n2 = await execa('node', [kgateBin, 'nightly', '--config', cfg, '--date', '2026-12-01', '--results', results], { reject: false, env: { CI: '1', KGATE_CACHE: cache } });
+  const n2 = await execa('node', [kgateBin, 'nightly', '--config', cfg, '--date', '2026-12-01', '--results', results], { reject: false, env: { CI: '1', KGATE_CACHE: cache, KGATE_REPORTER: 'An Env Reporter <env@example.org>' } });
   const ms = Date.now() - t0;
   assert.equal(n2.exitCode, 1, `the new failures, whatever the bisect did: ${n2.stderr.split('\n').slice(-8).join('\n')}`);
   const dir = join(results, 'nightly', '2026-12-01');
@@ -181,6 +182,7 @@ test('max-builds bounds the bisect: the kernel of the good night missing from th
   assert.match(text, /^  bisect stopped: stopped before the next step/m);
   assert.match(text, new RegExp(`^#regzbot introduced: ${rev('fix-build').slice(0, 12)}\\.\\.${rev('unrelated-3').slice(0, 12)}$`, 'm'));
   assert.doesNotMatch(text, /^Fixes: /m);
+  assert.match(text, /^Reported-by: An Env Reporter <env@example\.org>$/m);
   const bj = readJson<{ error: string; steps: { role: string; build: string }[] }>(join(dir, b.dir!, 'bisect.json'));
   assert.deepEqual(bj.steps.map((s) => `${s.role} ${s.build}`), ['good built', 'bad cached']);
   process.stderr.write(`nightly-bisect e2e, max-builds 1: night 2 ${(ms / 1000).toFixed(0)} s (bisect ${((b.wallMs ?? 0) / 1000).toFixed(0)} s, 1 kernel built)\n`);
