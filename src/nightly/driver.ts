@@ -39,7 +39,7 @@ export interface NightlyRequest {
   signal: AbortSignal;
   emit: Emit;
   log: (line: string) => void;
-  /** $KGATE_REPORTER: the Reported-by: of a culprit when the config has no reporter:. */
+  /** --reporter, else $KGATE_REPORTER: the Reported-by: of a culprit when the config has no reporter:. */
   reporter?: string;
 }
 

@@ -19,7 +19,7 @@ export interface NightEntry {
   /** A tree kernel's commit: where a bisect of a later night's new failure starts (good). */
   commit?: string;
   cases: [id: string, status: Status, observed?: string][];
-  /** The night's own bisect of this cell's new failures; its dir relative to the nightly root. */
+  /** The night's own bisect of this cell's new failures (its dir relative to that night's directory). */
   bisect?: CellBisect;
 }
 

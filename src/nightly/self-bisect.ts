@@ -31,7 +31,7 @@ export interface SelfBisectRequest {
   signal: AbortSignal;
   emit: Emit;
   log: (line: string) => void;
-  /** $KGATE_REPORTER, when the config has no reporter:. */
+  /** --reporter, else $KGATE_REPORTER, when the config has no reporter:. */
   reporter?: string;
 }
 
