@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { Emit } from '../events.js';
 import { KgateError } from '../model.js';
 import type { BuiltBinary } from '../gen/manifest.js';
-import { bootKernelOf, firmwareFor, startGuest, stopGuest, type StartedGuest } from './guest.js';
+import { bootKernelOf, startGuest, stopGuest, type StartedGuest } from './guest.js';
 import { qemuArgv, showCommand } from './qemu.js';
 import { SUITE_DIR as REMOTE_DIR, type SuiteFile } from './image.js';
 import { tarOf, unpackRemote } from './suite-tar.js';
@@ -246,6 +246,6 @@ export async function showGuestCommand(spec: QemuSpec, k: KernelArtifact): Promi
   const accel = spec.accel === 'kvm' ? 'kvm' : 'tcg';
   return showCommand(qemuArgv({
     arch: 'x86_64', kernel: await bootKernelOf(k), initrd: 'INITRD', memMB: spec.memMB, smp: spec.smp,
-    accel, sshPort: 0, bios: firmwareFor(k),
+    accel, sshPort: 0,
   })).replace('INITRD', '<cached initramfs + this run\'s keys>').replace('127.0.0.1:0-', '127.0.0.1:<free port>-');
 }
