@@ -62,8 +62,7 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
     const r = await runStep({
       kernel: treeKernelRequest(tree, commit, { ...req, ...(o.objectsFrom ? { objectsFrom: o.objectsFrom } : {}) }), target: req.target,
       selection: o.selection ?? req.selection, repeat: req.repeat, threshold: req.threshold,
-      buildDir: req.buildDir, resultsRoot: stepsRoot, argv: req.argv, signal: req.signal, emit: req.emit,
-    });
+    }, { buildDir: req.buildDir, resultsRoot: stepsRoot, argv: req.argv, signal: req.signal, emit: req.emit });
     // Built ahead (bad's kernel, while good was tested): this step's build, though the run found it cached.
     if (prebuilt?.how === 'built' && r.kernel?.how === 'cached') Object.assign(r, { kernel: prebuilt, cached: false, buildMs: prebuilt.ms ?? 0 });
     results.set(commit, r);

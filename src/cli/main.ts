@@ -7,13 +7,15 @@ import { timedStage } from '../events.js';
 import { buildEventsTo } from '../gen/stage.js';
 import type { BuildEvent } from '../gen/build.js';
 import { runInputsOf, selectionOf } from './inputs.js';
-import { COMMANDS, addOptions, reproducerArgv, type CommandName } from './options.js';
+import { COMMANDS, addOptions, commandLine, reproducerArgv, type CommandName } from './options.js';
 import { machineFault } from '../util/machine-fault.js';
 
 /** A command's options, from the option table (options.ts). */
 const withOptions = (cmd: Command, name: CommandName) => addOptions(cmd, COMMANDS[name]);
 /** The command line that gives this command's values again: from the option table, not the argv as typed. */
 const again = (name: CommandName, raw: Record<string, unknown>) => reproducerArgv(name, raw, argv);
+/** The same, with the line that pins --kernel once the run resolved it. */
+const lineOf = (name: CommandName, raw: Record<string, unknown>) => commandLine(name, raw, argv);
 
 interface FilterOpts { case: string[]; family: string[]; api: string[] }
 
@@ -55,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
     .action(async (raw: FilterOpts & Record<string, unknown>) => {
       const inputs = runInputsOf(raw);
       const { runFromCli } = await import('./run-command.js');
-      exitCode = await runFromCli(inputs, again('run', raw));
+      exitCode = await runFromCli(inputs, lineOf('run', raw));
     });
 
   withOptions(program.command('bisect-step')
@@ -97,12 +99,12 @@ async function main(argv: string[]): Promise<number> {
   withOptions(lava.command('job').description('write the LAVA job (YAML) and its artifacts; print the job file'), 'lava job')
     .action(async (raw: Record<string, unknown>) => {
       const { lavaJobFromCli } = await import('./lava-command.js');
-      exitCode = await lavaJobFromCli(raw, again('lava job', raw));
+      exitCode = await lavaJobFromCli(raw, lineOf('lava job', raw));
     });
   withOptions(lava.command('submit').description('submit the job to a LAVA server; with --wait, its results as a run directory'), 'lava submit')
     .action(async (raw: Record<string, unknown>) => {
       const { lavaSubmitFromCli } = await import('./lava-command.js');
-      exitCode = await lavaSubmitFromCli(raw, again('lava submit', raw));
+      exitCode = await lavaSubmitFromCli(raw, lineOf('lava submit', raw));
     });
   withOptions(lava.command('fetch').description('fetch a finished job\'s results and log into its run directory')
     .argument('[job]', 'the LAVA job id (default: the one recorded in --dir)'), 'lava fetch')

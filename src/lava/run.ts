@@ -9,6 +9,7 @@ import { KgateError, exitCodeOf, exitCodeFor, summarise } from '../model.js';
 import { writeJUnit, writeResultsJson } from '../report/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { MetadataFile } from '../session/metadata.js';
+import type { RunContext } from '../session/context.js';
 import { RUN_FILES } from '../session/run-dir.js';
 import { parseLavaLog, type LavaResultEntry } from './log.js';
 import { resultsFromConsole } from './results.js';
@@ -114,29 +115,35 @@ function faulted(e: unknown, o: { dir: string; plan: LavaPlan; logText?: string;
   return out;
 }
 
+/** LAVA's own notes (submitted, the job's state) as notes of the run's suite stage. */
+export function lavaNotes(ctx: Pick<RunContext, 'emit'>, runId: string): (line: string) => void {
+  return (line) => ctx.emit({ type: 'stage', stage: 'suite', state: 'note', detail: line, run: runId });
+}
+
 /** `kgate lava submit`: the job prepared as `kgate lava job` does, submitted, and with wait, polled and fetched. */
-export async function submitToLava(req: SubmitRequest): Promise<LavaOutcome> {
+export async function submitToLava(req: SubmitRequest, ctx: RunContext): Promise<LavaOutcome> {
   // The token is read (and a missing file refused) before anything is built.
   readToken(req.server.tokenFile);
-  const prepared = await prepareLavaJob(req);
+  const prepared = await prepareLavaJob(req, ctx);
+  const log = lavaNotes(ctx, prepared.runId);
   const { dir, plan } = prepared;
   const timings: Record<string, number> = { ...prepared.timings };
   const target = `lava ${req.server.url.replace(/\/+$/, '')}`;
   let jobId: number | undefined;
   try {
-    const client = new LavaClient(req.server, req.signal);
+    const client = new LavaClient(req.server, ctx.signal);
     const t0 = Date.now();
     jobId = await client.submit(prepared.yaml);
     timings.submitMs = Date.now() - t0;
     plan.server = { url: client.base, jobId };
     writePlan(dir, plan);
-    req.log?.(`submitted LAVA job ${jobId}: ${client.base}/scheduler/job/${jobId}`);
+    log(`submitted LAVA job ${jobId}: ${client.base}/scheduler/job/${jobId}`);
     if (!req.wait) {
       const meta = MetadataFile.reopen(dir);
       meta.update({ lava: { ...(meta.current.lava ?? {}), jobId, url: client.base }, timings });
       return { dir, exitCode: 0 };
     }
-    return await waitAndFetch(client, jobId, { dir, plan, target, timings, pollTimeoutSec: req.pollTimeoutSec, pollFirstMs: req.pollFirstMs, signal: req.signal, log: req.log });
+    return await waitAndFetch(client, jobId, { dir, plan, target, timings, pollTimeoutSec: req.pollTimeoutSec, pollFirstMs: req.pollFirstMs, signal: ctx.signal, log });
   } catch (e) {
     return faulted(e, { dir, plan, jobId, target, timings });
   }
