@@ -8,7 +8,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { KgateError, isFailure } from '../model.js';
-import { resolveKernel, treeKernelRequest, type KernelArtifact } from '../kernel/index.js';
+import { kernelStage, treeKernelRequest, type KernelArtifact } from '../kernel/index.js';
 import { anySignal } from '../util/deadline.js';
 import type { TreeJob } from '../session/tree-job.js';
 import { shellLine } from '../util/shell.js';
@@ -77,8 +77,10 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
   };
   // Bad's kernel builds while good is tested (good's is most often cached): the two checks cost about one wait.
   const ahead = new AbortController();
-  const badKernel = resolveKernel(treeKernelRequest(tree, bad, req), {
-    signal: anySignal([req.signal, ahead.signal]), logDir: path.join(stepsRoot, 'bad-kernel'), log: (l) => req.log(`  bad's kernel, ahead: ${l}`),
+  // The kernel stage as a run composes it; its notes are the job's lines (no run display is its own yet).
+  const badKernel = kernelStage(treeKernelRequest(tree, bad, req), {
+    signal: anySignal([req.signal, ahead.signal]), logDir: path.join(stepsRoot, 'bad-kernel'),
+    emit: (e) => { if (e.type === 'stage' && e.state === 'note') req.log(`  bad's kernel, ahead: ${e.detail}`); },
   }).then((k) => k, () => undefined); // a failure is met again, and said, when bad is tested
   try {
     // Good must be good and bad bad, or the answer would be a wrong commit.

@@ -3,9 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, KgateError, exitCodeFor, exitCodeOf } from '../model.js';
 import { makeProgress } from './progress.js';
-import { timedStage } from '../events.js';
-import { buildEventsTo } from '../gen/stage.js';
-import type { BuildEvent } from '../gen/build.js';
+import { timedStage, type Emit } from '../events.js';
 import { runInputsOf, selectionOf } from './inputs.js';
 import { COMMANDS, addOptions, commandLine, reproducerArgv, type CommandName } from './options.js';
 import { machineFault } from '../util/machine-fault.js';
@@ -41,15 +39,15 @@ async function main(argv: string[]): Promise<number> {
     .action(async (o: FilterOpts & { out: string }) => {
       const { generate } = await import('../gen/index.js');
       const { filter } = selectionOf(o);
-      const r = await withBuildProgress('Render suite', () => generate({ filter, buildDir: o.out }));
+      const r = await withBuildProgress('Render suite', (emit) => timedStage(emit, 'build', SAID_BELOW, () => generate({ filter, buildDir: o.out })));
       process.stdout.write(`${r.summary}\n`);
     });
 
   withOptions(program.command('build').description('render and compile the suite into static binaries'), 'build')
     .action(async (o: FilterOpts & { out: string; force?: boolean }) => {
-      const { generateAndBuild } = await import('../gen/index.js');
+      const { buildStage } = await import('../gen/index.js');
       const { filter } = selectionOf(o);
-      const r = await withBuildProgress('Build suite', (onEvent) => generateAndBuild({ filter, buildDir: o.out, onEvent, force: o.force }));
+      const r = await withBuildProgress('Build suite', (emit) => buildStage({ filter, buildDir: o.out, force: o.force }, emit, SAID_BELOW));
       process.stdout.write(`${r.summary}\n`);
     });
 
@@ -166,12 +164,14 @@ async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
+/** gen's and build's stage ends with no detail: the summary is printed below the display. */
+const SAID_BELOW = { done: () => undefined, failDetail: (e: unknown) => (e instanceof Error ? e.message : String(e)) };
+
 /** A one-stage progress display around gen or build. */
-async function withBuildProgress<T extends { summary: string }>(title: string, fn: (onEvent: (e: BuildEvent) => void) => Promise<T>): Promise<T> {
+async function withBuildProgress<T>(title: string, stage: (emit: Emit) => Promise<T>): Promise<T> {
   const progress = makeProgress([{ key: 'build', title }]);
   try {
-    return await timedStage(progress.emit, 'build', { done: () => undefined, failDetail: (e) => (e instanceof Error ? e.message : String(e)) },
-      () => fn(buildEventsTo(progress.emit)));
+    return await stage(progress.emit);
   } finally {
     await progress.done();
   }

@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { KgateError } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { MetadataFile } from '../session/metadata.js';
 import type { RunContext } from '../session/context.js';
 import { deviceDict, renderDevice } from './device.js';
 import { prepareLavaJob, type PrepareRequest } from './prepare.js';
@@ -61,10 +60,5 @@ export async function runOnDispatcher(req: DispatcherRequest, ctx: RunContext): 
   const fault = ctx.signal.aborted ? new KgateError('interrupt', 'interrupted while lava-run ran the job')
     : r.timedOut ? new KgateError('infra', `lava-run did not finish within ${req.timeoutSec ?? 3600} s`)
       : logText.trim() === '' ? new KgateError('infra', `lava-run printed no log (exit ${r.exitCode}): ${String(r.stdout).trim().split('\n').at(-1) ?? ''}`) : undefined;
-  const t1 = Date.now();
-  const out = finishLavaRun({ dir, plan, logText, target: 'lava-run', timings, ...(fault ? { fault } : {}) });
-  // The parse's own time, beside the others in metadata.json (finishLavaRun wrote them before it ended).
-  const meta = MetadataFile.reopen(dir);
-  meta.update({ timings: { ...meta.current.timings, parseMs: Date.now() - t1 } });
-  return out;
+  return finishLavaRun({ dir, plan, logText, target: 'lava-run', timings, ...(fault ? { fault } : {}) });
 }

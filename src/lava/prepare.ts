@@ -63,6 +63,8 @@ export interface PreparedJob {
   items: WorkItem[];
   kernel: KernelArtifact;
   timings: Record<string, number>;
+  /** metadata.json, which the job's submission and results complete. */
+  meta: MetadataFile;
 }
 
 export async function prepareLavaJob(req: PrepareRequest, ctx: RunContext): Promise<PreparedJob> {
@@ -103,7 +105,7 @@ export async function prepareLavaJob(req: PrepareRequest, ctx: RunContext): Prom
     };
     writePlan(dir, plan);
     meta.update({ lava: { job: jobPath, initrdBytes: initrd.bytes, imageCached: initrd.imageCached }, timings });
-    return { dir, runId, jobPath, yaml, plan, items, kernel, timings };
+    return { dir, runId, jobPath, yaml, plan, items, kernel, timings, meta };
   } catch (e) {
     meta.finish({ error: e instanceof Error ? e.message : String(e) });
     throw e;

@@ -15,7 +15,7 @@ import { parseLavaLog, type LavaResultEntry } from './log.js';
 import { resultsFromConsole } from './results.js';
 import { lavaCaseName } from './job.js';
 import { prepareLavaJob, readPlan, writePlan, type LavaPlan, type PrepareRequest } from './prepare.js';
-import { LavaClient, readToken, waitForJob, type LavaJobState, type LavaServer } from './rest.js';
+import { LavaClient, waitForJob, type LavaJobState, type LavaServer } from './rest.js';
 
 export const JOB_LOG = 'lava-job.log';
 
@@ -39,7 +39,9 @@ export interface FinishRequest {
   fault?: KgateError;
 }
 
+/** The job's log and results into the run directory; its own time is the run's parseMs. */
 export function finishLavaRun(req: FinishRequest): LavaOutcome {
+  const t0 = Date.now();
   const { dir, plan } = req;
   const log = parseLavaLog(req.logText);
   const error = req.jobError ?? log.error;
@@ -84,7 +86,7 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
   writeJUnit(dir, run);
   meta.update({ state: 'finished', finishedAt: run.finishedAt, kernel: run.kernel, summary: run.summary, abort: run.abort,
     lava: { ...(meta.current.lava ?? {}), jobId: req.jobId, health: req.health ?? (failed ? 'Incomplete' : 'Complete'), error, lavaTestCases: lavaResults.length },
-    timings: { ...(meta.current.timings ?? {}), ...(req.timings ?? {}) } });
+    timings: { ...(meta.current.timings ?? {}), ...(req.timings ?? {}), parseMs: Date.now() - t0 } });
   // A refused token or a bad URL is the user's (2) even when no case ran; exitCodeOf maps the rest.
   const exitCode = req.fault && !run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT') ? exitCodeFor(req.fault.family) : exitCodeOf(run);
   return { run, dir, exitCode, ...(run.abort ? { line: run.abort.reason.split('\n')[0] } : {}) };
@@ -122,16 +124,15 @@ export function lavaNotes(ctx: Pick<RunContext, 'emit'>, runId: string): (line: 
 
 /** `kgate lava submit`: the job prepared as `kgate lava job` does, submitted, and with wait, polled and fetched. */
 export async function submitToLava(req: SubmitRequest, ctx: RunContext): Promise<LavaOutcome> {
-  // The token is read (and a missing file refused) before anything is built.
-  readToken(req.server.tokenFile);
+  // The client reads the token (and refuses a missing file) before anything is built.
+  const client = new LavaClient(req.server, ctx.signal);
   const prepared = await prepareLavaJob(req, ctx);
   const log = lavaNotes(ctx, prepared.runId);
   const { dir, plan } = prepared;
   const timings: Record<string, number> = { ...prepared.timings };
-  const target = `lava ${req.server.url.replace(/\/+$/, '')}`;
+  const target = `lava ${client.base}`;
   let jobId: number | undefined;
   try {
-    const client = new LavaClient(req.server, ctx.signal);
     const t0 = Date.now();
     jobId = await client.submit(prepared.yaml);
     timings.submitMs = Date.now() - t0;
@@ -139,8 +140,7 @@ export async function submitToLava(req: SubmitRequest, ctx: RunContext): Promise
     writePlan(dir, plan);
     log(`submitted LAVA job ${jobId}: ${client.base}/scheduler/job/${jobId}`);
     if (!req.wait) {
-      const meta = MetadataFile.reopen(dir);
-      meta.update({ lava: { ...(meta.current.lava ?? {}), jobId, url: client.base }, timings });
+      prepared.meta.update({ lava: { ...(prepared.meta.current.lava ?? {}), jobId, url: client.base }, timings });
       return { dir, exitCode: 0 };
     }
     return await waitAndFetch(client, jobId, { dir, plan, target, timings, pollTimeoutSec: req.pollTimeoutSec, pollFirstMs: req.pollFirstMs, signal: ctx.signal, log });
@@ -170,12 +170,7 @@ async function waitAndFetch(client: LavaClient, jobId: number, o: { dir: string;
   const type = jobCase?.extra?.error_type;
   const msg = jobCase?.extra?.error_msg ?? state.failureComment;
   const jobError = state.health !== 'Complete' ? { ...(typeof type === 'string' ? { type } : {}), message: String(msg ?? `the job ended ${state.health}`) } : undefined;
-  const t2 = Date.now();
-  const out = finishLavaRun({ dir: o.dir, plan: o.plan, logText, jobId, health: state.health, jobError, lavaResults: results, target: o.target, timings: o.timings, problems });
-  o.timings.parseMs = Date.now() - t2;
-  const meta = MetadataFile.reopen(o.dir);
-  meta.update({ timings: { ...(meta.current.timings ?? {}), ...o.timings } });
-  return out;
+  return finishLavaRun({ dir: o.dir, plan: o.plan, logText, jobId, health: state.health, jobError, lavaResults: results, target: o.target, timings: o.timings, problems });
 }
 
 /** Where kgate lava submit left LAVA job N under a results root (the plan names the job). */
