@@ -31,7 +31,7 @@ export async function resolveKernel(req: KernelRequest, opts: KernelStageOptions
     case 'path': return resolvePathKernel(spec.bzImage, req.modules);
     case 'tree': {
       const { buildTreeKernel } = await import('./tree/index.js');
-      return buildTreeKernel({ ...req, spec }, opts);
+      return buildTreeKernel(spec, req, opts);
     }
   }
 }

@@ -78,6 +78,8 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
     run.abort = { family: 'infra', reason: `${jobName} returned ${run.cases.length - missing} of ${run.cases.length} cases; ${missing} MISS` };
   }
   if (run.abort) run.problems.push(run.abort.reason);
+  // A refused token or a bad URL is the user's (2) even when no case ran; exitCodeOf maps the rest.
+  const exitCode = req.fault && !run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT') ? exitCodeFor(req.fault.family) : exitCodeOf(run);
   writeFileAtomic(path.join(dir, JOB_LOG), req.logText);
   writeFileAtomic(path.join(dir, RUN_FILES.console), log.target.join('\n') + '\n');
   writeFileAtomic(path.join(dir, RUN_FILES.ktap), cr.ktap.length ? cr.ktap.join('\n') + '\n'
@@ -87,8 +89,6 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
   meta.update({ state: 'finished', finishedAt: run.finishedAt, kernel: run.kernel, summary: run.summary, abort: run.abort,
     lava: { ...(meta.current.lava ?? {}), jobId: req.jobId, health: req.health ?? (failed ? 'Incomplete' : 'Complete'), error, lavaTestCases: lavaResults.length },
     timings: { ...(meta.current.timings ?? {}), ...(req.timings ?? {}), parseMs: Date.now() - t0 } });
-  // A refused token or a bad URL is the user's (2) even when no case ran; exitCodeOf maps the rest.
-  const exitCode = req.fault && !run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT') ? exitCodeFor(req.fault.family) : exitCodeOf(run);
   return { run, dir, exitCode, ...(run.abort ? { line: run.abort.reason.split('\n')[0] } : {}) };
 }
 
@@ -139,10 +139,9 @@ export async function submitToLava(req: SubmitRequest, ctx: RunContext): Promise
     plan.server = { url: client.base, jobId };
     writePlan(dir, plan);
     log(`submitted LAVA job ${jobId}: ${client.base}/scheduler/job/${jobId}`);
-    if (!req.wait) {
-      prepared.meta.update({ lava: { ...(prepared.meta.current.lava ?? {}), jobId, url: client.base }, timings });
-      return { dir, exitCode: 0 };
-    }
+    // Said at once, waited for or not: a wait killed later still names its job.
+    prepared.meta.update({ lava: { ...(prepared.meta.current.lava ?? {}), jobId, url: client.base }, timings });
+    if (!req.wait) return { dir, exitCode: 0 };
     return await waitAndFetch(client, jobId, { dir, plan, target, timings, pollTimeoutSec: req.pollTimeoutSec, pollFirstMs: req.pollFirstMs, signal: ctx.signal, log });
   } catch (e) {
     return faulted(e, { dir, plan, jobId, target, timings });
@@ -151,26 +150,33 @@ export async function submitToLava(req: SubmitRequest, ctx: RunContext): Promise
 
 async function waitAndFetch(client: LavaClient, jobId: number, o: { dir: string; plan: LavaPlan; target: string; timings: Record<string, number>; pollTimeoutSec: number; pollFirstMs?: number; signal?: AbortSignal; log?: (l: string) => void }): Promise<LavaOutcome> {
   const t0 = Date.now();
-  let state: LavaJobState;
+  let state: LavaJobState | undefined;
+  let fault: KgateError | undefined;
   try {
     state = await waitForJob(client, jobId, { timeoutMs: o.pollTimeoutSec * 1000, signal: o.signal, firstMs: o.pollFirstMs, onState: (s) => o.log?.(`LAVA job ${jobId}: ${s.state}${s.health && s.health !== 'Unknown' ? ` (${s.health})` : ''}`) });
   } catch (e) {
-    o.timings.pollMs = Date.now() - t0;
-    // Keep what there is: the log so far shows how far the job got.
-    const logText = await client.log(jobId).catch(() => '');
-    return faulted(e, { ...o, jobId, logText });
+    if (!(e instanceof KgateError)) throw e;
+    fault = e;
   }
   o.timings.pollMs = Date.now() - t0;
   const t1 = Date.now();
   const problems: string[] = [];
-  const logText = await client.log(jobId).catch((e) => { problems.push(`the job's log could not be fetched: ${(e as Error).message}`); return ''; });
-  const results = await client.results(jobId).catch((e) => { problems.push(`the job's results could not be fetched: ${(e as Error).message}`); return undefined; });
-  o.timings.fetchMs = Date.now() - t1;
+  // A job not seen to end still has its log so far: it shows how far the job got.
+  const logText = await client.log(jobId).catch((e) => { if (state) problems.push(`the job's log could not be fetched: ${(e as Error).message}`); return ''; });
+  const results = state && await client.results(jobId).catch((e) => { problems.push(`the job's results could not be fetched: ${(e as Error).message}`); return undefined; });
+  if (state) o.timings.fetchMs = Date.now() - t1;
+  // The job's end as the server saw it; a poll that failed leaves its fault instead.
+  const end = state ? { health: state.health, jobError: jobErrorOf(state, results), lavaResults: results } : { fault };
+  return finishLavaRun({ dir: o.dir, plan: o.plan, logText, jobId, target: o.target, timings: o.timings, problems, ...end });
+}
+
+/** Why a job that did not complete failed: the server's own error case, else its failure comment. */
+function jobErrorOf(state: LavaJobState, results: LavaResultEntry[] | undefined): FinishRequest['jobError'] {
+  if (state.health === 'Complete') return undefined;
   const jobCase = results?.find((r) => r.suite === 'lava' && r.case === 'job');
   const type = jobCase?.extra?.error_type;
   const msg = jobCase?.extra?.error_msg ?? state.failureComment;
-  const jobError = state.health !== 'Complete' ? { ...(typeof type === 'string' ? { type } : {}), message: String(msg ?? `the job ended ${state.health}`) } : undefined;
-  return finishLavaRun({ dir: o.dir, plan: o.plan, logText, jobId, health: state.health, jobError, lavaResults: results, target: o.target, timings: o.timings, problems });
+  return { ...(typeof type === 'string' ? { type } : {}), message: String(msg ?? `the job ended ${state.health}`) };
 }
 
 /** Where kgate lava submit left LAVA job N under a results root (the plan names the job). */

@@ -27,8 +27,7 @@ import { checkOut, lockTree, resolveTreeSource, treeCacheDir, type TreeSource } 
 /** Build directories kept per tree (one per config recipe), least recently used dropped first. */
 const OBJ_DIRS_PER_TREE = 3;
 
-export async function buildTreeKernel(req: KernelRequest & { spec: Extract<KernelSpec, { kind: 'tree' }> }, opts: KernelStageOptions = {}): Promise<KernelArtifact> {
-  const { spec } = req;
+export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }>, req: KernelRequest, opts: KernelStageOptions = {}): Promise<KernelArtifact> {
   const t0 = Date.now();
   const log = opts.log ?? (() => {});
   const root = opts.cacheDir ?? cacheRoot();
