@@ -38,21 +38,22 @@ async function main() {
     // Resolved once (cached after the first run), and the suite built once, so every column times its own path.
     const artifact = await resolveKernel({ spec: parseKernelSpec('debian:6.12') }, { signal, logDir: work });
     await generateAndBuild({ filter: {}, all: true, buildDir, signal });
-    const common = { kernel: { artifact }, selection, buildDir, argv: ['bench:lava'], signal };
+    const request = { kernel: { artifact }, selection };
+    const ctx = (resultsRoot: string) => ({ buildDir, resultsRoot, argv: ['bench:lava'], signal, emit: () => {} });
     const cols: Column[] = [];
     let t0 = performance.now();
-    const local = await runOnce({ ...common, target: qemuTargetOf({ accel: 'tcg', mem: 1024, bootTimeout: 120 }), resultsRoot: join(work, 'local'), emit: () => {} });
+    const local = await runOnce({ ...request, target: qemuTargetOf({ accel: 'tcg', mem: 1024, bootTimeout: 120 }) }, ctx(join(work, 'local')));
     cols.push({ name: 'local QEMU', wallMs: performance.now() - t0, stages: local.timings, run: local.run });
     t0 = performance.now();
-    const lr = await runOnDispatcher({ ...common, resultsRoot: join(work, 'lava-run') });
+    const lr = await runOnDispatcher(request, ctx(join(work, 'lava-run')));
     cols.push({ name: 'lava-run', wallMs: performance.now() - t0, stages: meta(lr.dir), run: lr.run! });
     if (withServer) {
       const up = await execa('bash', [join(root, 'scripts', 'lava-server.sh'), 'start', lab, '8799'], { reject: false, env: { LAVA_PING: '3' } });
       try {
         if (up.exitCode !== 0) throw new Error(`lava-server.sh start: ${up.stderr}`);
         t0 = performance.now();
-        const sub = await submitToLava({ ...common, resultsRoot: join(work, 'rest'), wait: true, pollTimeoutSec: 600,
-          server: { url: readFileSync(join(lab, 'url'), 'utf8').trim(), tokenFile: join(lab, 'token') } });
+        const sub = await submitToLava({ ...request, wait: true, pollTimeoutSec: 600,
+          server: { url: readFileSync(join(lab, 'url'), 'utf8').trim(), tokenFile: join(lab, 'token') } }, ctx(join(work, 'rest')));
         cols.push({ name: 'lava-server', wallMs: performance.now() - t0, stages: meta(sub.dir), run: sub.run! });
       } finally {
         await execa('bash', [join(root, 'scripts', 'lava-server.sh'), 'stop', lab], { reject: false });

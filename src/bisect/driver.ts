@@ -8,7 +8,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { KgateError, isFailure } from '../model.js';
-import { resolveKernel, treeKernelRequest, type KernelArtifact } from '../kernel/index.js';
+import { kernelStage, treeKernelRequest, type KernelArtifact } from '../kernel/index.js';
 import { anySignal } from '../util/deadline.js';
 import type { TreeJob } from '../session/tree-job.js';
 import { shellLine } from '../util/shell.js';
@@ -70,8 +70,7 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
     const r = await runStep({
       kernel: treeKernelRequest(tree, commit, { ...req, ...(o.objectsFrom ? { objectsFrom: o.objectsFrom } : {}) }), target: req.target,
       selection: o.selection ?? req.selection, repeat: req.repeat, threshold: req.threshold,
-      buildDir: req.buildDir, resultsRoot: stepsRoot, argv: req.argv, signal: req.signal, emit: req.emit,
-    });
+    }, { buildDir: req.buildDir, resultsRoot: stepsRoot, argv: req.argv, signal: req.signal, emit: req.emit });
     // Built ahead (bad's kernel, while good was tested): this step's build, though the run found it cached.
     if (prebuilt?.how === 'built' && r.kernel?.how === 'cached') Object.assign(r, { kernel: prebuilt, cached: false, buildMs: prebuilt.ms ?? 0 });
     results.set(commit, r);
@@ -86,8 +85,10 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
   };
   // Bad's kernel builds while good is tested (good's is most often cached): the two checks cost about one wait.
   const ahead = new AbortController();
-  const badKernel = resolveKernel(treeKernelRequest(tree, bad, req), {
-    signal: anySignal([req.signal, ahead.signal]), logDir: path.join(stepsRoot, 'bad-kernel'), log: (l) => req.log(`  bad's kernel, ahead: ${l}`),
+  // The kernel stage as a run composes it; its notes are the job's lines (no run display is its own yet).
+  const badKernel = kernelStage(treeKernelRequest(tree, bad, req), {
+    signal: anySignal([req.signal, ahead.signal]), logDir: path.join(stepsRoot, 'bad-kernel'),
+    emit: (e) => { if (e.type === 'stage' && e.state === 'note') req.log(`  bad's kernel, ahead: ${e.detail}`); },
   }).then((k) => k, () => undefined); // a failure is met again, and said, when bad is tested
   try {
     // Good must be good and bad bad, or the answer would be a wrong commit.

@@ -2,26 +2,14 @@
 // kernel stage), run the chosen cases `repeat` times on it, and decide. Used
 // by `kgate bisect-step` (under git bisect run) and by the bisect driver.
 import { KgateError } from '../model.js';
-import type { Emit } from '../events.js';
-import type { Selection } from '../catalog/selection.js';
-import type { KernelArtifact, KernelRequest } from '../kernel/index.js';
-import type { TargetSpec } from '../runner/target-spec.js';
+import type { KernelArtifact } from '../kernel/index.js';
+import type { RunContext } from '../session/context.js';
 import type { RunOutcome } from '../session/run-once.js';
-import { runRepeated } from '../session/run-repeated.js';
+import { runRepeated, type RepeatedRequest } from '../session/run-repeated.js';
 import { decideStep, type RunVerdict, type StepDecision } from './verdict.js';
 
-export interface StepRequest {
-  kernel: KernelRequest;
-  target: Extract<TargetSpec, { kind: 'qemu' }>;
-  selection: Selection;
-  repeat: number;
+export interface StepRequest extends RepeatedRequest {
   threshold?: number;
-  buildDir: string;
-  resultsRoot: string;
-  argv: string[];
-  signal: AbortSignal;
-  emit: Emit;
-  env?: Record<string, string>;
 }
 
 export interface StepResult {
@@ -34,10 +22,10 @@ export interface StepResult {
   testMs: number;
 }
 
-export async function runStep(req: StepRequest): Promise<StepResult> {
+export async function runStep(req: StepRequest, ctx: RunContext): Promise<StepResult> {
   const t0 = Date.now();
   const { threshold, ...repeated } = req;
-  const { runs, kernel, error } = await runRepeated(repeated);
+  const { runs, kernel, error } = await runRepeated(repeated, ctx);
   // A run stopped by a bug of kgate's (or a usage error) must stop the bisect, never skip the commit.
   const verdicts: RunVerdict[] = runs.map((o) => o.run.abort && (o.run.abort.family === 'bug' || o.run.abort.family === 'user')
     ? { error: o.run.abort.family, message: o.run.abort.reason.split('\n')[0] }

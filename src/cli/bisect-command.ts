@@ -39,8 +39,7 @@ export async function bisectStepFromCli(raw: unknown, argv: string[]): Promise<n
   const r = await interruptible((signal) => runStep({
     kernel: treeKernelRequest(tree, undefined, { baseConfig: o.baseConfig, fragments: o.configFragment }),
     target: qemuTargetOf(o), selection, repeat: o.repeat, threshold: o.threshold,
-    buildDir: o.buildDir, resultsRoot: o.results, argv, signal, emit: progress.emit, env,
-  }));
+  }, { buildDir: o.buildDir, resultsRoot: o.results, argv, signal, emit: progress.emit, env }));
   await progress.done();
   const d = r.decision;
   const build = r.kernel ? (r.cached ? 'kernel cached' : `built in ${((r.buildMs ?? 0) / 1000).toFixed(1)} s`) : 'no kernel';

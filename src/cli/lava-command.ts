@@ -5,36 +5,39 @@ import { kernelRequestOf, parseOpts, selectionOf } from './inputs.js';
 import { COMMANDS, LAVA_SERVER, schemaOf } from './options.js';
 import { interruptible, suiteEnv } from './run-command.js';
 import { jobLog } from './run-progress.js';
+import { plainProgress } from './progress.js';
+import type { RunContext } from '../session/context.js';
 import { formatSummaryTable } from '../report/index.js';
 
 const JobOpts = schemaOf(COMMANDS['lava job']);
 const ServerOpts = schemaOf(LAVA_SERVER);
 
-function prepareInputs(raw: Record<string, unknown>, argv: string[]) {
+type CommandLine = Pick<RunContext, 'argv' | 'pinKernel'>;
+
+/** The job's request, and the context its stages share (their events as plain lines). */
+function prepareInputs(raw: Record<string, unknown>, line: CommandLine) {
   const o = parseOpts(JobOpts, raw);
   return {
-    kernel: kernelRequestOf(o), selection: selectionOf(raw), buildDir: o.buildDir, resultsRoot: o.results,
-    argv, memMB: o.mem, bootTimeoutSec: o.bootTimeout, artifactUrl: o.artifactUrl, env: suiteEnv(),
+    req: { kernel: kernelRequestOf(o), selection: selectionOf(raw), memMB: o.mem, bootTimeoutSec: o.bootTimeout, artifactUrl: o.artifactUrl },
+    ctx: (signal: AbortSignal): RunContext => ({ buildDir: o.buildDir, resultsRoot: o.results, ...line, signal, emit: plainProgress().emit, env: suiteEnv() }),
   };
 }
 
 /** `kgate lava job`: the job YAML (and its artifacts) in a new results directory; prints the job's path. */
-export async function lavaJobFromCli(raw: Record<string, unknown>, argv: string[]): Promise<number> {
-  const req = prepareInputs(raw, argv);
+export async function lavaJobFromCli(raw: Record<string, unknown>, line: CommandLine): Promise<number> {
+  const { req, ctx } = prepareInputs(raw, line);
   const { prepareLavaJob } = await import('../lava/prepare.js');
-  const log = jobLog('lava');
-  const job = await interruptible((signal) => prepareLavaJob({ ...req, signal, log }));
+  const job = await interruptible((signal) => prepareLavaJob(req, ctx(signal)));
   process.stdout.write(`${job.jobPath}\n`);
   return EXIT.ok;
 }
 
 /** `kgate lava submit`: prepare, submit over REST, and with --wait poll, fetch and judge. */
-export async function lavaSubmitFromCli(raw: Record<string, unknown>, argv: string[]): Promise<number> {
-  const req = prepareInputs(raw, argv);
+export async function lavaSubmitFromCli(raw: Record<string, unknown>, line: CommandLine): Promise<number> {
+  const { req, ctx } = prepareInputs(raw, line);
   const s = parseOpts(ServerOpts, raw);
   const { submitToLava } = await import('../lava/run.js');
-  const log = jobLog('lava');
-  const out = await interruptible((signal) => submitToLava({ ...req, server: { url: s.url, tokenFile: s.tokenFile }, wait: raw.wait === true, pollTimeoutSec: s.pollTimeout, signal, log }));
+  const out = await interruptible((signal) => submitToLava({ ...req, server: { url: s.url, tokenFile: s.tokenFile }, wait: raw.wait === true, pollTimeoutSec: s.pollTimeout }, ctx(signal)));
   return report(out);
 }
 

@@ -3,17 +3,17 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, KgateError, exitCodeFor, exitCodeOf } from '../model.js';
 import { makeProgress } from './progress.js';
-import { timedStage } from '../events.js';
-import { buildEventsTo } from '../gen/stage.js';
-import type { BuildEvent } from '../gen/build.js';
+import { timedStage, type Emit } from '../events.js';
 import { runInputsOf, selectionOf } from './inputs.js';
-import { COMMANDS, addOptions, reproducerArgv, type CommandName } from './options.js';
+import { COMMANDS, addOptions, commandLine, reproducerArgv, type CommandName } from './options.js';
 import { machineFault } from '../util/machine-fault.js';
 
 /** A command's options, from the option table (options.ts). */
 const withOptions = (cmd: Command, name: CommandName) => addOptions(cmd, COMMANDS[name]);
 /** The command line that gives this command's values again: from the option table, not the argv as typed. */
 const again = (name: CommandName, raw: Record<string, unknown>) => reproducerArgv(name, raw, argv);
+/** The same, with the line that pins --kernel once the run resolved it. */
+const lineOf = (name: CommandName, raw: Record<string, unknown>) => commandLine(name, raw, argv);
 
 interface FilterOpts { case: string[]; family: string[]; api: string[] }
 
@@ -39,15 +39,15 @@ async function main(argv: string[]): Promise<number> {
     .action(async (o: FilterOpts & { out: string }) => {
       const { generate } = await import('../gen/index.js');
       const { filter } = selectionOf(o);
-      const r = await withBuildProgress('Render suite', () => generate({ filter, buildDir: o.out }));
+      const r = await withBuildProgress('Render suite', (emit) => timedStage(emit, 'build', SAID_BELOW, () => generate({ filter, buildDir: o.out })));
       process.stdout.write(`${r.summary}\n`);
     });
 
   withOptions(program.command('build').description('render and compile the suite into static binaries'), 'build')
     .action(async (o: FilterOpts & { out: string; force?: boolean }) => {
-      const { generateAndBuild } = await import('../gen/index.js');
+      const { buildStage } = await import('../gen/index.js');
       const { filter } = selectionOf(o);
-      const r = await withBuildProgress('Build suite', (onEvent) => generateAndBuild({ filter, buildDir: o.out, onEvent, force: o.force }));
+      const r = await withBuildProgress('Build suite', (emit) => buildStage({ filter, buildDir: o.out, force: o.force }, emit, SAID_BELOW));
       process.stdout.write(`${r.summary}\n`);
     });
 
@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
     .action(async (raw: FilterOpts & Record<string, unknown>) => {
       const inputs = runInputsOf(raw);
       const { runFromCli } = await import('./run-command.js');
-      exitCode = await runFromCli(inputs, again('run', raw));
+      exitCode = await runFromCli(inputs, lineOf('run', raw));
     });
 
   withOptions(program.command('bisect-step')
@@ -97,12 +97,12 @@ async function main(argv: string[]): Promise<number> {
   withOptions(lava.command('job').description('write the LAVA job (YAML) and its artifacts; print the job file'), 'lava job')
     .action(async (raw: Record<string, unknown>) => {
       const { lavaJobFromCli } = await import('./lava-command.js');
-      exitCode = await lavaJobFromCli(raw, again('lava job', raw));
+      exitCode = await lavaJobFromCli(raw, lineOf('lava job', raw));
     });
   withOptions(lava.command('submit').description('submit the job to a LAVA server; with --wait, its results as a run directory'), 'lava submit')
     .action(async (raw: Record<string, unknown>) => {
       const { lavaSubmitFromCli } = await import('./lava-command.js');
-      exitCode = await lavaSubmitFromCli(raw, again('lava submit', raw));
+      exitCode = await lavaSubmitFromCli(raw, lineOf('lava submit', raw));
     });
   withOptions(lava.command('fetch').description('fetch a finished job\'s results and log into its run directory')
     .argument('[job]', 'the LAVA job id (default: the one recorded in --dir)'), 'lava fetch')
@@ -164,12 +164,14 @@ async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
+/** gen's and build's stage ends with no detail: the summary is printed below the display. */
+const SAID_BELOW = { done: () => undefined, failDetail: (e: unknown) => (e instanceof Error ? e.message : String(e)) };
+
 /** A one-stage progress display around gen or build. */
-async function withBuildProgress<T extends { summary: string }>(title: string, fn: (onEvent: (e: BuildEvent) => void) => Promise<T>): Promise<T> {
+async function withBuildProgress<T>(title: string, stage: (emit: Emit) => Promise<T>): Promise<T> {
   const progress = makeProgress([{ key: 'build', title }]);
   try {
-    return await timedStage(progress.emit, 'build', { done: () => undefined, failDetail: (e) => (e instanceof Error ? e.message : String(e)) },
-      () => fn(buildEventsTo(progress.emit)));
+    return await stage(progress.emit);
   } finally {
     await progress.done();
   }

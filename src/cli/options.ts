@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { KERNEL_FORMS } from '../kernel/spec.js';
 import { projectRoot } from '../util/paths.js';
+import type { RunContext } from '../session/context.js';
 
 /** How repeated or comma-separated values collect: 'list' splits at commas, 'repeat' keeps each. */
 type Collect = 'list' | 'repeat';
@@ -218,4 +219,16 @@ export function reproducerArgv(command: CommandName, values: Record<string, unkn
     parts.push({ pos: at(flag), argv });
   }
   return [...command.split(' '), ...parts.sort((a, b) => a.pos - b.pos).flatMap((p) => p.argv)];
+}
+
+/**
+ * A run's command line from the table: `argv` as the values give it, and for a
+ * command that takes --kernel, the same line with --kernel set to what the
+ * kernel stage pinned (the exact package, the commit) for metadata.json's
+ * reproducer.
+ */
+export function commandLine(command: CommandName, values: Record<string, unknown>, given: readonly string[] = []): Pick<RunContext, 'argv' | 'pinKernel'> {
+  const argv = reproducerArgv(command, values, given);
+  if (!('kernel' in COMMANDS[command])) return { argv };
+  return { argv, pinKernel: (pinned) => reproducerArgv(command, { ...values, kernel: pinned }, given) };
 }

@@ -6,6 +6,7 @@ import { EXIT, KgateError } from '../model.js';
 import { assertRoot } from '../runner/local.js';
 import { makeProgress } from './progress.js';
 import { runOnce } from '../session/run-once.js';
+import type { RunContext } from '../session/context.js';
 import { formatSummaryTable } from '../report/index.js';
 import type { RunInputs } from './inputs.js';
 
@@ -61,7 +62,7 @@ export function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promi
   });
 }
 
-export async function runFromCli(o: RunInputs, argv: string[]): Promise<number> {
+export async function runFromCli(o: RunInputs, line: Pick<RunContext, 'argv' | 'pinKernel'>): Promise<number> {
   const { target } = o;
   if (o.showCommand) {
     if (target.kind !== 'qemu') throw new KgateError('user', '--show-command needs --target qemu');
@@ -82,9 +83,8 @@ export async function runFromCli(o: RunInputs, argv: string[]): Promise<number> 
   ]);
   try {
     const out = await interruptible((signal) => runOnce({
-      kernel: o.kernel, target, selection: o.selection, buildDir: o.buildDir, resultsRoot: o.results,
-      argv, signal, emit: progress.emit, env, ...(o.shard ? { shard: o.shard } : {}), ...(o.coverage ? { coverage: o.coverage } : {}),
-    }));
+      kernel: o.kernel, target, selection: o.selection, ...(o.shard ? { shard: o.shard } : {}), ...(o.coverage ? { coverage: o.coverage } : {}),
+    }, { buildDir: o.buildDir, resultsRoot: o.results, argv: line.argv, ...(target.kind === 'qemu' ? { pinKernel: line.pinKernel } : {}), signal, emit: progress.emit, env }));
     await progress.done();
     process.stdout.write(formatSummaryTable(out.run) + '\n');
     process.stdout.write(`results: ${out.dir}\n`);

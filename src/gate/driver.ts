@@ -73,10 +73,9 @@ export async function runGate(req: GateRequest): Promise<GateReport> {
     const test = async (label: string, commit: string, objectsFrom?: string): Promise<GateRun> => {
       req.log(`${label}: ${commit.slice(0, 12)}`);
       const { runs: outs, error } = await runRepeated({
-        kernel: treeKernelRequest(tree, commit, { ...req, objectsFrom }), repeat: req.repeat, target: req.target, selection: req.selection, buildDir: req.buildDir,
-        resultsRoot: path.join(dir, 'runs'), runId: (i) => `${label.replace(/\W+/g, '-')}-${commit.slice(0, 12)}${i ? `-r${i + 1}` : ''}`,
-        argv: req.argv, signal: req.signal, emit: req.emit,
-      });
+        kernel: treeKernelRequest(tree, commit, { ...req, objectsFrom }), repeat: req.repeat, target: req.target, selection: req.selection,
+        runId: (i) => `${label.replace(/\W+/g, '-')}-${commit.slice(0, 12)}${i ? `-r${i + 1}` : ''}`,
+      }, { buildDir: req.buildDir, resultsRoot: path.join(dir, 'runs'), argv: req.argv, signal: req.signal, emit: req.emit });
       if (error !== undefined) throw error;
       const first = outs[0];
       if (first.exitCode === 130) throw new KgateError('interrupt', 'interrupted');

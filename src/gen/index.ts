@@ -5,5 +5,5 @@ export { buildSuite, ccIdentity, DEFAULT_CFLAGS } from './build.js';
 export type { BuildRequest, BuildResult, BuildStep, BuildEvent } from './build.js';
 export { MANIFEST_NAME } from './manifest.js';
 export type { BuildManifest, BuiltBinary } from './manifest.js';
-export { generate, generateAndBuild, buildEventsTo } from './stage.js';
+export { generate, generateAndBuild, buildEventsTo, buildStage } from './stage.js';
 export type { GenRequest } from './stage.js';

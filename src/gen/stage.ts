@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { CaseFilter } from '../catalog/index.js';
 import { buildSuite, type BuildRequest, type BuildResult } from './build.js';
 import { renderSuite, type RenderResult } from './render.js';
-import type { Emit } from '../events.js';
+import { timedStage, type Emit } from '../events.js';
 
 export interface GenRequest {
   filter?: CaseFilter;   // --case/--family/--api
@@ -51,4 +51,14 @@ export function buildEventsTo(emit: Emit): NonNullable<BuildRequest['onEvent']> 
       emit({ type: 'stage', stage: 'build', state: 'note', detail: `compiled ${e.name} in ${(e.durationMs / 1000).toFixed(2)} s` });
     }
   };
+}
+
+/**
+ * The suite build as a stage (start, the compiler's notes, done, fail), as
+ * every composer runs it: `kgate build`, a run, a LAVA job. `done` says what
+ * the done event carries (the summary by default).
+ */
+export function buildStage(req: Omit<GenRequest, 'onEvent'>, emit: Emit, o: { done?: (b: { summary: string }) => string | undefined; failDetail: (e: unknown) => string | undefined }): Promise<BuildResult & { summary: string }> {
+  return timedStage(emit, 'build', { done: o.done ?? ((b) => b.summary), failDetail: o.failDetail },
+    () => generateAndBuild({ ...req, onEvent: buildEventsTo(emit) }));
 }

@@ -27,7 +27,7 @@ export async function resolveKernel(req: KernelRequest, opts: KernelStageOptions
   }
   if (spec.kind !== 'tree' && req.coverage) throw new KgateError('user', coverageNeedsTree(spec.text));
   switch (spec.kind) {
-    case 'debian': return resolveDebianKernel(spec, { cacheDir: opts.cacheDir, signal: opts.signal, log: opts.log });
+    case 'debian': return resolveDebianKernel(spec, opts);
     case 'path': return resolvePathKernel(spec.bzImage, req.modules);
     case 'tree': {
       const { buildTreeKernel } = await import('./tree/index.js');

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { KgateError } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { MetadataFile } from '../session/metadata.js';
+import type { RunContext } from '../session/context.js';
 import { deviceDict, renderDevice } from './device.js';
 import { prepareLavaJob, type PrepareRequest } from './prepare.js';
 import { finishLavaRun, type LavaOutcome } from './run.js';
@@ -26,9 +26,9 @@ export interface DispatcherRequest extends PrepareRequest {
 }
 
 
-export async function runOnDispatcher(req: DispatcherRequest): Promise<LavaOutcome> {
+export async function runOnDispatcher(req: DispatcherRequest, ctx: RunContext): Promise<LavaOutcome> {
   if (!existsSync(LAVA_RUN)) throw new KgateError('infra', `${LAVA_RUN} not found (apt-get install lava-dispatcher; scripts/setup.sh)`);
-  const prepared = await prepareLavaJob(req);
+  const prepared = await prepareLavaJob(req, ctx);
   const { dir, plan } = prepared;
   const timings: Record<string, number> = { ...prepared.timings };
   const device = path.join(dir, 'device.yaml');
@@ -45,25 +45,20 @@ export async function runOnDispatcher(req: DispatcherRequest): Promise<LavaOutco
     if (p.pid) for (const c of descendants(p.pid)) seen.add(c);
     for (const pid of [p.pid, ...seen]) { if (pid) try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
   };
-  req.signal?.addEventListener('abort', stop, { once: true });
+  ctx.signal.addEventListener('abort', stop, { once: true });
   let r;
   try {
     r = await p;
   } finally {
     clearInterval(watch);
-    req.signal?.removeEventListener('abort', stop);
+    ctx.signal.removeEventListener('abort', stop);
     // QEMU outliving its lava-run (killed, timed out) is ended here, by its pid.
     for (const pid of seen) { try { process.kill(pid, 0); process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   }
   timings.dispatcherMs = Date.now() - t0;
   const logText = String(r.stderr);
-  const fault = req.signal?.aborted ? new KgateError('interrupt', 'interrupted while lava-run ran the job')
+  const fault = ctx.signal.aborted ? new KgateError('interrupt', 'interrupted while lava-run ran the job')
     : r.timedOut ? new KgateError('infra', `lava-run did not finish within ${req.timeoutSec ?? 3600} s`)
       : logText.trim() === '' ? new KgateError('infra', `lava-run printed no log (exit ${r.exitCode}): ${String(r.stdout).trim().split('\n').at(-1) ?? ''}`) : undefined;
-  const t1 = Date.now();
-  const out = finishLavaRun({ dir, plan, logText, target: 'lava-run', timings, ...(fault ? { fault } : {}) });
-  // The parse's own time, beside the others in metadata.json (finishLavaRun wrote them before it ended).
-  const meta = MetadataFile.reopen(dir);
-  meta.update({ timings: { ...meta.current.timings, parseMs: Date.now() - t1 } });
-  return out;
+  return finishLavaRun({ dir, plan, logText, target: 'lava-run', timings, ...(fault ? { fault } : {}) });
 }

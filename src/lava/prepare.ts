@@ -1,5 +1,6 @@
-// `kgate lava job`: the stages of a run up to the boot (kernel, suite build,
-// initramfs), then the job definition instead of a guest. Everything the job
+// `kgate lava job`: the stages of a run up to the boot (the kernel and suite
+// stages, as runOnce composes them; the initramfs), then the job definition
+// instead of a guest. Everything the job
 // needs is written to one directory (the run directory a fetch later fills):
 //
 //   job.yaml          the LAVA job, validated by LAVA's schema
@@ -14,9 +15,10 @@ import { pathToFileURL } from 'node:url';
 import type { KernelIdentity } from '../model.js';
 import { KgateError } from '../model.js';
 import type { Selection } from '../catalog/selection.js';
-import { resolveKernel, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
-import { generateAndBuild } from '../gen/index.js';
-import { workItems } from '../session/run-once.js';
+import { forRun } from '../events.js';
+import { kernelStage, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
+import { suiteStage } from '../session/suite.js';
+import type { RunContext } from '../session/context.js';
 import { claimRunDir, newRunId } from '../session/run-dir.js';
 import { MetadataFile } from '../session/metadata.js';
 import type { WorkItem } from '../runner/execute.js';
@@ -41,20 +43,15 @@ export interface LavaPlan {
   server?: { url: string; jobId: number };
 }
 
+/** What one LAVA job tests; where it goes and what stops it is the RunContext's. */
 export interface PrepareRequest {
   kernel: KernelRequest | { artifact: KernelArtifact };
   selection: Selection;
-  buildDir: string;
-  resultsRoot: string;
   runId?: string;
-  argv: string[];
   memMB?: number;
   bootTimeoutSec?: number;
   /** How the lab reaches artifacts/ (an http(s) URL); file:// of the directory by default (lava-run on this host). */
   artifactUrl?: string;
-  env?: Record<string, string>;
-  signal?: AbortSignal;
-  log?: (line: string) => void;
 }
 
 export interface PreparedJob {
@@ -66,26 +63,29 @@ export interface PreparedJob {
   items: WorkItem[];
   kernel: KernelArtifact;
   timings: Record<string, number>;
+  /** metadata.json, which the job's submission and results complete. */
+  meta: MetadataFile;
 }
 
-export async function prepareLavaJob(req: PrepareRequest): Promise<PreparedJob> {
-  const { dir, runId } = claimRunDir(req.resultsRoot, req.runId ?? newRunId());
+export async function prepareLavaJob(req: PrepareRequest, ctx: RunContext): Promise<PreparedJob> {
+  const { dir, runId } = claimRunDir(ctx.resultsRoot, req.runId ?? newRunId());
   const t0 = Date.now();
-  const meta = new MetadataFile(dir, { runId, startedAt: new Date(t0).toISOString(), target: 'lava' }, req.argv);
+  const meta = new MetadataFile(dir, { runId, startedAt: new Date(t0).toISOString(), target: 'lava' }, ctx);
+  const emit = forRun(runId, ctx.emit);
   const timings: Record<string, number> = {};
   try {
     const [kernel, built] = await Promise.all([
       'artifact' in req.kernel ? Promise.resolve(req.kernel.artifact)
-        : resolveKernel(req.kernel, { signal: req.signal, logDir: dir, log: req.log }).then((k) => { timings.kernelMs = Date.now() - t0; return k; }),
-      generateAndBuild({ filter: {}, all: true, buildDir: req.buildDir, signal: req.signal }).then((b) => { timings.buildMs = Date.now() - t0; return b; }),
+        : kernelStage(req.kernel, { emit, signal: ctx.signal, logDir: dir }).then((k) => { timings.kernelMs = Date.now() - t0; return k; }),
+      suiteStage(req.selection, { buildDir: ctx.buildDir, emit }, ctx.signal).then((b) => { timings.buildMs = Date.now() - t0; return b; }),
     ]);
     meta.update({ kernel: kernel.identity, kernelHow: kernel.how, cc: built.manifest.cc });
-    const items = workItems(built.manifest, req.selection);
+    const { items } = built;
     const art = path.join(dir, 'artifacts');
     mkdirp(art);
     const t1 = Date.now();
     await copyFile(kernel.bzImage, path.join(art, 'bzImage'));
-    const initrd = await buildLavaInitrd({ kernel, items, imageDir: cacheDir('images'), outPath: path.join(art, 'initrd.cpio'), env: req.env, signal: req.signal });
+    const initrd = await buildLavaInitrd({ kernel, items, imageDir: cacheDir('images'), outPath: path.join(art, 'initrd.cpio'), env: ctx.env, signal: ctx.signal });
     timings.imageMs = Date.now() - t1;
     const base = (req.artifactUrl ?? pathToFileURL(art).href).replace(/\/+$/, '');
     const t2 = Date.now();
@@ -105,7 +105,7 @@ export async function prepareLavaJob(req: PrepareRequest): Promise<PreparedJob> 
     };
     writePlan(dir, plan);
     meta.update({ lava: { job: jobPath, initrdBytes: initrd.bytes, imageCached: initrd.imageCached }, timings });
-    return { dir, runId, jobPath, yaml, plan, items, kernel, timings };
+    return { dir, runId, jobPath, yaml, plan, items, kernel, timings, meta };
   } catch (e) {
     meta.finish({ error: e instanceof Error ? e.message : String(e) });
     throw e;

@@ -9,12 +9,13 @@ import { KgateError, exitCodeOf, exitCodeFor, summarise } from '../model.js';
 import { writeJUnit, writeResultsJson } from '../report/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { MetadataFile } from '../session/metadata.js';
+import type { RunContext } from '../session/context.js';
 import { RUN_FILES } from '../session/run-dir.js';
 import { parseLavaLog, type LavaResultEntry } from './log.js';
 import { resultsFromConsole } from './results.js';
 import { lavaCaseName } from './job.js';
 import { prepareLavaJob, readPlan, writePlan, type LavaPlan, type PrepareRequest } from './prepare.js';
-import { LavaClient, readToken, waitForJob, type LavaJobState, type LavaServer } from './rest.js';
+import { LavaClient, waitForJob, type LavaJobState, type LavaServer } from './rest.js';
 
 export const JOB_LOG = 'lava-job.log';
 
@@ -38,7 +39,9 @@ export interface FinishRequest {
   fault?: KgateError;
 }
 
+/** The job's log and results into the run directory; its own time is the run's parseMs. */
 export function finishLavaRun(req: FinishRequest): LavaOutcome {
+  const t0 = Date.now();
   const { dir, plan } = req;
   const log = parseLavaLog(req.logText);
   const error = req.jobError ?? log.error;
@@ -75,6 +78,8 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
     run.abort = { family: 'infra', reason: `${jobName} returned ${run.cases.length - missing} of ${run.cases.length} cases; ${missing} MISS` };
   }
   if (run.abort) run.problems.push(run.abort.reason);
+  // A refused token or a bad URL is the user's (2) even when no case ran; exitCodeOf maps the rest.
+  const exitCode = req.fault && !run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT') ? exitCodeFor(req.fault.family) : exitCodeOf(run);
   writeFileAtomic(path.join(dir, JOB_LOG), req.logText);
   writeFileAtomic(path.join(dir, RUN_FILES.console), log.target.join('\n') + '\n');
   writeFileAtomic(path.join(dir, RUN_FILES.ktap), cr.ktap.length ? cr.ktap.join('\n') + '\n'
@@ -83,9 +88,7 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
   writeJUnit(dir, run);
   meta.update({ state: 'finished', finishedAt: run.finishedAt, kernel: run.kernel, summary: run.summary, abort: run.abort,
     lava: { ...(meta.current.lava ?? {}), jobId: req.jobId, health: req.health ?? (failed ? 'Incomplete' : 'Complete'), error, lavaTestCases: lavaResults.length },
-    timings: { ...(meta.current.timings ?? {}), ...(req.timings ?? {}) } });
-  // A refused token or a bad URL is the user's (2) even when no case ran; exitCodeOf maps the rest.
-  const exitCode = req.fault && !run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT') ? exitCodeFor(req.fault.family) : exitCodeOf(run);
+    timings: { ...(meta.current.timings ?? {}), ...(req.timings ?? {}), parseMs: Date.now() - t0 } });
   return { run, dir, exitCode, ...(run.abort ? { line: run.abort.reason.split('\n')[0] } : {}) };
 }
 
@@ -114,29 +117,32 @@ function faulted(e: unknown, o: { dir: string; plan: LavaPlan; logText?: string;
   return out;
 }
 
+/** LAVA's own notes (submitted, the job's state) as notes of the run's suite stage. */
+export function lavaNotes(ctx: Pick<RunContext, 'emit'>, runId: string): (line: string) => void {
+  return (line) => ctx.emit({ type: 'stage', stage: 'suite', state: 'note', detail: line, run: runId });
+}
+
 /** `kgate lava submit`: the job prepared as `kgate lava job` does, submitted, and with wait, polled and fetched. */
-export async function submitToLava(req: SubmitRequest): Promise<LavaOutcome> {
-  // The token is read (and a missing file refused) before anything is built.
-  readToken(req.server.tokenFile);
-  const prepared = await prepareLavaJob(req);
+export async function submitToLava(req: SubmitRequest, ctx: RunContext): Promise<LavaOutcome> {
+  // The client reads the token (and refuses a missing file) before anything is built.
+  const client = new LavaClient(req.server, ctx.signal);
+  const prepared = await prepareLavaJob(req, ctx);
+  const log = lavaNotes(ctx, prepared.runId);
   const { dir, plan } = prepared;
   const timings: Record<string, number> = { ...prepared.timings };
-  const target = `lava ${req.server.url.replace(/\/+$/, '')}`;
+  const target = `lava ${client.base}`;
   let jobId: number | undefined;
   try {
-    const client = new LavaClient(req.server, req.signal);
     const t0 = Date.now();
     jobId = await client.submit(prepared.yaml);
     timings.submitMs = Date.now() - t0;
     plan.server = { url: client.base, jobId };
     writePlan(dir, plan);
-    req.log?.(`submitted LAVA job ${jobId}: ${client.base}/scheduler/job/${jobId}`);
-    if (!req.wait) {
-      const meta = MetadataFile.reopen(dir);
-      meta.update({ lava: { ...(meta.current.lava ?? {}), jobId, url: client.base }, timings });
-      return { dir, exitCode: 0 };
-    }
-    return await waitAndFetch(client, jobId, { dir, plan, target, timings, pollTimeoutSec: req.pollTimeoutSec, pollFirstMs: req.pollFirstMs, signal: req.signal, log: req.log });
+    log(`submitted LAVA job ${jobId}: ${client.base}/scheduler/job/${jobId}`);
+    // Said at once, waited for or not: a wait killed later still names its job.
+    prepared.meta.update({ lava: { ...(prepared.meta.current.lava ?? {}), jobId, url: client.base }, timings });
+    if (!req.wait) return { dir, exitCode: 0 };
+    return await waitAndFetch(client, jobId, { dir, plan, target, timings, pollTimeoutSec: req.pollTimeoutSec, pollFirstMs: req.pollFirstMs, signal: ctx.signal, log });
   } catch (e) {
     return faulted(e, { dir, plan, jobId, target, timings });
   }
@@ -144,31 +150,33 @@ export async function submitToLava(req: SubmitRequest): Promise<LavaOutcome> {
 
 async function waitAndFetch(client: LavaClient, jobId: number, o: { dir: string; plan: LavaPlan; target: string; timings: Record<string, number>; pollTimeoutSec: number; pollFirstMs?: number; signal?: AbortSignal; log?: (l: string) => void }): Promise<LavaOutcome> {
   const t0 = Date.now();
-  let state: LavaJobState;
+  let state: LavaJobState | undefined;
+  let fault: KgateError | undefined;
   try {
     state = await waitForJob(client, jobId, { timeoutMs: o.pollTimeoutSec * 1000, signal: o.signal, firstMs: o.pollFirstMs, onState: (s) => o.log?.(`LAVA job ${jobId}: ${s.state}${s.health && s.health !== 'Unknown' ? ` (${s.health})` : ''}`) });
   } catch (e) {
-    o.timings.pollMs = Date.now() - t0;
-    // Keep what there is: the log so far shows how far the job got.
-    const logText = await client.log(jobId).catch(() => '');
-    return faulted(e, { ...o, jobId, logText });
+    if (!(e instanceof KgateError)) throw e;
+    fault = e;
   }
   o.timings.pollMs = Date.now() - t0;
   const t1 = Date.now();
   const problems: string[] = [];
-  const logText = await client.log(jobId).catch((e) => { problems.push(`the job's log could not be fetched: ${(e as Error).message}`); return ''; });
-  const results = await client.results(jobId).catch((e) => { problems.push(`the job's results could not be fetched: ${(e as Error).message}`); return undefined; });
-  o.timings.fetchMs = Date.now() - t1;
+  // A job not seen to end still has its log so far: it shows how far the job got.
+  const logText = await client.log(jobId).catch((e) => { if (state) problems.push(`the job's log could not be fetched: ${(e as Error).message}`); return ''; });
+  const results = state && await client.results(jobId).catch((e) => { problems.push(`the job's results could not be fetched: ${(e as Error).message}`); return undefined; });
+  if (state) o.timings.fetchMs = Date.now() - t1;
+  // The job's end as the server saw it; a poll that failed leaves its fault instead.
+  const end = state ? { health: state.health, jobError: jobErrorOf(state, results), lavaResults: results } : { fault };
+  return finishLavaRun({ dir: o.dir, plan: o.plan, logText, jobId, target: o.target, timings: o.timings, problems, ...end });
+}
+
+/** Why a job that did not complete failed: the server's own error case, else its failure comment. */
+function jobErrorOf(state: LavaJobState, results: LavaResultEntry[] | undefined): FinishRequest['jobError'] {
+  if (state.health === 'Complete') return undefined;
   const jobCase = results?.find((r) => r.suite === 'lava' && r.case === 'job');
   const type = jobCase?.extra?.error_type;
   const msg = jobCase?.extra?.error_msg ?? state.failureComment;
-  const jobError = state.health !== 'Complete' ? { ...(typeof type === 'string' ? { type } : {}), message: String(msg ?? `the job ended ${state.health}`) } : undefined;
-  const t2 = Date.now();
-  const out = finishLavaRun({ dir: o.dir, plan: o.plan, logText, jobId, health: state.health, jobError, lavaResults: results, target: o.target, timings: o.timings, problems });
-  o.timings.parseMs = Date.now() - t2;
-  const meta = MetadataFile.reopen(o.dir);
-  meta.update({ timings: { ...(meta.current.timings ?? {}), ...o.timings } });
-  return out;
+  return { ...(typeof type === 'string' ? { type } : {}), message: String(msg ?? `the job ended ${state.health}`) };
 }
 
 /** Where kgate lava submit left LAVA job N under a results root (the plan names the job). */

@@ -27,6 +27,7 @@ import { z } from 'zod';
 import { KgateError } from '../model.js';
 import { makeSelection, type Selection } from '../catalog/selection.js';
 import type { KernelRequest } from '../kernel/index.js';
+import type { LavaBackend } from '../lava/backend.js';
 import { parseKernelSpec } from '../kernel/index.js';
 import { git } from '../util/git.js';
 
@@ -87,7 +88,8 @@ const NightlyFile = z.strictObject({
 });
 
 /** Where a cell runs when not in a local guest: LAVA's dispatcher here, or a LAVA server. */
-export type CellBackend = { kind: 'lava-run' } | { kind: 'lava'; url: string; tokenFile: string };
+/** Where a cell runs when not in a local guest. */
+export type CellBackend = LavaBackend;
 
 export interface PlannedCell {
   name: string;

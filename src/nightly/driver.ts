@@ -11,7 +11,10 @@ import { forRun, type Emit } from '../events.js';
 import { makeSelection } from '../catalog/selection.js';
 import { kernelStage, type KernelArtifact } from '../kernel/index.js';
 import type { TargetSpec } from '../runner/target-spec.js';
-import { runOnce, type RunOutcome } from '../session/run-once.js';
+import { runOnce } from '../session/run-once.js';
+import { runRepeated } from '../session/run-repeated.js';
+import type { RunContext } from '../session/context.js';
+import { lavaBackend } from '../lava/backend.js';
 import { readRunResult } from '../session/run-dir.js';
 import { compareRuns, type Comparison } from '../report/compare.js';
 import type { MatrixCell, MatrixReport } from '../report/matrix.js';
@@ -153,21 +156,13 @@ async function runCell(req: NightlyRequest, cell: PlannedCell, dir: string): Pro
       };
     }
   }
-  const outs: RunOutcome[] = [];
-  for (let i = 0; i < req.config.repeat; i++) {
-    const runId = i === 0 ? cell.name : `${cell.name}.r${i + 1}`;
-    try {
-      outs.push(cell.backend ? await runOnLava(req, cell, artifact, dir, runId, emit) : await runOnce({
-        kernel: { artifact }, target: req.target, selection: cell.selection, buildDir: req.buildDir,
-        resultsRoot: dir, runId, argv: req.argv, signal: req.signal, emit, env: req.env, ...(cell.kernel.coverage ? { coverage: 'family' as const } : {}),
-      }));
-    } catch (e) {
-      if (outs.length === 0) return { ...base, state: 'failed', exitCode: 2, error: e instanceof Error ? e.message.split('\n')[0] : String(e) };
-      break;
-    }
-    const code = outs.at(-1)!.exitCode;
-    if (code === 125 || code === 130) break;
-  }
+  // The cell's runs, each a run directory of tonight's, keyed by the cell on the event stream.
+  const ctx: RunContext = { buildDir: req.buildDir, resultsRoot: dir, argv: req.argv, signal: req.signal, emit, env: req.env };
+  const { runs: outs, error } = await runRepeated({
+    kernel: { artifact }, target: req.target, selection: cell.selection, repeat: req.config.repeat,
+    runId: (i) => (i === 0 ? cell.name : `${cell.name}.r${i + 1}`), ...(cell.kernel.coverage ? { coverage: 'family' as const } : {}),
+  }, ctx, cell.backend ? lavaBackend(cell.backend, { memMB: req.config.mem, bootTimeoutSec: req.config.bootTimeout }) : runOnce);
+  if (outs.length === 0) return { ...base, state: 'failed', exitCode: 2, error: error instanceof Error ? error.message.split('\n')[0] : String(error) };
   const first = outs[0];
   // The build log belongs with the run it made the kernel for.
   const buildLog = path.join(logDir, 'kernel-build.log');
@@ -175,21 +170,6 @@ async function runCell(req: NightlyRequest, cell: PlannedCell, dir: string): Pro
   rmSync(logDir, { recursive: true, force: true });
   if (first.exitCode === 130) return { ...base, state: 'ran', run: first.run, dir: path.relative(dir, first.dir), exitCode: 130, error: 'interrupted' };
   return withHistory(req, cell, first.run, dir, 'ran', outs.slice(1).map((o) => o.run));
-}
-
-/** A cell on LAVA: the same run directory as a local run's (src/lava writes it), so history, comparison and reports read it unchanged. */
-async function runOnLava(req: NightlyRequest, cell: PlannedCell, artifact: KernelArtifact, dir: string, runId: string, emit: Emit): Promise<RunOutcome> {
-  const be = cell.backend!;
-  const prep = {
-    kernel: { artifact }, selection: cell.selection, buildDir: req.buildDir, resultsRoot: dir, runId, argv: req.argv,
-    memMB: req.config.mem, bootTimeoutSec: req.config.bootTimeout, env: req.env, signal: req.signal,
-    log: (l: string) => emit({ type: 'stage', stage: 'suite', state: 'note', detail: l }),
-  };
-  const out = be.kind === 'lava'
-    ? await (await import('../lava/run.js')).submitToLava({ ...prep, server: { url: be.url, tokenFile: be.tokenFile }, wait: true, pollTimeoutSec: 3600 })
-    : await (await import('../lava/dispatcher.js')).runOnDispatcher(prep);
-  if (!out.run) throw new KgateError('bug', `${cell.name}: the LAVA run left no results`);
-  return { run: out.run, dir: out.dir, exitCode: out.exitCode, timings: {} };
 }
 
 const readRun = readRunResult;

@@ -7,7 +7,6 @@ import path from 'node:path';
 import type { KernelIdentity, RunResult, Status } from '../model.js';
 import type { CellBisect, HistoryPoint } from '../report/matrix.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { mkdirp } from '../util/fs.js';
 
 export interface NightEntry {
   date: string;
@@ -55,7 +54,6 @@ export function recordNight(root: string, cell: string, date: string, dir: strin
     cases: run.cases.map((c) => (c.observed !== undefined ? [c.id, c.status, c.observed] : [c.id, c.status])),
   };
   const history = [...readHistory(root, cell).filter((e) => e.date !== date), entry].sort((a, b) => a.date.localeCompare(b.date));
-  mkdirp(path.dirname(file(root, cell)));
   writeFileAtomic(file(root, cell), history.map((e) => JSON.stringify(e)).join('\n') + '\n');
   return { entry, history };
 }

@@ -2,30 +2,18 @@
 // and target are known, completed at the end, so a run killed at any point
 // still says what it was. Its reproducer pins what the defaults resolved to
 // (the exact Debian package version, the tree commit), so running it again
-// tests the same kernel. MetadataFile is its one writer: a LAVA run finished
-// later (fetch, the dispatcher) reopens it.
+// tests the same kernel: the command line with --kernel pinned comes from the
+// option table (RunContext.pinKernel), never by patching argv. MetadataFile
+// is its one writer: a LAVA run finished later (fetch, the dispatcher) reopens it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelIdentity, RunResult, RunSummary } from '../model.js';
+import type { RunContext } from './context.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { shellLine } from '../util/shell.js';
 import { kgateVersion } from '../util/version.js';
 
 export const METADATA_JSON = 'metadata.json';
-
-/** argv with --kernel set to the pinned spec (added when the default was used). */
-export function pinnedArgv(argv: string[], kernel: KernelIdentity | undefined): string[] {
-  if (!kernel?.pinned) return argv;
-  const out: string[] = [];
-  let replaced = false;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--kernel' && i + 1 < argv.length) { out.push('--kernel', kernel.pinned); i++; replaced = true; continue; }
-    if (argv[i].startsWith('--kernel=')) { out.push(`--kernel=${kernel.pinned}`); replaced = true; continue; }
-    out.push(argv[i]);
-  }
-  if (!replaced && (out[0] === 'run' || out[0] === undefined) && !out.some((a, i) => a === '--target' && out[i + 1] !== 'qemu')) out.push('--kernel', kernel.pinned);
-  return out;
-}
 
 /** What metadata.json says of a run. */
 export interface RunMetadata {
@@ -68,10 +56,12 @@ export class MetadataFile {
    * `start`: what is known before any stage ran (the kernel asked for, the cases selected); `save` runs each
    * later write (the run's sink guards them: a full disk stops the run, it does not throw into it).
    */
-  constructor(private dir: string, run: Pick<RunResult, 'runId' | 'startedAt' | 'target'>, private argv: string[], start: Partial<RunMetadata> = {},
+  private pinKernel?: RunContext['pinKernel'];
+  constructor(private dir: string, run: Pick<RunResult, 'runId' | 'startedAt' | 'target'>, line: Pick<RunContext, 'argv' | 'pinKernel'>, start: Partial<RunMetadata> = {},
     private save: (write: () => void) => void = (write) => write()) {
+    this.pinKernel = line.pinKernel;
     this.data = { runId: run.runId, state: 'running', startedAt: run.startedAt, target: run.target, ...start, kgate: kgateVersion(),
-      argv, reproducer: shellLine(['kgate', ...argv]) };
+      argv: line.argv, reproducer: shellLine(['kgate', ...line.argv]) };
     this.write();
   }
 
@@ -80,7 +70,7 @@ export class MetadataFile {
     let data: RunMetadata | undefined;
     try { data = JSON.parse(readFileSync(join(dir, METADATA_JSON), 'utf8')) as RunMetadata; } catch { /* written anew below */ }
     const f = Object.create(MetadataFile.prototype) as MetadataFile;
-    Object.assign(f, { dir, argv: Array.isArray(data?.argv) ? data.argv : [], save: (write: () => void) => write(), data: data ?? {} });
+    Object.assign(f, { dir, save: (write: () => void) => write(), data: data ?? {} });
     return f;
   }
 
@@ -89,7 +79,7 @@ export class MetadataFile {
 
   update(fields: Partial<RunMetadata>): void {
     Object.assign(this.data, fields);
-    if (fields.kernel) this.data.reproducer = shellLine(['kgate', ...pinnedArgv(this.argv, fields.kernel)]);
+    if (fields.kernel?.pinned && this.pinKernel) this.data.reproducer = shellLine(['kgate', ...this.pinKernel(fields.kernel.pinned)]);
     this.save(() => this.write());
   }
   finish(fields: Partial<RunMetadata>): void {

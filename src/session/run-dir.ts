@@ -8,6 +8,7 @@ import { JUNIT_XML, RESULTS_JSON } from '../report/index.js';
 import { RunSink } from '../runner/sink.js';
 import { machineFault, type MachineFault } from '../util/machine-fault.js';
 import { METADATA_JSON, MetadataFile, type RunMetadata } from './metadata.js';
+import type { RunContext } from './context.js';
 
 export function newRunId(now = new Date()): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -82,12 +83,12 @@ export class RunDir {
    * machine refuses later goes to `onFault` (the run stops and says it); one
    * refused now is the user's to fix (exit 2): nothing ran yet.
    */
-  static open(root: string, id: string, o: { target: string; shard?: RunResult['shard']; argv: string[]; start?: Partial<RunMetadata>; onFault: (f: MachineFault) => void }): RunDir {
+  static open(root: string, id: string, o: { target: string; shard?: RunResult['shard']; argv: string[]; pinKernel?: RunContext['pinKernel']; start?: Partial<RunMetadata>; onFault: (f: MachineFault) => void }): RunDir {
     const { dir, runId } = claimRunDir(root, id);
     const run: RunResult = { runId, startedAt: new Date().toISOString(), target: o.target, cases: [], problems: [], summary: summarise([]), ...(o.shard ? { shard: o.shard } : {}) };
     try {
       const sink = new RunSink(dir, run, o.onFault);
-      const meta = new MetadataFile(dir, run, o.argv, o.start, (write) => sink.save(write));
+      const meta = new MetadataFile(dir, run, o, o.start, (write) => sink.save(write));
       return new RunDir(dir, run, sink, meta);
     } catch (e) {
       throw machineFault(e, undefined, 'user') ?? e;

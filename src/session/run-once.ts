@@ -8,9 +8,9 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { RunResult } from '../model.js';
 import { KgateError, exitCodeOf } from '../model.js';
-import { forRun, timedStage, type Emit } from '../events.js';
+import { forRun, type Emit } from '../events.js';
 import type { BuildManifest } from '../gen/manifest.js';
-import { binaryName, buildEventsTo, generateAndBuild } from '../gen/index.js';
+import { binaryName } from '../gen/index.js';
 import type { Selection } from '../catalog/selection.js';
 import { getCase } from '../catalog/index.js';
 import { kernelStage, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
@@ -23,23 +23,18 @@ import { localTarget } from '../runner/local.js';
 import { anySignal as anySignalOf, releaseSignal } from '../util/deadline.js';
 import { writeJUnit } from '../report/index.js';
 import { RunDir, newRunId } from './run-dir.js';
+import type { RunContext } from './context.js';
+import { suiteStage, type BuiltSuite } from './suite.js';
 import { machineFault, type MachineFault } from '../util/machine-fault.js';
 import type { CoverageRun, Granularity } from '../coverage/index.js';
 
+/** What one run tests; where it goes and what stops it is the RunContext's. */
 export interface RunOnceRequest {
   /** The kernel to test (qemu targets); local and ssh:// targets test the kernel they run. */
   kernel?: KernelRequest | { artifact: KernelArtifact };
   target: TargetSpec;
   selection: Selection;
-  /** Where the suite is rendered and compiled (build/ of the checkout). */
-  buildDir: string;
-  resultsRoot: string;
   runId?: string;
-  /** The command line that made this run, as typed; metadata.json pins what its defaults resolved to. */
-  argv: string[];
-  signal: AbortSignal;
-  emit: Emit;
-  env?: Record<string, string>;
   /** --shard: recorded in results.json for kgate merge (the selection is already this shard's). */
   shard?: RunResult['shard'];
   /** --coverage: the kernel is a gcov build (kernel.coverage asked for it); counters read per family or per case. */
@@ -48,25 +43,6 @@ export interface RunOnceRequest {
 
 export interface RunOutcome { run: RunResult; dir: string; exitCode: number; timings: Record<string, number>; kernel?: KernelArtifact }
 
-interface BuiltSuite { manifest: BuildManifest; selection: WorkItem[]; buildMs: number }
-
-/** The manifest's binaries, each with the selected case ids in catalog order. */
-export function workItems(manifest: BuildManifest, selection: Selection): WorkItem[] {
-  const wanted = new Set(selection.ids);
-  return manifest.binaries
-    .map((binary) => ({ binary, caseIds: binary.cases.map((c) => c.id).filter((id) => wanted.has(id)) }))
-    .filter((i) => i.caseIds.length > 0);
-}
-
-/** The suite is built whole (hidden families too) so one build serves every selection. */
-function buildSuiteStage(req: RunOnceRequest, emit: Emit, signal: AbortSignal): Promise<BuiltSuite> {
-  const t0 = Date.now();
-  const p = timedStage(emit, 'build', { done: (built) => built.summary, failDetail: (e) => (signal.aborted ? 'stopped' : e instanceof Error ? e.message : String(e)) },
-    () => generateAndBuild({ filter: {}, buildDir: req.buildDir, all: true, signal, onEvent: buildEventsTo(emit) }))
-    .then((built) => ({ manifest: built.manifest, selection: workItems(built.manifest, req.selection), buildMs: Date.now() - t0 }));
-  p.catch(() => {}); // awaited below; never an unhandled rejection if the run stops first
-  return p;
-}
 
 /** The kernel a run's guests boot: none for local and ssh:// targets, the one given, or the kernel stage's. */
 async function kernelOfRun(req: RunOnceRequest, dir: string, emit: Emit, signal: AbortSignal): Promise<KernelArtifact | undefined> {
@@ -80,7 +56,7 @@ async function kernelOfRun(req: RunOnceRequest, dir: string, emit: Emit, signal:
 
 /** The binaries the selection runs, once each: what a guest boots with, or an ssh:// machine gets as one archive. */
 function suiteFilesOf(suite: Promise<BuiltSuite>): Promise<SuiteFile[]> {
-  const files = suite.then((b) => [...new Map(b.selection.map((w) => [w.binary.name, { name: w.binary.name, path: w.binary.path, sha256: w.binary.sha256 }])).values()]);
+  const files = suite.then((b) => [...new Map(b.items.map((w) => [w.binary.name, { name: w.binary.name, path: w.binary.path, sha256: w.binary.sha256 }])).values()]);
   files.catch(() => {}); // the build's failure is reported by the build stage
   return files;
 }
@@ -93,22 +69,22 @@ function startTargets(spec: TargetSpec, kernel: KernelArtifact | undefined, dir:
   return Array.from({ length: spec.jobs }, (_, i) => guests.then((g) => g[i]));
 }
 
-export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
+export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<RunOutcome> {
   // The run's own composites of the caller's signal, released when it ends (a nightly's signal outlives hundreds of runs).
   const composites: AbortSignal[] = [];
   const anySignal = (signals: AbortSignal[]) => { const s = anySignalOf(signals); composites.push(s); return s; };
   // A write the machine refuses once the run is under way (a full disk) stops it: exit 125, the results in memory said.
   const faulted = new AbortController();
   const t0 = Date.now();
-  const { dir, run, sink, meta } = RunDir.open(req.resultsRoot, req.runId ?? newRunId(), {
-    target: targetName(req.target), shard: req.shard, argv: req.argv, onFault: (f) => faulted.abort(f),
+  const { dir, run, sink, meta } = RunDir.open(ctx.resultsRoot, req.runId ?? newRunId(), {
+    target: targetName(req.target), shard: req.shard, argv: ctx.argv, pinKernel: ctx.pinKernel, onFault: (f) => faulted.abort(f),
     start: {
       ...(req.kernel && req.target.kind === 'qemu' ? { kernelSpec: 'artifact' in req.kernel ? req.kernel.artifact.identity.pinned ?? req.kernel.artifact.source : req.kernel.spec.text } : {}),
       selection: { describe: req.selection.describe, cases: req.selection.ids },
     },
   });
-  const emit = forRun(run.runId, req.emit);
-  const signal = anySignal([req.signal, faulted.signal]);
+  const emit = forRun(run.runId, ctx.emit);
+  const signal = anySignal([ctx.signal, faulted.signal]);
   const timings: Record<string, number> = {};
   const targets: SuiteTarget[] = [];
   let pending: Promise<SuiteTarget>[] = [];
@@ -125,8 +101,8 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
   let suite: Promise<BuiltSuite> | undefined;
   try {
     // The suite builds (2-3 s cold) while the kernel is fetched or built and the guest boots.
-    suite = buildSuiteStage(req, emit, anySignal([signal, stopBuild.signal]));
-    suite.catch((e) => { buildError = e; buildFailed.abort(); });
+    suite = suiteStage(req.selection, { buildDir: ctx.buildDir, emit }, anySignal([signal, stopBuild.signal]));
+    suite.catch((e) => { buildError = e; buildFailed.abort(); }); // awaited below; never an unhandled rejection if the run stops first
     emit({ type: 'stage', stage: 'suite', state: 'start' });
     const tKernel = Date.now();
     kernel = await kernelOfRun(req, dir, emit, anySignal([signal, buildFailed.signal]));
@@ -144,7 +120,7 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     // The first target and the build are awaited together: a build failure must not leave a booting guest behind.
     const [started, built] = await Promise.allSettled([pending[0], suite]);
     if (built.status === 'rejected') throw built.reason;
-    ({ manifest, selection } = built.value);
+    ({ manifest, items: selection } = built.value);
     timings.buildMs = built.value.buildMs;
     if (started.status === 'rejected') throw started.reason;
     const first = started.value;
@@ -168,14 +144,14 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
       const { CoverageRun } = await import('../coverage/index.js');
       coverage = new CoverageRun(kernel.coverage, dir, req.coverage, emit);
     }
-    const r = await runSuite({ targets: pending, items: coverage ? coverage.items(selection) : selection, sink, emit: onEvent, signal, env: req.env, ...(coverage ? { around: coverage.around } : {}) });
+    const r = await runSuite({ targets: pending, items: coverage ? coverage.items(selection) : selection, sink, emit: onEvent, signal, env: ctx.env, ...(coverage ? { around: coverage.around } : {}) });
     timings.runMs = Date.now() - tRun;
     if (r.abort) run.abort = r.abort;
-    if (req.signal.aborted && !run.abort) run.abort = interrupted(req.signal);
+    if (ctx.signal.aborted && !run.abort) run.abort = interrupted(ctx.signal);
     else if (sink.fault) run.abort = machineAbort(sink.fault);
   } catch (caught) {
     // What the build said, not the abort it caused in the kernel stage or a boot.
-    const e = buildError !== undefined && !req.signal.aborted ? buildError : caught;
+    const e = buildError !== undefined && !ctx.signal.aborted ? buildError : caught;
     // Bad input found while starting (an unknown kernel, a missing file) is the user's: one line, exit 2.
     // (finally still stops what was started)
     if (e instanceof KgateError && e.family === 'user' && run.cases.length === 0) {
@@ -186,14 +162,14 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
       throw e;
     }
     const fault = sink.fault ?? machineFault(e);
-    run.abort = req.signal.aborted ? interrupted(req.signal)
+    run.abort = ctx.signal.aborted ? interrupted(ctx.signal)
       : fault ? machineAbort(fault)
       : e instanceof KgateError ? { family: e.family, reason: e.message }
       : { family: 'bug', reason: e instanceof Error ? (e.stack ?? e.message) : String(e) };
     if (e instanceof KgateError && e.detail) run.problems.push(e.detail);
   }
   await stopAll();
-  if (coverage && !run.abort) await coverageStage(coverage, run, kernel, emit, req.signal, timings);
+  if (coverage && !run.abort) await coverageStage(coverage, run, kernel, emit, ctx.signal, timings);
   // Stopped before the suite was built: the cases asked for still show up, from the catalog.
   addMissing(run, manifest ? selection : catalogItems(req.selection), emit);
   if (run.abort) sink.bailOutIfEmpty(run.abort.reason.split('\n')[0], req.selection.ids.length);

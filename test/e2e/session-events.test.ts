@@ -17,8 +17,8 @@ const skip = !isRoot() || !existsSync('/dev/fuse') ? 'needs root and /dev/fuse' 
 test('runOnce on the host: events keyed by run, stages in order, one case event per case', { skip }, async () => {
   const events: KgateEvent[] = [];
   const selection = makeSelection({ cases: ['U01', 'U10.flags'] });
-  const out = await runOnce({
-    target: { kind: 'local' }, selection, buildDir: join(root, 'build'), resultsRoot: tempDir('kgate-session-'),
+  const out = await runOnce({ target: { kind: 'local' }, selection }, {
+    buildDir: join(root, 'build'), resultsRoot: tempDir('kgate-session-'),
     argv: ['run', '--target', 'local', '--case', 'U01,U10.flags'], signal: new AbortController().signal,
     emit: (e) => events.push(e),
   });

@@ -10,8 +10,17 @@
 // prose on stdout, and kgate must know which option came from which fragment
 // to say whose mistake a loss is (exit 2 for the user's fragment, 125 for a
 // commit whose Kconfig cannot give kgate what it needs).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { KgateError } from '../../model.js';
+import { changedFiles } from '../../util/git.js';
+import { runTool } from '../../util/run-tool.js';
+import type { KernelRequest } from '../artifact.js';
+import { configKey, type ConfigRecipe } from './cache.js';
+import { COVERAGE_FRAGMENT, COVERAGE_FRAGMENT_NAME } from './gcov.js';
+import type { Make } from './make.js';
+import type { TreeSource } from './source.js';
 
 /**
  * What kgate's guest and the suite need (measured on 6.12 and 7.3 tinyconfig:
@@ -218,4 +227,112 @@ export function inertForBuild(file: string): boolean {
   if (touchesKconfig(file)) return false;
   return /^Documentation\//.test(file) || /^(README|MAINTAINERS|CREDITS|COPYING|\.mailmap)$/.test(file) || /^LICENSES\//.test(file)
     || /(^|\/)README(\.[a-z]+)?$/.test(file) || /\.(rst|md)$/.test(file);
+}
+
+// The .config of one build directory, as buildTreeKernel makes it: the recipe
+// read and checked before anything builds, then made with make and checked.
+
+/** The base config and the fragments, read and checked before anything is built. */
+export async function configRecipe(req: KernelRequest, src: TreeSource, signal?: AbortSignal): Promise<ConfigRecipe & { baseText?: string; all: Fragment[] }> {
+  const base = req.baseConfig ?? 'tiny';
+  const fragments: Fragment[] = [{ name: 'kgate required fragment', text: REQUIRED_FRAGMENT, owner: 'kgate' }];
+  let baseText: string | undefined;
+  if (base === 'debian') {
+    baseText = await debianConfig(src.kernelVersion, signal);
+    fragments.push({ name: 'kgate fixups of the Debian config', text: DEBIAN_FIXUPS, owner: 'kgate' });
+  } else if (base !== 'tiny' && base !== 'defconfig') {
+    baseText = readConfigFile('--base-config', base, ' (give tiny, defconfig, debian or a .config file)');
+  }
+  if (req.coverage) fragments.push({ name: COVERAGE_FRAGMENT_NAME, text: COVERAGE_FRAGMENT, owner: 'kgate' });
+  for (const f of req.fragments ?? []) fragments.push({ name: f, text: readConfigFile('--config-fragment', f), owner: 'user' });
+  return {
+    base: base === 'tiny' || base === 'defconfig' || base === 'debian' ? base : path.resolve(base),
+    ...(baseText !== undefined ? { baseHash: createHash('sha256').update(baseText).digest('hex'), baseText } : {}),
+    fragments: fragments.map((f) => ({ name: f.name, text: f.text })),
+    all: fragments,
+  };
+}
+
+/** A config file the user named, checked to be one: any problem is one line naming the option. */
+function readConfigFile(option: string, file: string, hint = ''): string {
+  const abs = path.resolve(file);
+  if (!existsSync(abs) || !statSync(abs).isFile()) throw new KgateError('user', `${option} ${file}: no such file${hint}`);
+  const text = readFileSync(abs, 'utf8');
+  try { parseConfig(text, file); } catch (e) { if (e instanceof ConfigSyntaxError) throw new KgateError('user', `${option} ${e.message}`); throw e; }
+  return text;
+}
+
+/** Debian's cloud config for this kernel's major.minor, from linux-config-X.Y. */
+async function debianConfig(kernelVersion: string, signal?: AbortSignal): Promise<string> {
+  const mm = kernelVersion.split('.').slice(0, 2).join('.');
+  const file = `/usr/src/linux-config-${mm}/config.amd64_none_cloud-amd64.xz`;
+  if (!existsSync(file)) throw new KgateError('user', `--base-config debian: ${file} is missing (apt-get install linux-config-${mm}; Debian ships configs for the series it packages)`);
+  return (await runTool('xz', ['-dc', file], { signal })).stdout;
+}
+
+/** The plain build's recipe of a gcov one: its build directory seeds the gcov build's. */
+export function withoutCoverage(r: ConfigRecipe): ConfigRecipe {
+  return { ...r, fragments: r.fragments.filter((f) => f.name !== COVERAGE_FRAGMENT_NAME) };
+}
+
+/**
+ * What the .config of a build directory was made from. A bisect step or a
+ * nearby commit whose diff touches no Kconfig input gets the same .config, so
+ * generating it again (tinyconfig rebuilds kconfig's own tools: seconds a step)
+ * is skipped.
+ */
+interface ConfigStamp { sourceTree: string; configKey: string; compiler: string; configSha: string }
+export const CONFIG_STAMP = '.kgate-config.json';
+
+async function stampStillHolds(srcDir: string, obj: string, recipe: ConfigRecipe, ctx: { src: TreeSource; compiler: string; signal?: AbortSignal }): Promise<boolean> {
+  if (ctx.src.dirty) return false; // its diff may touch anything; not worth reasoning about
+  let stamp: ConfigStamp;
+  try { stamp = JSON.parse(readFileSync(path.join(obj, CONFIG_STAMP), 'utf8')) as ConfigStamp; } catch { return false; }
+  const configFile = path.join(obj, '.config');
+  if (stamp.configKey !== configKey(recipe) || stamp.compiler !== ctx.compiler || !existsSync(configFile)) return false;
+  if (createHash('sha256').update(readFileSync(configFile)).digest('hex') !== stamp.configSha) return false;
+  if (stamp.sourceTree === ctx.src.sourceTree) return true;
+  const files = await changedFiles(srcDir, stamp.sourceTree, ctx.src.sourceTree, { signal: ctx.signal });
+  return files !== undefined && !files.some(touchesKconfig);
+}
+
+/** Write .config from the recipe, let Kconfig settle it, and check that what was asked for survived. */
+export async function configure(make: Make, srcDir: string, obj: string, recipe: Awaited<ReturnType<typeof configRecipe>>, what: string,
+  ctx: { src: TreeSource; compiler: string; signal?: AbortSignal; log: (l: string) => void }): Promise<Map<string, string>> {
+  const configFile = path.join(obj, '.config');
+  if (await stampStillHolds(srcDir, obj, recipe, ctx)) {
+    ctx.log('.config: this build directory\'s, no Kconfig input changed since it was made');
+    writeStamp(obj, recipe, ctx);
+    return parseConfig(readFileSync(configFile, 'utf8'));
+  }
+  rmSync(path.join(obj, CONFIG_STAMP), { force: true });
+  const before = existsSync(configFile) ? { text: readFileSync(configFile, 'utf8'), mtime: statSync(configFile).mtime } : undefined;
+  if (recipe.base === 'tiny') await make(['tinyconfig']);
+  else if (recipe.base === 'defconfig') await make(['defconfig']);
+  else writeFileSync(configFile, recipe.baseText ?? '');
+  const { merged, asked } = mergeFragments(parseConfig(readFileSync(configFile, 'utf8')), recipe.all);
+  writeFileSync(configFile, renderConfig(merged));
+  await make(['olddefconfig']);
+  const finalText = readFileSync(configFile, 'utf8');
+  // The same .config as the last build of this directory: keep its old mtime, so make sees nothing new.
+  if (before && before.text === finalText) utimesSync(configFile, before.mtime, before.mtime);
+  const final = parseConfig(finalText);
+  const kconfig = kconfigDepends(srcDir);
+  const lost = lostOptions(asked, final, kconfig);
+  if (lost.length > 0) {
+    const lines = lost.map((l) => `${l.option} (asked ${l.asked} by ${l.from}, got ${l.got}): ${l.why}`);
+    const user = lost.some((l) => l.blame === 'user');
+    throw new KgateError(user ? 'user' : 'infra', `the .config of ${what} lost ${lost.length === 1 ? lines[0] : `${lost.length} options: ${lines[0]}; and ${lost.slice(1).map((l) => l.option).join(', ')}`}`, lines.join('\n'));
+  }
+  // only when kgate's option is absent from .config: a tree that has it needs no walk of its Kconfig files
+  const absent = [...asked.keys()].filter((o) => final.get(o) === undefined);
+  if (absent.length > 0) for (const l of undefinedButNeedless(new Map(absent.map((o) => [o, asked.get(o)!])), kconfig)) ctx.log(`.config: ${l}`);
+  writeStamp(obj, recipe, ctx);
+  return final;
+}
+
+function writeStamp(obj: string, recipe: ConfigRecipe, ctx: { src: TreeSource; compiler: string }): void {
+  const configSha = createHash('sha256').update(readFileSync(path.join(obj, '.config'))).digest('hex');
+  const stamp: ConfigStamp = { sourceTree: ctx.src.sourceTree, configKey: configKey(recipe), compiler: ctx.compiler, configSha };
+  writeFileSync(path.join(obj, CONFIG_STAMP), JSON.stringify(stamp) + '\n');
 }

@@ -8,20 +8,20 @@
 // per (tree, config) under trees/, finished kernels under builds/. The user's
 // repository is only read.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KgateError, type KernelIdentity } from '../../model.js';
+import type { KernelIdentity } from '../../model.js';
 import { cacheCapBytes, cacheRoot, evictLru, touchEntry } from '../../util/cache.js';
 import { mkdirp } from '../../util/fs.js';
 import { changedFiles } from '../../util/git.js';
 import { runTool } from '../../util/run-tool.js';
 import type { GcovBuild, KernelArtifact, KernelRequest, KernelStageOptions } from '../artifact.js';
 import type { KernelSpec } from '../spec.js';
-import { buildEntryDir, buildKey, configKey, readBuild, type CachedBuild, type ConfigRecipe } from './cache.js';
-import { ConfigSyntaxError, DEBIAN_FIXUPS, inertForBuild, touchesKconfig, kconfigDepends, lostOptions, mergeFragments, parseConfig, renderConfig, REQUIRED_FRAGMENT, undefinedButNeedless, type Fragment } from './config.js';
-import { runMake } from './make.js';
-import { COVERAGE_FRAGMENT, COVERAGE_FRAGMENT_NAME, enableProfiling, keepGcovFiles, seedFrom } from './gcov.js';
+import { buildEntryDir, buildKey, configKey, readBuild, type CachedBuild } from './cache.js';
+import { CONFIG_STAMP, configRecipe, configure, inertForBuild, withoutCoverage } from './config.js';
+import { runMake, type Make } from './make.js';
+import { enableProfiling, keepGcovFiles, seedFrom } from './gcov.js';
 import { checkOut, lockTree, resolveTreeSource, treeCacheDir, type TreeSource } from './source.js';
 
 /** Build directories kept per tree (one per config recipe), least recently used dropped first. */
@@ -37,11 +37,13 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
   const compiler = await compilerVersion();
   const key = buildKey({ sourceTree: src.sourceTree, dirtyHash: src.dirty?.hash, config: recipe, compiler });
   const buildsDir = path.join(root, 'builds');
+  // A kernel the cache holds already: this key's, the same kernel made from another commit, or one another kgate built meanwhile.
+  const cached = (hit: CachedBuild) => artifactOf(hit.bzImage, hit.modulesDir, identityOf(req, src, hit.identity), 'cached', Date.now() - t0, hit.gcov);
   const hit = readBuild(buildsDir, key);
   if (hit) {
     touchEntry(hit.dir);
     log(`cached: ${what}${req.coverage ? ' (gcov)' : ''} (made in ${(hit.makeMs / 1000).toFixed(0)} s when first built)`);
-    return artifactOf(hit.bzImage, hit.modulesDir, identityOf(spec, req, src, hit.identity), 'cached', Date.now() - t0, hit.gcov);
+    return cached(hit);
   }
 
   const treeDir = treeCacheDir(path.join(root, 'trees'), src);
@@ -51,13 +53,13 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
   if (same) {
     touchEntry(same.hit.dir);
     log(`cached: ${what} (the kernel of ${same.sourceTree.slice(0, 12)}: since then only files no build reads changed)`);
-    return artifactOf(same.hit.bzImage, same.hit.modulesDir, identityOf(spec, req, src, same.hit.identity), 'cached', Date.now() - t0, same.hit.gcov);
+    return cached(same.hit);
   }
   const unlock = await lockTree(treeDir, log, opts.signal);
   try {
     // Another kgate may have built it while this one waited for the lock.
     const late = readBuild(buildsDir, key);
-    if (late) return artifactOf(late.bzImage, late.modulesDir, identityOf(spec, req, src, late.identity), 'cached', Date.now() - t0, late.gcov);
+    if (late) return cached(late);
     touchEntry(treeDir);
     const srcDir = path.join(treeDir, 'src');
     log(`checking out ${what} in ${srcDir}`);
@@ -67,7 +69,7 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
       // The plain build of this config, copied: make redoes what gcov changes, not the whole kernel.
       const plainObj = path.join(treeDir, `obj-${configKey(withoutCoverage(recipe)).slice(0, 12)}`);
       const tCopy = Date.now();
-      if (seedFrom(plainObj, obj, [LAST_BUILD, STAMP])) log(`gcov build directory seeded from ${path.basename(plainObj)} in ${((Date.now() - tCopy) / 1000).toFixed(1)} s (incremental)`);
+      if (seedFrom(plainObj, obj, [LAST_BUILD, CONFIG_STAMP])) log(`gcov build directory seeded from ${path.basename(plainObj)} in ${((Date.now() - tCopy) / 1000).toFixed(1)} s (incremental)`);
     }
     mkdirp(obj);
     touchEntry(obj);
@@ -92,7 +94,7 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
       modulesRel = path.join('mod', 'lib', 'modules', release);
       for (const l of ['build', 'source']) rmSync(path.join(tmp, modulesRel, l), { force: true });
     }
-    const identity = identityOf(spec, req, src, { release, configHash: createHash('sha256').update(configText).digest('hex'), baseConfig: recipe.base });
+    const identity = identityOf(req, src, { release, configHash: createHash('sha256').update(configText).digest('hex'), baseConfig: recipe.base });
     const gcov = req.coverage ? { obj, src: srcDir } : undefined;
     if (req.coverage) log(`gcov: kept ${gcovFiles} .gcno and source files beside the kernel`);
     writeFileSync(path.join(tmp, 'identity.json'), JSON.stringify({ key, identity, makeMs, ...(modulesRel ? { modulesDir: modulesRel } : {}), ...(gcov ? { gcov } : {}) }, null, 2) + '\n');
@@ -137,7 +139,7 @@ async function sameKernelAs(obj: string, src: TreeSource, compiler: string, buil
 }
 
 /** The identity of this commit's kernel; a cache entry may have been built from another commit of the same source tree. */
-function identityOf(spec: Extract<KernelSpec, { kind: 'tree' }>, req: KernelRequest, src: TreeSource, built: Pick<KernelIdentity, 'release' | 'configHash' | 'baseConfig'>): KernelIdentity {
+function identityOf(req: KernelRequest, src: TreeSource, built: Pick<KernelIdentity, 'release' | 'configHash' | 'baseConfig'>): KernelIdentity {
   return {
     release: built.release,
     kernelVersion: src.kernelVersion,
@@ -147,7 +149,7 @@ function identityOf(spec: Extract<KernelSpec, { kind: 'tree' }>, req: KernelRequ
     ...(src.dirty ? { dirtyHash: src.dirty.hash } : {}),
     ...(built.baseConfig ? { baseConfig: built.baseConfig } : {}),
     fragments: req.fragments?.map((f) => path.resolve(f)) ?? [],
-    source: spec.text,
+    source: req.spec.text,
     // Uncommitted changes cannot be named by a --kernel, nor a commit only a gate's scratch repository has.
     ...(src.dirty || req.objectsFrom ? {} : { pinned: `tree:${src.tree}@${src.commit}` }),
   };
@@ -165,8 +167,6 @@ function buildLogFile(logDir: string | undefined, treeDir: string): string {
   writeFileSync(f, '');
   return f;
 }
-
-type Make = (targets: string[], vars?: Record<string, string>) => Promise<{ ms: number }>;
 
 function makeRunner(root: string, srcDir: string, obj: string, src: TreeSource, logFile: string, what: string, opts: KernelStageOptions): Make {
   const ccache = hasCcache();
@@ -194,111 +194,6 @@ let gccVersion: string | undefined;
 async function compilerVersion(): Promise<string> {
   gccVersion ??= (await runTool('gcc', ['--version'])).stdout.split('\n')[0].trim();
   return gccVersion;
-}
-
-/** The base config and the fragments, read and checked before anything is built. */
-async function configRecipe(req: KernelRequest, src: TreeSource, signal?: AbortSignal): Promise<ConfigRecipe & { baseText?: string; all: Fragment[] }> {
-  const base = req.baseConfig ?? 'tiny';
-  const fragments: Fragment[] = [{ name: 'kgate required fragment', text: REQUIRED_FRAGMENT, owner: 'kgate' }];
-  let baseText: string | undefined;
-  if (base === 'debian') {
-    baseText = await debianConfig(src.kernelVersion, signal);
-    fragments.push({ name: 'kgate fixups of the Debian config', text: DEBIAN_FIXUPS, owner: 'kgate' });
-  } else if (base !== 'tiny' && base !== 'defconfig') {
-    baseText = readConfigFile('--base-config', base, ' (give tiny, defconfig, debian or a .config file)');
-  }
-  if (req.coverage) fragments.push({ name: COVERAGE_FRAGMENT_NAME, text: COVERAGE_FRAGMENT, owner: 'kgate' });
-  for (const f of req.fragments ?? []) fragments.push({ name: f, text: readConfigFile('--config-fragment', f), owner: 'user' });
-  return {
-    base: base === 'tiny' || base === 'defconfig' || base === 'debian' ? base : path.resolve(base),
-    ...(baseText !== undefined ? { baseHash: createHash('sha256').update(baseText).digest('hex'), baseText } : {}),
-    fragments: fragments.map((f) => ({ name: f.name, text: f.text })),
-    all: fragments,
-  };
-}
-
-/** A config file the user named, checked to be one: any problem is one line naming the option. */
-function readConfigFile(option: string, file: string, hint = ''): string {
-  const abs = path.resolve(file);
-  if (!existsSync(abs) || !statSync(abs).isFile()) throw new KgateError('user', `${option} ${file}: no such file${hint}`);
-  const text = readFileSync(abs, 'utf8');
-  try { parseConfig(text, file); } catch (e) { if (e instanceof ConfigSyntaxError) throw new KgateError('user', `${option} ${e.message}`); throw e; }
-  return text;
-}
-
-/** Debian's cloud config for this kernel's major.minor, from linux-config-X.Y. */
-async function debianConfig(kernelVersion: string, signal?: AbortSignal): Promise<string> {
-  const mm = kernelVersion.split('.').slice(0, 2).join('.');
-  const file = `/usr/src/linux-config-${mm}/config.amd64_none_cloud-amd64.xz`;
-  if (!existsSync(file)) throw new KgateError('user', `--base-config debian: ${file} is missing (apt-get install linux-config-${mm}; Debian ships configs for the series it packages)`);
-  return (await runTool('xz', ['-dc', file], { signal })).stdout;
-}
-
-/** The plain build's recipe of a gcov one: its build directory seeds the gcov build's. */
-function withoutCoverage(r: ConfigRecipe): ConfigRecipe {
-  return { ...r, fragments: r.fragments.filter((f) => f.name !== COVERAGE_FRAGMENT_NAME) };
-}
-
-/**
- * What the .config of a build directory was made from. A bisect step or a
- * nearby commit whose diff touches no Kconfig input gets the same .config, so
- * generating it again (tinyconfig rebuilds kconfig's own tools: seconds a step)
- * is skipped.
- */
-interface ConfigStamp { sourceTree: string; configKey: string; compiler: string; configSha: string }
-const STAMP = '.kgate-config.json';
-
-async function stampStillHolds(srcDir: string, obj: string, recipe: ConfigRecipe, ctx: { src: TreeSource; compiler: string; signal?: AbortSignal }): Promise<boolean> {
-  if (ctx.src.dirty) return false; // its diff may touch anything; not worth reasoning about
-  let stamp: ConfigStamp;
-  try { stamp = JSON.parse(readFileSync(path.join(obj, STAMP), 'utf8')) as ConfigStamp; } catch { return false; }
-  const configFile = path.join(obj, '.config');
-  if (stamp.configKey !== configKey(recipe) || stamp.compiler !== ctx.compiler || !existsSync(configFile)) return false;
-  if (createHash('sha256').update(readFileSync(configFile)).digest('hex') !== stamp.configSha) return false;
-  if (stamp.sourceTree === ctx.src.sourceTree) return true;
-  const files = await changedFiles(srcDir, stamp.sourceTree, ctx.src.sourceTree, { signal: ctx.signal });
-  return files !== undefined && !files.some(touchesKconfig);
-}
-
-/** Write .config from the recipe, let Kconfig settle it, and check that what was asked for survived. */
-async function configure(make: Make, srcDir: string, obj: string, recipe: Awaited<ReturnType<typeof configRecipe>>, what: string,
-  ctx: { src: TreeSource; compiler: string; signal?: AbortSignal; log: (l: string) => void }): Promise<Map<string, string>> {
-  const configFile = path.join(obj, '.config');
-  if (await stampStillHolds(srcDir, obj, recipe, ctx)) {
-    ctx.log('.config: this build directory\'s, no Kconfig input changed since it was made');
-    writeStamp(obj, recipe, ctx);
-    return parseConfig(readFileSync(configFile, 'utf8'));
-  }
-  rmSync(path.join(obj, STAMP), { force: true });
-  const before = existsSync(configFile) ? { text: readFileSync(configFile, 'utf8'), mtime: statSync(configFile).mtime } : undefined;
-  if (recipe.base === 'tiny') await make(['tinyconfig']);
-  else if (recipe.base === 'defconfig') await make(['defconfig']);
-  else writeFileSync(configFile, recipe.baseText ?? '');
-  const { merged, asked } = mergeFragments(parseConfig(readFileSync(configFile, 'utf8')), recipe.all);
-  writeFileSync(configFile, renderConfig(merged));
-  await make(['olddefconfig']);
-  const finalText = readFileSync(configFile, 'utf8');
-  // The same .config as the last build of this directory: keep its old mtime, so make sees nothing new.
-  if (before && before.text === finalText) utimesSync(configFile, before.mtime, before.mtime);
-  const final = parseConfig(finalText);
-  const kconfig = kconfigDepends(srcDir);
-  const lost = lostOptions(asked, final, kconfig);
-  if (lost.length > 0) {
-    const lines = lost.map((l) => `${l.option} (asked ${l.asked} by ${l.from}, got ${l.got}): ${l.why}`);
-    const user = lost.some((l) => l.blame === 'user');
-    throw new KgateError(user ? 'user' : 'infra', `the .config of ${what} lost ${lost.length === 1 ? lines[0] : `${lost.length} options: ${lines[0]}; and ${lost.slice(1).map((l) => l.option).join(', ')}`}`, lines.join('\n'));
-  }
-  // only when kgate's option is absent from .config: a tree that has it needs no walk of its Kconfig files
-  const absent = [...asked.keys()].filter((o) => final.get(o) === undefined);
-  if (absent.length > 0) for (const l of undefinedButNeedless(new Map(absent.map((o) => [o, asked.get(o)!])), kconfig)) ctx.log(`.config: ${l}`);
-  writeStamp(obj, recipe, ctx);
-  return final;
-}
-
-function writeStamp(obj: string, recipe: ConfigRecipe, ctx: { src: TreeSource; compiler: string }): void {
-  const configSha = createHash('sha256').update(readFileSync(path.join(obj, '.config'))).digest('hex');
-  const stamp: ConfigStamp = { sourceTree: ctx.src.sourceTree, configKey: configKey(recipe), compiler: ctx.compiler, configSha };
-  writeFileSync(path.join(obj, STAMP), JSON.stringify(stamp) + '\n');
 }
 
 function evictObjDirs(treeDir: string, keep: string): void {

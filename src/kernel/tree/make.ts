@@ -10,6 +10,9 @@ import { gitFreeEnv } from '../../util/git.js';
 import { tetheredGroup } from '../../util/tether.js';
 import { machineFault } from '../../util/machine-fault.js';
 
+/** make in one build directory, as a tree build runs it: targets and variables in, its time out. */
+export type Make = (targets: string[], vars?: Record<string, string>) => Promise<{ ms: number }>;
+
 export interface MakeOptions {
   src: string;
   obj: string;

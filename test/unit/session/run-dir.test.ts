@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { MetadataFile } from '../../../src/session/metadata.js';
+import { commandLine } from '../../../src/cli/options.js';
 import { RUN_FILES, RunDir, readRunMetadata, readRunResult } from '../../../src/session/run-dir.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kgate-rundir-'));
@@ -25,7 +26,9 @@ test('two runs of one second get two directories, each with results.json and met
 });
 
 test('a pinned kernel is written into the reproducer; a reopened metadata.json keeps what it said', () => {
-  const d = RunDir.open(root, 'pin', { target: 'qemu', argv: ['run', '--kernel', 'debian:6.12'], onFault: () => {} });
+  // The line as the option table gives it, and again with --kernel pinned.
+  const line = commandLine('run', { kernel: 'debian:6.12' }, ['run', '--kernel', 'debian:6.12']);
+  const d = RunDir.open(root, 'pin', { target: 'qemu', ...line, onFault: () => {} });
   d.meta.update({ kernel: { release: '6.12.57+deb13-cloud-amd64', pinned: 'debian:6.12.57' }, timings: { kernelMs: 5 } });
   const later = MetadataFile.reopen(d.dir);
   later.finish({ timings: { ...later.current.timings, parseMs: 7 } });
@@ -39,4 +42,17 @@ test('a pinned kernel is written into the reproducer; a reopened metadata.json k
 test('a results root that cannot be written is the user\'s: one line naming it', () => {
   assert.throws(() => RunDir.open('/proc/kgate-no', 'x', { target: 'qemu', argv: [], onFault: () => {} }),
     (e: Error & { family?: string }) => e.family === 'user' && /cannot write results to \/proc\/kgate-no/.test(e.message));
+});
+
+test('the reproducer pins the kernel a default resolved to, from the option table, for any command that takes --kernel', () => {
+  // kgate run with the default --kernel: the pinned spec is added; with the option given: replaced where it was.
+  const run = commandLine('run', { kernel: 'debian:6.12', case: ['U01'] }, ['run', '--case', 'U01']);
+  assert.deepEqual(run.pinKernel?.('debian:6.12.57'), ['run', '--case', 'U01', '--kernel', 'debian:6.12.57']);
+  const job = commandLine('lava job', { kernel: 'debian:6.1' }, ['lava', 'job', '--kernel', 'debian:6.1']);
+  assert.deepEqual(job.pinKernel?.('debian:6.1.158'), ['lava', 'job', '--kernel', 'debian:6.1.158']);
+  // A command without --kernel (a bisect step builds the tree it stands in) has nothing to pin.
+  assert.equal(commandLine('bisect-step', {}, ['bisect-step']).pinKernel, undefined);
+  const d = RunDir.open(root, 'nopin', { target: 'qemu', argv: ['bisect-step'], onFault: () => {} });
+  d.meta.update({ kernel: { release: '6.18.0', pinned: 'tree:/src/linux@abc' } });
+  assert.equal(readRunMetadata(d.dir).reproducer, 'kgate bisect-step');
 });
