@@ -25,6 +25,7 @@ import { writeJUnit } from '../report/index.js';
 import { RunDir, newRunId } from './run-dir.js';
 import { machineFault, type MachineFault } from '../util/machine-fault.js';
 import type { CoverageRun, Granularity } from '../coverage/index.js';
+import { decodeCrashCases } from '../kmsg/decode.js';
 
 export interface RunOnceRequest {
   /** The kernel to test (qemu targets); local and ssh:// targets test the kernel they run. */
@@ -193,6 +194,8 @@ export async function runOnce(req: RunOnceRequest): Promise<RunOutcome> {
     if (e instanceof KgateError && e.detail) run.problems.push(e.detail);
   }
   await stopAll();
+  // A crash in a tree kernel kgate built reads as file:line: its cache entry keeps vmlinux and decode_stacktrace.sh.
+  if (kernel?.stacktrace && run.cases.some((c) => c.status === 'CRASH')) run.problems.push(...await decodeCrashCases(run.cases, kernel.stacktrace, req.signal).catch(() => []));
   if (coverage && !run.abort) await coverageStage(coverage, run, kernel, emit, req.signal, timings);
   // Stopped before the suite was built: the cases asked for still show up, from the catalog.
   addMissing(run, manifest ? selection : catalogItems(req.selection), emit);

@@ -19,7 +19,11 @@ import path from 'node:path';
  * guest: AIO and IO_URING run the passthrough async read/write paths (H10),
  * DEBUG_FS gives the backing-file cases a pseudofile without direct I/O,
  * splice_write or mmap (U38, U39), TMPFS_XATTR lets tmpfs take chattr +a/+i
- * (U41). Their cost on the 6.12 tiny build: docs/coverage.md.
+ * (U41). Their cost on the 6.12 tiny build: docs/coverage.md. BUG and
+ * KALLSYMS are for the kernel's own reports: without BUG (tinyconfig turns
+ * it off) a WARN_ON prints nothing and BUG() only stops, so a crash kgate
+ * must call CRASH goes unseen; without KALLSYMS a trace is bare addresses,
+ * which decode_stacktrace.sh cannot turn into file:line.
  */
 export const REQUIRED_FRAGMENT = [
   '64BIT', 'PRINTK', 'TTY', 'SERIAL_8250', 'SERIAL_8250_CONSOLE', 'BLK_DEV_INITRD', 'RD_GZIP',
@@ -29,6 +33,7 @@ export const REQUIRED_FRAGMENT = [
   'NETDEVICES', 'NET_CORE', 'VIRTIO_NET', 'E1000', 'FUSE_FS', 'FUSE_PASSTHROUGH', 'OVERLAY_FS',
   'SYSVIPC', 'HW_RANDOM', 'HW_RANDOM_VIRTIO',
   'AIO', 'IO_URING', 'DEBUG_FS', 'TMPFS_XATTR',
+  'BUG', 'KALLSYMS',
 ].map((o) => `CONFIG_${o}=y`).join('\n') + '\n';
 
 /** Debian's config names its signing keys by paths of Debian's build tree: a plain build has none. */

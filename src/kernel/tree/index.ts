@@ -16,12 +16,13 @@ import { cacheCapBytes, cacheRoot, evictLru, touchEntry } from '../../util/cache
 import { mkdirp } from '../../util/fs.js';
 import { changedFiles } from '../../util/git.js';
 import { runTool } from '../../util/run-tool.js';
-import type { GcovBuild, KernelArtifact, KernelRequest, KernelStageOptions } from '../artifact.js';
+import type { GcovBuild, KernelArtifact, KernelRequest, KernelStageOptions, StacktraceTools } from '../artifact.js';
 import type { KernelSpec } from '../spec.js';
 import { buildEntryDir, buildKey, configKey, readBuild, type CachedBuild, type ConfigRecipe } from './cache.js';
 import { ConfigSyntaxError, DEBIAN_FIXUPS, inertForBuild, touchesKconfig, kconfigDepends, lostOptions, mergeFragments, parseConfig, renderConfig, REQUIRED_FRAGMENT, undefinedButNeedless, type Fragment } from './config.js';
 import { runMake } from './make.js';
 import { COVERAGE_FRAGMENT, COVERAGE_FRAGMENT_NAME, enableProfiling, keepGcovFiles, seedFrom } from './gcov.js';
+import { enableDebugInfo, keepStacktraceTools } from './debuginfo.js';
 import { checkOut, lockTree, resolveTreeSource, treeCacheDir, type TreeSource } from './source.js';
 
 /** Build directories kept per tree (one per config recipe), least recently used dropped first. */
@@ -41,7 +42,7 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
   if (hit) {
     touchEntry(hit.dir);
     log(`cached: ${what}${req.coverage ? ' (gcov)' : ''} (made in ${(hit.makeMs / 1000).toFixed(0)} s when first built)`);
-    return artifactOf(hit.bzImage, hit.modulesDir, identityOf(spec, req, src, hit.identity), 'cached', Date.now() - t0, hit.gcov);
+    return artifactOf(hit.bzImage, hit.modulesDir, identityOf(spec, req, src, hit.identity), 'cached', Date.now() - t0, hit.gcov, hit.stacktrace);
   }
 
   const treeDir = treeCacheDir(path.join(root, 'trees'), src);
@@ -51,17 +52,18 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
   if (same) {
     touchEntry(same.hit.dir);
     log(`cached: ${what} (the kernel of ${same.sourceTree.slice(0, 12)}: since then only files no build reads changed)`);
-    return artifactOf(same.hit.bzImage, same.hit.modulesDir, identityOf(spec, req, src, same.hit.identity), 'cached', Date.now() - t0, same.hit.gcov);
+    return artifactOf(same.hit.bzImage, same.hit.modulesDir, identityOf(spec, req, src, same.hit.identity), 'cached', Date.now() - t0, same.hit.gcov, same.hit.stacktrace);
   }
   const unlock = await lockTree(treeDir, log, opts.signal);
   try {
     // Another kgate may have built it while this one waited for the lock.
     const late = readBuild(buildsDir, key);
-    if (late) return artifactOf(late.bzImage, late.modulesDir, identityOf(spec, req, src, late.identity), 'cached', Date.now() - t0, late.gcov);
+    if (late) return artifactOf(late.bzImage, late.modulesDir, identityOf(spec, req, src, late.identity), 'cached', Date.now() - t0, late.gcov, late.stacktrace);
     touchEntry(treeDir);
     const srcDir = path.join(treeDir, 'src');
     log(`checking out ${what} in ${srcDir}`);
     await checkOut(srcDir, src, req.objectsFrom, opts.signal);
+    enableDebugInfo(srcDir);
     if (req.coverage) {
       enableProfiling(srcDir);
       // The plain build of this config, copied: make redoes what gcov changes, not the whole kernel.
@@ -87,6 +89,8 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
     writeFileSync(path.join(tmp, 'config'), configText);
     let modulesRel: string | undefined;
     const gcovFiles = req.coverage ? keepGcovFiles(obj, srcDir, path.join(tmp, 'gcov')) : 0;
+    const kept = await keepStacktraceTools(obj, srcDir, tmp, opts.signal);
+    const stacktrace = kept && { ...kept, basePath: srcDir };
     if (modules) {
       makeMs += (await make(['modules_install'], { INSTALL_MOD_PATH: path.join(tmp, 'mod'), INSTALL_MOD_STRIP: '1' })).ms;
       modulesRel = path.join('mod', 'lib', 'modules', release);
@@ -95,14 +99,15 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
     const identity = identityOf(spec, req, src, { release, configHash: createHash('sha256').update(configText).digest('hex'), baseConfig: recipe.base });
     const gcov = req.coverage ? { obj, src: srcDir } : undefined;
     if (req.coverage) log(`gcov: kept ${gcovFiles} .gcno and source files beside the kernel`);
-    writeFileSync(path.join(tmp, 'identity.json'), JSON.stringify({ key, identity, makeMs, ...(modulesRel ? { modulesDir: modulesRel } : {}), ...(gcov ? { gcov } : {}) }, null, 2) + '\n');
+    writeFileSync(path.join(tmp, 'identity.json'), JSON.stringify({ key, identity, makeMs, ...(modulesRel ? { modulesDir: modulesRel } : {}), ...(gcov ? { gcov } : {}), ...(stacktrace ? { stacktrace } : {}) }, null, 2) + '\n');
     rmSync(entry, { recursive: true, force: true });
     renameSync(tmp, entry);
     if (!src.dirty) writeFileSync(path.join(obj, LAST_BUILD), JSON.stringify([{ sourceTree: src.sourceTree, key, compiler }, ...lastBuilds(obj)].slice(0, 8)) + '\n');
     evictLru(buildsDir, cacheCapBytes() / 4, [entry]);
     evictObjDirs(treeDir, obj);
     evictLru(path.join(root, 'trees'), cacheCapBytes() / 2, [treeDir]);
-    return artifactOf(path.join(entry, 'bzImage'), modulesRel && path.join(entry, modulesRel), identity, 'built', makeMs, gcov && { dir: path.join(entry, 'gcov'), ...gcov });
+    return artifactOf(path.join(entry, 'bzImage'), modulesRel && path.join(entry, modulesRel), identity, 'built', makeMs, gcov && { dir: path.join(entry, 'gcov'), ...gcov },
+      stacktrace && { ...stacktrace, script: path.join(entry, stacktrace.script), vmlinux: path.join(entry, stacktrace.vmlinux) });
   } finally {
     unlock();
   }
@@ -153,9 +158,9 @@ function identityOf(spec: Extract<KernelSpec, { kind: 'tree' }>, req: KernelRequ
   };
 }
 
-function artifactOf(bzImage: string, modulesDir: string | undefined, identity: KernelIdentity, how: 'built' | 'cached', ms: number, gcov?: GcovBuild): KernelArtifact {
+function artifactOf(bzImage: string, modulesDir: string | undefined, identity: KernelIdentity, how: 'built' | 'cached', ms: number, gcov?: GcovBuild, stacktrace?: StacktraceTools): KernelArtifact {
   // The cache entry holds the build's .config beside its bzImage.
-  return { bzImage, config: path.join(path.dirname(bzImage), 'config'), ...(modulesDir ? { modulesDir } : {}), release: identity.release, source: `${identity.source} (${identity.describe ?? identity.commit})`, identity, how, ms, ...(gcov ? { coverage: gcov } : {}) };
+  return { bzImage, config: path.join(path.dirname(bzImage), 'config'), ...(modulesDir ? { modulesDir } : {}), release: identity.release, source: `${identity.source} (${identity.describe ?? identity.commit})`, identity, how, ms, ...(gcov ? { coverage: gcov } : {}), ...(stacktrace ? { stacktrace } : {}) };
 }
 
 function buildLogFile(logDir: string | undefined, treeDir: string): string {
