@@ -90,7 +90,8 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
     let modulesRel: string | undefined;
     const gcovFiles = req.coverage ? keepGcovFiles(obj, srcDir, path.join(tmp, 'gcov')) : 0;
     const kept = await keepStacktraceTools(obj, srcDir, tmp, opts.signal);
-    const stacktrace = kept && { ...kept, basePath: srcDir };
+    // The file names addr2line prints: ccache (CCACHE_BASEDIR) makes them relative to the build directory, "<obj>/../src/fs/fuse/file.c".
+    const stacktrace = kept && { ...kept, basePath: hasCcache() ? `${obj}/${path.relative(obj, srcDir)}` : srcDir };
     if (modules) {
       makeMs += (await make(['modules_install'], { INSTALL_MOD_PATH: path.join(tmp, 'mod'), INSTALL_MOD_STRIP: '1' })).ms;
       modulesRel = path.join('mod', 'lib', 'modules', release);
