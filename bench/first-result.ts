@@ -1,8 +1,11 @@
 // Time to the first case result, and to the end of the whole run: kgate against
 // the bare baseline done by hand (qemu, then ssh, then the same binaries),
 // side by side in one process, alternating, on the same cached kernel and image.
-//   npm run bench:run -- [rounds]
+//   npm run bench:run -- [rounds] [--tree]
 // Both sides run the default selection (every family but the hidden selftest).
+// --tree adds kgate's own line for a tiny tree kernel (the test tree at
+// revert-regular, built or taken from kgate's cache first, untimed): boot to
+// last result, the issue's goal being 3.0 s under TCG.
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
@@ -12,21 +15,23 @@ import { projectRoot } from '../src/util/paths.js';
 import { resolveKernel, parseKernelSpec } from '../src/kernel/index.js';
 import { cacheDir } from '../src/util/cache.js';
 import { buildImage, secretsArchive, withSecrets } from '../src/runner/image.js';
-import { makeRunKeys } from '../src/runner/ssh.js';
+import { makeRunKeys } from '../src/runner/ssh/keys.js';
 import { qemuArgv, freePort } from '../src/runner/qemu.js';
 import type { BuildManifest } from '../src/gen/manifest.js';
 
 const root = projectRoot();
-const rounds = Number(process.argv[2] ?? 2);
+const args = process.argv.slice(2);
+const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 2);
+const withTree = args.includes('--tree');
 const kernelSpec = 'debian:6.12';
 
 interface Sample { first: number; total: number; sshReady?: number; stages?: Record<string, number> }
 
-async function kgateRun(): Promise<Sample> {
+async function kgateRun(kernel = kernelSpec): Promise<Sample> {
   const results = mkdtempSync(join(tmpdir(), 'kgate-bench-'));
   const t0 = performance.now();
   let first = 0;
-  const child = execa('node', [join(root, 'bin/kgate.js'), 'run', '--kernel', kernelSpec, '--api', 'upstream', '--results', results],
+  const child = execa('node', [join(root, 'bin/kgate.js'), 'run', '--kernel', kernel, '--results', results],
     { env: { CI: '1' }, reject: false, stdin: 'ignore', all: true, buffer: false });
   child.all!.on('data', (b: Buffer) => {
     if (!first && /kgate: (PASS|SKIP|XFAIL|FAIL)\s/.test(b.toString())) first = performance.now() - t0;
@@ -37,7 +42,8 @@ async function kgateRun(): Promise<Sample> {
   const runDir = readdirSync(results)[0];
   const stages = runDir ? (JSON.parse(readFileSync(join(results, runDir, 'metadata.json'), 'utf8')).timings as Record<string, number>) : undefined;
   rmSync(results, { recursive: true, force: true });
-  if (r.exitCode !== 0) throw new Error(`kgate run exited ${r.exitCode}`);
+  // The test tree's kernel at revert-regular has its regressions: exit 1 is its verdict, not a failure of the bench.
+  if (r.exitCode !== 0 && !(kernel !== kernelSpec && r.exitCode === 1)) throw new Error(`kgate run --kernel ${kernel} exited ${r.exitCode}`);
   return { first, total, stages };
 }
 
@@ -114,4 +120,16 @@ async function main() {
       `(boot ${st('bootMs')}, ssh ${st('sshMs')}), first result ${st('firstResultMs')}, suite ${st('runMs')}, total ${st('totalMs')}`);
   }
 }
-main().catch((e) => { console.error(e); process.exit(1); });
+async function treeLine() {
+  const tree = (await execa('bash', [join(root, 'scripts', 'test-tree.sh')])).stdout.trim();
+  const spec = `tree:${tree}@revert-regular`;
+  await execa('node', [join(root, 'bin/kgate.js'), 'kernel', 'build', '--kernel', spec], { stdio: 'inherit' });
+  const t: Sample[] = [];
+  for (let i = 0; i < rounds; i++) t.push(await kgateRun(spec));
+  const m = (k: string) => median(t.map((x) => x.stages?.[k] ?? 0));
+  const lastResult = median(t.map((x) => (x.stages?.targetMs ?? 0) + (x.stages?.runMs ?? 0)));
+  console.log(`\ntiny tree kernel (${spec}, TCG, default selection, median of ${rounds}): boot to last result ${s(lastResult)} ` +
+    `(guest up ${s(m('targetMs'))}: boot ${s(m('bootMs'))}, ssh ${s(m('sshMs'))}; suite ${s(m('runMs'))}); whole run ${s(median(t.map((x) => x.total)))}; goal: boot to last result <= 3.00 s`);
+}
+
+main().then(() => (withTree ? treeLine() : undefined)).catch((e) => { console.error(e); process.exit(1); });

@@ -64,7 +64,7 @@ async function main() {
 
     // Boot to first result of the tiny tree kernel (cached now), from kgate's own timings.
     const results = mkdtempSync(join(os.tmpdir(), 'kgate-bench-run-'));
-    await execa('node', [kgateBin, 'run', '--kernel', `tree:${tree}@revert-regular`, '--api', 'upstream', '--results', results], { env: { CI: '1', KGATE_CACHE: cache }, reject: false });
+    await execa('node', [kgateBin, 'run', '--kernel', `tree:${tree}@revert-regular`, '--results', results], { env: { CI: '1', KGATE_CACHE: cache }, reject: false });
     const meta = JSON.parse(readFileSync(join(results, readdirSync(results)[0], 'metadata.json'), 'utf8'));
     rmSync(results, { recursive: true, force: true });
 

@@ -27,6 +27,10 @@ export interface BisectRequest extends TreeJob {
   good: string;
   bad: string;
   threshold?: number;
+  /** Stop, said, before a step or check once this many kernels were built (good and bad are always tested); a nightly's bisect: { max-builds: N }. */
+  maxBuilds?: number;
+  /** The bisect's directory under <resultsRoot>/bisect/ (a nightly names it after the cell); default a new run id. */
+  runId?: string;
 }
 
 export async function runBisect(req: BisectRequest): Promise<BisectReport> {
@@ -39,7 +43,7 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
     throw new KgateError('user', `--good ${req.good} is not an ancestor of --bad ${req.bad}: git bisect needs good before bad`);
   }
   const commitsInRange = Number((await git(tree, ['rev-list', '--count', `${good}..${bad}`])).stdout.trim());
-  const { dir, runId: id } = claimRunDir(path.join(req.resultsRoot, 'bisect'), newRunId());
+  const { dir, runId: id } = claimRunDir(path.join(req.resultsRoot, 'bisect'), req.runId ?? newRunId());
   const stepsRoot = path.join(dir, 'steps');
   const scratch = await borrowingRepo(tree, 'kgate-bisect-');
   const report: BisectReport = {
@@ -56,6 +60,10 @@ export async function runBisect(req: BisectRequest): Promise<BisectReport> {
   const results = new Map<string, StepResult>();
   const test = async (commit: string, role: BisectStep['role'], prebuilt?: KernelArtifact, o: { selection?: Selection; objectsFrom?: string; subject?: string } = {}): Promise<StepResult> => {
     const n = report.steps.length + 1;
+    // good and bad are always tested (a nightly's ends are its nights' kernels, in the cache): the bound is on what lies between and the checks.
+    if (req.maxBuilds !== undefined && role !== 'good' && role !== 'bad' && report.builds >= req.maxBuilds) {
+      throw new KgateError('infra', `stopped before ${role === 'step' ? 'the next step' : `the ${role} check`} (${commit.slice(0, 12)}): ${report.builds} kernel(s) built, the most max-builds allows`);
+    }
     const subject = o.subject ?? await subjectOf(commit);
     const left = Math.ceil(Math.log2(Math.max(2, commitsInRange)));
     req.log(role === 'step' ? `step ${n - 2} of about ${left}: ${commit.slice(0, 12)} ${subject}` : `checking ${role} ${commit.slice(0, 12)} ${subject}`);

@@ -35,6 +35,8 @@ export async function nightlyFromCli(raw: unknown, argv: string[]): Promise<numb
     const r = await interruptible((signal) => runNightly({
       config, date, root, skipUnchanged: o.skipUnchanged ?? false, resume: o.resume ?? false, ...(shard ? { shard } : {}),
       target, buildDir: o.buildDir, argv, env, signal, emit: progress.emit, log: jobLog('nightly'),
+      // --reporter, else $KGATE_REPORTER; the file's reporter: wins, as its defaults.accel does over --accel (self-bisect.ts).
+      ...(o.reporter ? { reporter: o.reporter } : {}),
     }));
     await progress.done();
     process.stdout.write(formatNightlyText(r.report));

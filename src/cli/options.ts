@@ -45,10 +45,12 @@ export const AccelOpt = z.preprocess(
  * Reported-by: and Tested-by: lines name. kgate never invents an address:
  * without one the report prints the lines to fill in.
  */
+// Not .optional() inside: zod 4 skips an absent key of an optional schema without running the preprocess, so
+// $KGATE_REPORTER was never read; null stands for "neither" and becomes undefined after the check.
 const ReporterOpt = z.preprocess(
-  (v) => v ?? (process.env.KGATE_REPORTER || undefined),
-  z.string().regex(/^[^<>\n]+ <[^<>@\s]+@[^<>\s]+>$/, { message: '--reporter (or $KGATE_REPORTER) must be "Name <address>"' }).optional(),
-);
+  (v) => v ?? (process.env.KGATE_REPORTER || null),
+  z.string().regex(/^[^<>\n]+ <[^<>@\s]+@[^<>\s]+>$/, { message: '--reporter (or $KGATE_REPORTER) must be "Name <address>"' }).nullable(),
+).transform((v) => v ?? undefined);
 
 const names = z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'case, family and API names are letters, digits, . _ and -' }));
 const number = (flag: string, what: string) => z.coerce.number({ message: `${flag} must be ${what}` });
@@ -142,7 +144,7 @@ export const COMMANDS = Object.freeze({
   'bisect-step': { ...bisectCommon, tree: O.stepTree },
   bisect: { ...bisectCommon, tree: O.tree, good: O.good, bad: O.bad },
   gate: { ...TREE_JOB, tree: O.tree, base: O.base, series: O.series, perPatch: O.perPatch, repeat: O.gateRepeat, format: O.format },
-  nightly: { ...output, config: O.config, plan: O.plan, date: O.date, skipUnchanged: O.skipUnchanged, resume: O.resume, shard: O.nightlyShard, accel: O.nightlyAccel },
+  nightly: { ...output, config: O.config, plan: O.plan, date: O.date, skipUnchanged: O.skipUnchanged, resume: O.resume, shard: O.nightlyShard, accel: O.nightlyAccel, reporter: O.reporter },
   merge: { out: O.mergeOut },
   'lava job': lavaRun,
   'lava submit': { ...lavaRun, ...LAVA_SERVER, wait: O.wait },

@@ -72,12 +72,28 @@ export function loadTemplates(dir = join(projectRoot(), 'templates', 'c')): Temp
  */
 export interface KselftestRender { ksft: true; program: string }
 
+/**
+ * One Handlebars per set of templates, its partials compiled once: every
+ * family includes the same large ones (harness, server, uapi), and compiling
+ * them again per family was most of an up-to-date build's time (the build
+ * gates the guest's boot, whose initrd carries the suite).
+ */
+const compiled = new WeakMap<Templates, typeof Handlebars>();
+function handlebarsFor(t: Templates): typeof Handlebars {
+  let hb = compiled.get(t);
+  if (!hb) {
+    hb = makeHandlebars();
+    for (const [name, text] of Object.entries(t.partials)) hb.registerPartial(name, hb.compile(text, HB_OPTIONS));
+    compiled.set(t, hb);
+  }
+  return hb;
+}
+
 /** The C source of one family binary holding `cases` (all of that family). */
 export function renderFamily(family: FamilyDef, cases: readonly CaseDef[], t: Templates, mode?: KselftestRender): string {
   const partial = `family/${family.name}`;
   if (!(partial in t.partials)) throw new KgateError('bug', `no template for family ${family.name} (templates/c/families/${family.name}.c.hbs)`);
-  const hb = makeHandlebars();
-  for (const [name, text] of Object.entries(t.partials)) hb.registerPartial(name, text);
+  const hb = handlebarsFor(t);
   const body = t.partials[partial];
   for (const c of cases) {
     // a catalog case without its C function would only show as a cc error

@@ -17,8 +17,7 @@
 // needs a kernel tree, which a Debian kernel run does not have.
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { runTool } from '../util/run-tool.js';
+import { compressionOf, decompress } from '../util/decompress.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { cacheRoot } from '../util/cache.js';
 
@@ -33,19 +32,12 @@ export function bzImagePayload(b: Buffer): { payload: Buffer } | { why: string }
   return { payload: b.subarray(start, start + len) };
 }
 
-const MAGIC: [string, Buffer][] = [
-  ['zstd', Buffer.from('28b52ffd', 'hex')],
-  ['xz', Buffer.from('fd377a585a00', 'hex')],
-  ['gzip', Buffer.from('1f8b', 'hex')],
-];
-
-async function decompress(payload: Buffer, signal?: AbortSignal): Promise<Buffer | undefined> {
-  const kind = MAGIC.find(([, m]) => payload.subarray(0, m.length).equals(m))?.[0];
-  if (kind === 'gzip') return gunzipSync(payload);
+async function payloadElf(payload: Buffer, signal?: AbortSignal): Promise<Buffer | undefined> {
+  const kind = compressionOf(payload);
   if (kind === undefined) return undefined;   // lz4, lzma, bzip2, lzo: boot the bzImage
   // kbuild appends the uncompressed size (4 bytes) to a zstd or xz payload, which the tools take for a second frame.
   // A tool missing or failing costs speed, not the run: the bzImage boots.
-  return runTool(kind, ['-dc'], { input: payload.subarray(0, payload.length - 4), binary: true, signal }).then((r) => r.stdoutBuffer, () => undefined);
+  return decompress(kind, kind === 'gzip' ? payload : payload.subarray(0, payload.length - 4), signal).catch(() => undefined);
 }
 
 const PT_NOTE = 4;
@@ -88,7 +80,7 @@ export async function pvhKernelOf(bzImage: string, o: { config?: string; signal?
   if (fresh(out)) return out;
   if (fresh(none)) return undefined;
   const found = bzImagePayload(readFileSync(bzImage));
-  const elf = 'payload' in found ? await decompress(found.payload, o.signal) : undefined;
+  const elf = 'payload' in found ? await payloadElf(found.payload, o.signal) : undefined;
   if (!elf || !hasPvhEntry(elf)) {
     writeFileSync(none, 'payload' in found ? 'no PVH entry note, or a compression kgate does not undo\n' : `${found.why}\n`);
     return undefined;

@@ -13,7 +13,8 @@
 // kgate itself never trusts those extra lines: it parses the KTAP out of the
 // job log again (src/lava/results.ts), as it does a local guest's.
 import { constants } from 'node:os';
-import { CpioArchive, SUITE_DIR, addSuiteFiles, buildImage, withSecrets } from '../runner/image.js';
+import { SUITE_DIR, addSuiteFiles, buildImage, withSecrets } from '../runner/image.js';
+import { CpioArchive } from '../runner/cpio.js';
 import type { KernelArtifact } from '../kernel/artifact.js';
 import type { WorkItem } from '../runner/execute.js';
 import { shellQuote } from '../util/shell.js';

@@ -40,6 +40,14 @@ const LavaEntry = z.strictObject({
   'token-file': z.string().min(1),
 });
 
+const BISECT_MESSAGE = 'bisect: is off, on or { max-builds: N } (N a whole number, 1 or more)';
+// YAML 1.1 readers take on/off for booleans: both spellings mean the same here.
+const bisect = z.union([
+  z.enum(['off', 'on']), z.boolean(),
+  z.strictObject({ 'max-builds': z.number({ message: BISECT_MESSAGE }).int({ message: BISECT_MESSAGE }).min(1, { message: BISECT_MESSAGE }) }),
+], { message: BISECT_MESSAGE }).optional();
+const reporter = z.string().regex(/^[^<>\n]+ <[^<>@\s]+@[^<>\s]+>$/, { message: 'reporter: is "Name <address>"' });
+
 const KernelEntry = z.strictObject({
   name,
   backend,
@@ -53,6 +61,8 @@ const KernelEntry = z.strictObject({
   fragments: z.array(z.string().min(1)).optional(),
   /** A gcov build; each cell's run writes coverage/ (kgate run --coverage, per family). */
   coverage: z.boolean().optional(),
+  /** A new failure of this tree kernel's cell is bisected between the last night it passed and tonight. */
+  bisect,
 });
 
 const SelectionEntry = z.strictObject({ name, cases: ids, families: ids, apis: ids });
@@ -64,10 +74,12 @@ const Defaults = z.strictObject({
   'boot-timeout': z.number().positive().optional(),
   backend,
   lava: LavaEntry.optional(),
+  bisect,
 });
 
 const NightlyFile = z.strictObject({
   results: z.string().min(1).optional(),
+  reporter: reporter.optional(),
   defaults: Defaults.optional(),
   kernels: z.array(KernelEntry).min(1, { message: 'at least one kernel is needed' }),
   selections: z.array(SelectionEntry).min(1).optional(),
@@ -87,6 +99,14 @@ export interface PlannedCell {
   action: string;
   /** Absent: a local QEMU guest. */
   backend?: CellBackend;
+  /** Set: a new failure is bisected (a tree kernel's cell); maxBuilds bounds the kernels it may build. */
+  bisect?: { maxBuilds?: number };
+}
+
+/** The file's bisect: value as the plan holds it: undefined is off. */
+export function bisectPlanOf(v: z.infer<typeof bisect>): PlannedCell['bisect'] {
+  if (v === undefined || v === 'off' || v === false) return undefined;
+  return typeof v === 'object' ? { maxBuilds: v['max-builds'] } : {};
 }
 
 export interface NightlyConfig {
@@ -98,6 +118,8 @@ export interface NightlyConfig {
   mem: number;
   bootTimeout: number;
   cells: PlannedCell[];
+  /** reporter: "Name <address>" for the Reported-by: of a culprit the night found. */
+  reporter?: string;
 }
 
 type Issue = { path: (string | number)[]; message: string };
@@ -125,7 +147,9 @@ function partialFile(raw: unknown): z.infer<typeof NightlyFile> {
   const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
   const good = <T>(schema: z.ZodType<T>, xs: unknown): T[] => (Array.isArray(xs) ? xs.flatMap((x) => { const p = schema.safeParse(x); return p.success ? [p.data] : []; }) : []);
   const selections = good(SelectionEntry, r.selections);
-  return { kernels: good(KernelEntry, r.kernels), ...(selections.length ? { selections } : {}) };
+  // A refused kernel leaves a hole, not a shift: the others' mistakes are said at their own index and line.
+  const kernels = Array.isArray(r.kernels) ? r.kernels.map((x) => { const p = KernelEntry.safeParse(x); return p.success ? p.data : undefined; }) : [];
+  return { kernels: kernels as z.infer<typeof KernelEntry>[], ...(selections.length ? { selections } : {}) };
 }
 
 export async function readNightlyConfig(file: string): Promise<NightlyConfig> {
@@ -166,7 +190,7 @@ export async function readNightlyConfig(file: string): Promise<NightlyConfig> {
     return true;
   };
   const defaultsLavaOk = tokenFileOk(d.lava, ['defaults']);
-  if (d.lava && (d.backend ?? 'qemu') !== 'lava' && !f.kernels.some((k) => k.backend === 'lava')) say({ path: ['defaults', 'lava'], message: 'lava: is for backend: lava' });
+  if (d.lava && (d.backend ?? 'qemu') !== 'lava' && !f.kernels.some((k) => k?.backend === 'lava')) say({ path: ['defaults', 'lava'], message: 'lava: is for backend: lava' });
   /** A kernel's backend (its own, else the defaults'), or a mistake said and null. */
   const backendOf = (k: z.infer<typeof KernelEntry>, at: (string | number)[]): CellBackend | undefined | null => {
     const kind = k.backend ?? d.backend ?? 'qemu';
@@ -179,15 +203,16 @@ export async function readNightlyConfig(file: string): Promise<NightlyConfig> {
     return { kind, url: lava.url, tokenFile: rel(lava['token-file']) };
   };
 
-  const kernels = new Map<string, { req: KernelRequest; text: string; action: string; backend?: CellBackend }>();
+  const kernels = new Map<string, { req: KernelRequest; text: string; action: string; backend?: CellBackend; bisect?: PlannedCell['bisect'] }>();
   for (const [i, k] of f.kernels.entries()) {
+    if (!k) continue; // refused by zod, said already
     const at = ['kernels', i];
     if (kernels.has(k.name)) { say({ path: [...at, 'name'], message: `the kernel name ${k.name} is used twice` }); continue; }
     const be = backendOf(k, at);
     if (be === null) continue;
     const kinds = (['debian', 'bzimage', 'tree'] as const).filter((x) => k[x] !== undefined);
     if (kinds.length !== 1) { say({ path: at, message: `a kernel is exactly one of debian:, bzimage: or tree: (${kinds.length ? kinds.join(' and ') : 'none'} given)` }); continue; }
-    const treeOnly = (['ref', 'base-config', 'fragments', 'coverage'] as const).filter((x) => k[x] !== undefined);
+    const treeOnly = (['ref', 'base-config', 'fragments', 'coverage', 'bisect'] as const).filter((x) => k[x] !== undefined);
     if (kinds[0] !== 'tree' && treeOnly.length) { say({ path: [...at, treeOnly[0]], message: `${treeOnly[0]} is for a tree: kernel` }); continue; }
     if (kinds[0] !== 'bzimage' && k.modules !== undefined) { say({ path: [...at, 'modules'], message: 'modules is for a bzimage: kernel' }); continue; }
     if (k.debian !== undefined) {
@@ -232,6 +257,14 @@ export async function readNightlyConfig(file: string): Promise<NightlyConfig> {
     const entry = kernels.get(k.name);
     // The counters are read from a guest kgate boots; a LAVA lab's guest is not one.
     if (entry && be && k.coverage) { say({ path: [...at, 'coverage'], message: 'coverage is for a local qemu cell (backend: qemu)' }); kernels.delete(k.name); continue; }
+    // The bisect builds and boots its steps here, in local guests: the kernel's own cells must be local too.
+    const bisectPlan = bisectPlanOf(k.bisect ?? (kinds[0] === 'tree' ? d.bisect : undefined));
+    if (entry && bisectPlan && be) { say({ path: [...at, k.bisect !== undefined ? 'bisect' : 'backend'], message: 'bisect is for a local qemu cell (backend: qemu)' }); kernels.delete(k.name); continue; }
+    if (entry && bisectPlan && k.coverage) { say({ path: [...at, 'bisect'], message: 'bisect is for a plain build, not a coverage: true one' }); kernels.delete(k.name); continue; }
+    if (entry && bisectPlan) {
+      entry.bisect = bisectPlan;
+      entry.action += `; a new failure is bisected${bisectPlan.maxBuilds ? ` (at most ${bisectPlan.maxBuilds} kernel builds)` : ''}`;
+    }
     if (entry && be) {
       entry.backend = be;
       entry.action += be.kind === 'lava' ? `; run on the LAVA server ${be.url}` : '; run by lava-run (LAVA\'s dispatcher, this host)';
@@ -257,19 +290,19 @@ export async function readNightlyConfig(file: string): Promise<NightlyConfig> {
     const at = f.cells ? ['cells', i] : ['kernels'];
     const k = kernels.get(c.kernel);
     const s = selections.get(c.selection);
-    if (f.cells && !k && !f.kernels.some((x) => x.name === c.kernel)) say({ path: [...at, 'kernel'], message: `no kernel is named ${c.kernel}` });
+    if (f.cells && !k && !f.kernels.some((x) => x?.name === c.kernel)) say({ path: [...at, 'kernel'], message: `no kernel is named ${c.kernel}` });
     if (f.cells && !s && !(f.selections ?? []).some((x) => x.name === c.selection)) say({ path: [...at, 'selection'], message: `no selection is named ${c.selection}` });
     if (!k || !s) continue;
     const cellName = c.name ?? (oneSelection ? c.kernel : `${c.kernel}-${c.selection}`);
     if (cellNames.has(cellName)) { say({ path: f.cells ? [...at] : at, message: `two cells are named ${cellName}` }); continue; }
     cellNames.add(cellName);
-    cells.push({ name: cellName, kernelText: k.text, kernel: k.req, selection: s, action: k.action, ...(k.backend ? { backend: k.backend } : {}) });
+    cells.push({ name: cellName, kernelText: k.text, kernel: k.req, selection: s, action: k.action, ...(k.backend ? { backend: k.backend } : {}), ...(k.bisect ? { bisect: k.bisect } : {}) });
   }
   if (lines.length > 0) throw new KgateError('user', lines.join('\n'));
   return {
     file: path.resolve(file),
     ...(f.results ? { resultsRoot: rel(f.results) } : {}),
     repeat: d.repeat ?? 1, ...(d.accel ? { accel: d.accel } : {}), mem: d.mem ?? 1024, bootTimeout: d['boot-timeout'] ?? 120,
-    cells,
+    cells, ...(f.reporter ? { reporter: f.reporter } : {}),
   };
 }

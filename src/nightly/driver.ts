@@ -21,6 +21,7 @@ import { shareOf, shardText, type Shard } from '../util/shard.js';
 import type { NightlyConfig, PlannedCell } from './config.js';
 import { casePoints, kernelKey, lastNightBefore, readHistory, recordNight } from './history.js';
 import { writeNightlyReport, readNightlyJson, type NightlyJson } from './report.js';
+import { bisectNewFailures } from './self-bisect.js';
 
 export interface NightlyRequest {
   config: NightlyConfig;
@@ -38,6 +39,8 @@ export interface NightlyRequest {
   signal: AbortSignal;
   emit: Emit;
   log: (line: string) => void;
+  /** --reporter, else $KGATE_REPORTER: the Reported-by: of a culprit when the config has no reporter:. */
+  reporter?: string;
 }
 
 export interface NightlyOutcome { report: MatrixReport; dir: string; wallMs: number; cellsMs: number }
@@ -102,6 +105,8 @@ export async function runNightly(req: NightlyRequest): Promise<NightlyOutcome> {
     save(false);
     if (result.error === 'interrupted') break;
   }
+  // After the cells ran and were compared: a tree cell's new failures bisected, and every open regression's life.
+  await bisectNewFailures(req, report, dir, () => save(false));
   const json = save(!req.signal.aborted);
   return { report: json.report, dir, wallMs: Date.now() - t0, cellsMs };
 }

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { KernelIdentity, RunResult, Status } from '../model.js';
-import type { HistoryPoint } from '../report/matrix.js';
+import type { CellBisect, HistoryPoint } from '../report/matrix.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { mkdirp } from '../util/fs.js';
 
@@ -16,7 +16,11 @@ export interface NightEntry {
   runId: string;
   kernel: string;
   release?: string;
+  /** A tree kernel's commit: where a bisect of a later night's new failure starts (good). */
+  commit?: string;
   cases: [id: string, status: Status, observed?: string][];
+  /** The night's own bisect of this cell's new failures (its dir relative to that night's directory). */
+  bisect?: CellBisect;
 }
 
 /**
@@ -47,12 +51,22 @@ export function recordNight(root: string, cell: string, date: string, dir: strin
   const entry: NightEntry = {
     date, dir: path.relative(root, dir), runId: run.runId, kernel: kernelKey(run.kernel),
     ...(run.kernel?.release ? { release: run.kernel.release } : {}),
+    ...(run.kernel?.commit ? { commit: run.kernel.commit } : {}),
     cases: run.cases.map((c) => (c.observed !== undefined ? [c.id, c.status, c.observed] : [c.id, c.status])),
   };
   const history = [...readHistory(root, cell).filter((e) => e.date !== date), entry].sort((a, b) => a.date.localeCompare(b.date));
   mkdirp(path.dirname(file(root, cell)));
   writeFileAtomic(file(root, cell), history.map((e) => JSON.stringify(e)).join('\n') + '\n');
   return { entry, history };
+}
+
+/** The cell's bisect of the night `date`, kept on that night's line (the night must have been recorded). */
+export function recordBisect(root: string, cell: string, date: string, bisect: CellBisect): void {
+  const history = readHistory(root, cell);
+  const night = history.find((e) => e.date === date);
+  if (!night) return;
+  night.bisect = bisect;
+  writeFileAtomic(file(root, cell), history.map((e) => JSON.stringify(e)).join('\n') + '\n');
 }
 
 /** The last night before `date` that ran the cell. */

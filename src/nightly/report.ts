@@ -9,7 +9,7 @@ import { writeMatrixHtml } from '../report/html.js';
 import { formatMatrixJUnit } from '../report/junit.js';
 import { writeKcidb } from '../report/kcidb.js';
 import { mailText } from '../report/mail.js';
-import type { MatrixReport } from '../report/matrix.js';
+import { trailersOf, type CellBisect, type MatrixReport, type Regression } from '../report/matrix.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 export interface NightlyJson { plan: string; report: MatrixReport; kcidbError?: string }
@@ -57,7 +57,53 @@ export function formatNightlyText(m: MatrixReport): string {
     if (!c.vsLast) lines.push('  first night of this cell');
     else lines.push(`  against ${c.vsLast.date}:`, ...formatChanges(c.vsLast.comparison, '    '));
     lines.push('');
+    if (c.bisect) lines.push(...formatCellBisect(c.bisect, m.date, m.reporter), '');
   }
+  lines.push(...formatRegressions(m.regressions ?? [], m.date));
   lines.push(`Reproduce: ${m.reproducer}`);
   return mailText(lines);
+}
+
+const short = (c: string) => c.slice(0, 12);
+
+/**
+ * A cell's own bisect: the range, the culprit and its checks, and the lines a
+ * reply to the list carries (unindented: tools read them one line each).
+ * Fixes: only for a verified culprit; regzbot gets the range otherwise.
+ */
+export function formatCellBisect(b: CellBisect, date: string, reporter: string | undefined): string[] {
+  const L = [`  bisected ${b.cases.join(', ')}`,
+    `    good ${b.good.date}${b.good.commit ? ` ${short(b.good.commit)}` : ''}, bad ${b.bad.date === date ? 'tonight' : b.bad.date}${b.bad.commit ? ` ${short(b.bad.commit)}` : ''}`];
+  if (b.outcome === 'not-run') return [...L, `  not bisected: ${b.error ?? 'unknown'}`];
+  const c = b.culprit;
+  if (c) {
+    L.push(`  first bad commit${c.verified ? ' (verified)' : ' (UNVERIFIED)'}:`, `    ${short(c.commit)} ${c.subject}`);
+    if (c.revert || c.verify) L.push(`  Checks: revert: ${c.revert ?? '-'}, verify: ${c.verify ?? '-'}`);
+    for (const w of c.why) L.push(`  unverified: ${w}`);
+  } else if (b.candidates) {
+    L.push('  skipped commits leave a set; the first bad commit is one of:', ...b.candidates.map((x) => `    ${short(x.commit)} ${x.subject}`));
+  }
+  if (b.error && !c) L.push(`  bisect stopped: ${b.error}`);
+  L.push(`  ${b.steps ?? 0} steps, ${b.builds ?? 0} kernel builds${b.wallMs !== undefined ? `, ${(b.wallMs / 1000).toFixed(0)} s` : ''}${b.dir ? `; ${b.dir}/bisect.txt` : ''}`, '');
+  L.push(...trailersOf(b, reporter));
+  return L;
+}
+
+/** One line per open regression (and per one closed tonight): its life and its culprit once known. */
+export function formatRegressions(rs: Regression[], date: string): string[] {
+  if (rs.length === 0) return [];
+  const open = rs.filter((r) => r.open);
+  const closed = rs.filter((r) => !r.open);
+  const line = (r: Regression) => {
+    const now = r.open ? (r.lastSeen === date ? 'still fails' : `failed when last run, ${r.lastSeen}`) : `passes again since ${r.closed}`;
+    const b = r.bisect;
+    const culprit = b?.culprit ? [`    culprit ${short(b.culprit.commit)}${b.culprit.verified ? ' (verified)' : ' (unverified)'}`]
+      : b ? [`    bisect of ${b.date}: ${b.outcome === 'narrowed' ? 'no single commit' : b.error ?? b.outcome}`] : [];
+    return [`  ${r.cell} ${r.case}: ${now}`,
+      `    appeared ${r.appeared}, last passed ${r.lastPassed.date}${r.lastPassed.commit ? ` (${short(r.lastPassed.commit)})` : ''}`, ...culprit];
+  };
+  const L: string[] = [];
+  if (open.length) L.push(`Open regressions (${open.length}):`, ...open.flatMap(line), '');
+  if (closed.length) L.push(`Closed tonight (${closed.length}):`, ...closed.flatMap(line), '');
+  return L;
 }

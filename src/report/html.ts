@@ -10,8 +10,8 @@ import type { CaseResult, Status } from '../model.js';
 import { STATUSES, STATUS_FACTS, speaksLine } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { CaseChange, ChangeKind } from './compare.js';
-import type { HistoryPoint, MatrixCell, MatrixReport } from './matrix.js';
-import { matrixCaseIds } from './matrix.js';
+import type { CellBisect, HistoryPoint, MatrixCell, MatrixReport, Regression } from './matrix.js';
+import { matrixCaseIds, trailersOf } from './matrix.js';
 import { xmlAttr as attr, xmlText as text } from './xml.js';
 
 export const REPORT_HTML = 'report.html';
@@ -36,6 +36,8 @@ pre{background:#f7f7f7;border:1px solid #e3e3e3;padding:3px;margin:.2em 0;max-he
 .h{line-height:8px;margin-top:2px}.h b{display:inline-block;font-weight:400;width:8px;height:8px;margin-right:1px;font-size:7px;line-height:8px;text-align:center;overflow:hidden;background:var(--bg);color:var(--fg)}
 .fl{font-size:11px;color:#7a4b00}
 .chg td{font-size:13px}.chg .k{white-space:nowrap;font-weight:600}
+.bis{margin:.4em 0 .6em;padding:.3em .6em;border-left:4px solid #c62828;background:#fdf3f3}.bis.ok{border-color:#2e7d32;background:#f1f8f1}.bis p{margin:.15em 0}
+.reg td{font-size:13px}.reg .dt{white-space:nowrap}
 @media print{
  :root{font-size:9pt}body{margin:0}
  .st,.h b{background:none!important;color:#000!important;border:1px solid #000}
@@ -104,7 +106,7 @@ function changeRow(ch: CaseChange): string {
     + `<td>${text(ch.family)}</td><td class="k">${KIND[ch.kind].label}</td><td>${side(ch.before)}</td><td class="arrow">&rarr;</td><td>${side(ch.after)}${con}</td></tr>`;
 }
 
-function comparisonOf(c: MatrixCell): string {
+function comparisonOf(c: MatrixCell, m: MatrixReport): string {
   const head = `<h3>${text(c.name)} <span class="meta">${text(c.kernel)}${release(c) ? ` · ${text(release(c))}` : ''}</span></h3>`;
   let body: string;
   if (c.state === 'failed') body = `<p class="err">no result tonight: ${text(c.error ?? 'the cell failed')}</p>`;
@@ -124,7 +126,43 @@ function comparisonOf(c: MatrixCell): string {
         + changes.map(changeRow).join('') + '</tbody></table>';
     }
   }
-  return `<div class="cmp" data-cell="${attr(c.name)}">${head}${body}</div>`;
+  return `<div class="cmp" data-cell="${attr(c.name)}">${head}${body}${c.bisect ? bisectOf(c.bisect, m.date, m.reporter) : ''}</div>`;
+}
+
+// ---- the nightly's own bisect and the regressions' life
+
+const sha = (c: string) => `<code>${text(c.slice(0, 12))}</code>`;
+
+function bisectOf(b: CellBisect, date: string, reporter: string | undefined): string {
+  const range = `${text(b.good.date)}${b.good.commit ? ` (${sha(b.good.commit)})` : ''} .. ${b.bad.date === date ? 'tonight' : text(b.bad.date)}${b.bad.commit ? ` (${sha(b.bad.commit)})` : ''}`;
+  const p = [`<p>bisected ${b.cases.map((id) => `<a href="#${attr(`case-${id}`)}">${text(id)}</a>`).join(', ')}: ${range}</p>`];
+  const c = b.culprit;
+  if (b.outcome === 'not-run') p.push(`<p class="err">not bisected: ${text(b.error ?? 'unknown')}</p>`);
+  else {
+    if (c) {
+      p.push(`<p><strong>first bad commit ${c.verified ? '(verified)' : '(UNVERIFIED)'}</strong>: ${sha(c.commit)} ${text(c.subject)}</p>`);
+      if (c.revert || c.verify) p.push(`<p>Checks: revert: ${text(c.revert ?? '-')}, verify: ${text(c.verify ?? '-')}</p>`);
+      for (const w of c.why) p.push(`<p class="err">unverified: ${text(w)}</p>`);
+    } else if (b.candidates) p.push(`<p>skipped commits leave a set: ${b.candidates.map((x) => `${sha(x.commit)} ${text(x.subject)}`).join('; ')}</p>`);
+    if (b.error && !c) p.push(`<p class="err">bisect stopped: ${text(b.error)}</p>`);
+    p.push(`<p class="meta">${b.steps ?? 0} steps, ${b.builds ?? 0} kernel builds${b.dir ? `; <a href="${attr(b.dir)}/bisect.txt">bisect.txt</a>` : ''}</p>`);
+    p.push(pre('trailers', trailersOf(b, reporter)));
+  }
+  return `<div class="bis${c?.verified ? ' ok' : ''}" data-outcome="${attr(b.outcome)}">${p.join('')}</div>`;
+}
+
+function regressionsOf(rs: Regression[], date: string): string {
+  if (rs.length === 0) return '';
+  const row = (r: Regression) => {
+    const b = r.bisect;
+    const culprit = b?.culprit ? `${sha(b.culprit.commit)} ${text(b.culprit.subject)} ${b.culprit.verified ? '(verified)' : '(unverified)'}`
+      : b ? `bisect of ${text(b.date)}: ${text(b.outcome === 'narrowed' ? 'no single commit' : b.error ?? b.outcome)}` : '<span class="meta">not bisected</span>';
+    const now = r.open ? (r.lastSeen === date ? '<strong>still fails</strong>' : `failed when last run, ${text(r.lastSeen)}`) : `passes again since ${text(r.closed ?? '')}`;
+    return `<tr data-case="${attr(r.case)}" data-open="${r.open}"><td>${text(r.cell)}</td><td class="cid"><a href="#${attr(`case-${r.case}`)}">${text(r.case)}</a></td>`
+      + `<td class="dt">${text(r.appeared)}</td><td class="dt">${text(r.lastPassed.date)}${r.lastPassed.commit ? ` ${sha(r.lastPassed.commit)}` : ''}</td><td>${now}</td><td>${culprit}</td></tr>`;
+  };
+  return '<section id="regressions"><h2>Regressions</h2><table class="reg"><thead><tr><th>cell</th><th>case</th><th>appeared</th><th>last passed</th><th>now</th><th>culprit</th></tr></thead><tbody>'
+    + rs.map(row).join('') + '</tbody></table></section>';
 }
 
 // ---- the matrix
@@ -215,7 +253,8 @@ export function renderMatrixHtml(m: MatrixReport): string {
     '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">',
     `<title>${text(m.title)}</title><style>${CSS}</style><script>${SCRIPT}</script></head><body>`,
     `<header><h1>${text(m.title)}</h1><p class="meta">${meta}</p><p class="meta">from ${text(m.source)}; again with <code>${text(m.reproducer)}</code></p></header>`,
-    `<section id="changes"><h2>Since the last night</h2>${m.cells.map(comparisonOf).join('\n')}</section>`,
+    `<section id="changes"><h2>Since the last night</h2>${m.cells.map((c) => comparisonOf(c, m)).join('\n')}</section>`,
+    regressionsOf(m.regressions ?? [], m.date),
     '<section id="matrix"><h2>Matrix</h2><table><thead><tr><th scope="col">case</th><th scope="col">family</th>'
       + m.cells.map(columnHead).join('') + '</tr></thead><tbody>',
     rows.join('\n'),

@@ -34,3 +34,22 @@ export function mailText(lines: string[], width = WIDTH): string {
 export function reporterTrailer(kind: 'Reported-by' | 'Tested-by', reporter: string | undefined): string {
   return `${kind}: ${reporter ?? '<Name <address>: give --reporter or set KGATE_REPORTER>'}`;
 }
+
+/**
+ * The lines a reply to the list carries under a bisected regression, one per
+ * line for the tools that read them: Still fails at (when bad was re-tested),
+ * Reported-by/Closes, and Fixes: with regzbot's introduced for a verified
+ * culprit, or regzbot's good..bad range when it is not verified.
+ */
+export function culpritTrailers(o: {
+  culprit?: { commit: string; subject: string; verified: boolean };
+  good?: string; bad?: string; badDescribe?: string; reporter?: string;
+}): string[] {
+  const short = (c: string) => c.slice(0, 12);
+  const L: string[] = [];
+  if (o.badDescribe && o.bad) L.push(`Still fails at ${o.badDescribe} (${short(o.bad)}), tested in this bisect.`);
+  L.push(reporterTrailer('Reported-by', o.reporter), 'Closes: <the link of your report on lore, once it is sent>');
+  if (o.culprit?.verified) L.push(`Fixes: ${short(o.culprit.commit)} ("${o.culprit.subject}")`, `#regzbot introduced: ${short(o.culprit.commit)}`);
+  else if (o.good && o.bad) L.push(`#regzbot introduced: ${short(o.good)}..${short(o.bad)}`);
+  return L;
+}

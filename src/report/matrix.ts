@@ -5,6 +5,7 @@
 // can use the same writers.
 import type { RunResult, Status } from '../model.js';
 import type { Comparison } from './compare.js';
+import { culpritTrailers } from './mail.js';
 
 /** One past (or tonight's) outcome of one case in one cell. */
 export interface HistoryPoint {
@@ -33,6 +34,46 @@ export interface MatrixCell {
   history: Record<string, HistoryPoint[]>;
   /** Wall time of the cell (kernel, boot, suite). */
   ms?: number;
+  /** The cell's own bisect of tonight's new failures (a tree kernel with bisect: on). */
+  bisect?: CellBisect;
+}
+
+/**
+ * A nightly's bisect of a cell's new failures between the last night they
+ * passed (good) and tonight (bad), with kgate bisect's checks of the culprit.
+ */
+export interface CellBisect {
+  /** The cases bisected: the ones that newly failed tonight. */
+  cases: string[];
+  good: { date: string; commit: string };
+  bad: { date: string; commit: string; describe?: string };
+  /** found: a first bad commit (verified or not); narrowed: skipped commits leave a set; stopped: no answer (error); not-run: why in error. */
+  outcome: 'found' | 'narrowed' | 'stopped' | 'not-run';
+  culprit?: { commit: string; subject: string; verified: boolean; revert?: string; verify?: string; why: string[] };
+  candidates?: { commit: string; subject: string }[];
+  /** The bisect's directory (bisect.json, bisect.txt), relative to the night's. */
+  dir?: string;
+  builds?: number;
+  steps?: number;
+  wallMs?: number;
+  error?: string;
+}
+
+/** One case of one cell that passed and then failed on another kernel: its life over the nights, until it passes again. */
+export interface Regression {
+  cell: string;
+  case: string;
+  /** The first night it failed. */
+  appeared: string;
+  /** The last night it passed before that, and that night's commit (a tree kernel's). */
+  lastPassed: { date: string; commit?: string };
+  /** The last night that ran the case. */
+  lastSeen: string;
+  /** It failed on lastSeen; closed: the night it passed again. */
+  open: boolean;
+  closed?: string;
+  /** The cell's bisect that covered this case, once one ran (the night it ran: `date`). */
+  bisect?: CellBisect & { date: string };
 }
 
 export interface MatrixReport {
@@ -48,6 +89,10 @@ export interface MatrixReport {
   /** The command that makes this report again. */
   reproducer: string;
   exitCode: number;
+  /** Each open regression (and those closed tonight), from the cells' histories. */
+  regressions?: Regression[];
+  /** "Name <address>" of the Reported-by: under a culprit (the config's reporter:, else $KGATE_REPORTER). */
+  reporter?: string;
   /** The job's wall time and the part of it spent in the cells (kernel, boot, suite); the rest is planning, comparison, reports. */
   timings?: { wallMs: number; cellsMs: number };
 }
@@ -57,4 +102,12 @@ export function matrixCaseIds(m: Pick<MatrixReport, 'cells'>): string[] {
   const ids = new Set<string>();
   for (const c of m.cells) for (const r of c.run?.cases ?? []) ids.add(r.id);
   return [...ids];
+}
+
+/** A cell's bisect's lines for the list (report/mail.ts culpritTrailers). */
+export function trailersOf(b: CellBisect, reporter: string | undefined): string[] {
+  return culpritTrailers({
+    ...(b.culprit ? { culprit: b.culprit } : {}), good: b.good.commit || undefined, bad: b.bad.commit || undefined,
+    ...(b.bad.describe ? { badDescribe: b.bad.describe } : {}), ...(reporter ? { reporter } : {}),
+  });
 }

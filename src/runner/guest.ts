@@ -1,6 +1,7 @@
 // startGuest: a kernel artifact -> a booted guest with a connected, pinned SSH
 // transport. The stages (build image, keys, boot, login) are
 // the functions of src/kernel and src/runner; this only composes and times them.
+import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { KernelIdentity } from '../model.js';
@@ -8,14 +9,26 @@ import { KgateError } from '../model.js';
 import type { KernelArtifact } from '../kernel/artifact.js';
 import { cacheDir } from '../util/cache.js';
 import { buildImage, secretsArchive, suiteArchive, withSecrets, type SuiteFile } from './image.js';
-import { bootGuest, type AccelChoice, type Accel, type Guest } from './qemu.js';
-import { makeRunKeys, type Transport } from './ssh.js';
+import { bootGuest, fastBios, type AccelChoice, type Accel, type Guest } from './qemu.js';
+import type { Transport } from './ssh/transport.js';
+import { makeRunKeys } from './ssh/keys.js';
 import { scratchDir } from '../util/scratch.js';
 import { pvhKernelOf } from '../kernel/pvh.js';
 
 /** What QEMU's -kernel gets: the uncompressed PVH kernel where there is one (kernel/pvh.ts), else the bzImage. */
 export async function bootKernelOf(k: KernelArtifact, signal?: AbortSignal): Promise<string> {
   return (await pvhKernelOf(k.bzImage, { config: k.config, signal })) ?? k.bzImage;
+}
+
+/**
+ * The firmware for this kernel: qboot where the host has it and the kernel
+ * reads its interrupt routes from ACPI (its .config says CONFIG_ACPI=y: a
+ * tree build's, or Debian's config-<release> beside its image), else QEMU's
+ * default. A kernel without a known .config gets the default.
+ */
+export function firmwareFor(k: Pick<KernelArtifact, 'config' | 'bzImage' | 'release'>): string | undefined {
+  const config = [k.config, path.join(path.dirname(k.bzImage), `config-${k.release}`)].find((f) => f && existsSync(f));
+  return config && /^CONFIG_ACPI=y$/m.test(readFileSync(config, 'utf8')) ? fastBios() : undefined;
 }
 
 export interface StartGuestRequest {
@@ -76,6 +89,7 @@ export async function startGuest(req: StartGuestRequest): Promise<StartedGuest> 
     const tKeys = lap();
     const guest = await bootGuest({
       kernel: await bootKernelOf(artifact, req.signal),
+      bios: firmwareFor(artifact),
       initrd,
       memMB: req.memMB ?? 1024,
       smp: req.smp ?? 2,

@@ -14,7 +14,7 @@ import { CrashDetector, classifyLine, type CrashEvent } from '../kmsg/crash.js';
 import { stripPrintk } from '../kmsg/printk.js';
 import { lineSplitter } from '../util/lines.js';
 import { READY_MARKER } from './image.js';
-import { connect, type Transport } from './ssh.js';
+import { connect, type Transport } from './ssh/transport.js';
 import { tethered } from '../util/tether.js';
 import { clearKvmFailure, readKvmFailure, recordKvmFailure, rememberedNote, thisHost, trustedFailure } from './kvm-memory.js';
 
@@ -27,6 +27,11 @@ interface ArchData {
   console: string;
   nic: string;
   rng: string;
+  /**
+   * Firmware that boots a -kernel faster than the machine's default, where
+   * the host has it (kgate's guests only; see bootGuest).
+   */
+  fastBios?: string;
   /** -cpu per accelerator; undefined leaves QEMU's default model. */
   cpu: Readonly<Record<Accel, string | undefined>>;
 }
@@ -38,6 +43,11 @@ export const ARCHES: Readonly<Record<'x86_64', ArchData>> = Object.freeze({
     console: 'ttyS0',
     nic: 'virtio-net-pci',
     rng: 'virtio-rng-pci',
+    // qboot (Debian's qemu-system-data): loads the kernel from fw_cfg and jumps
+    // to it, where SeaBIOS first sets up a PC. Its MP table has no PCI
+    // interrupt routes: a kernel without ACPI finds no IRQ for virtio and its
+    // network crawls, so only a kernel with ACPI gets it (guest.ts).
+    fastBios: '/usr/share/qemu/qboot.rom',
     // KVM: the host's CPU as it is. TCG: QEMU's default model; "max" adds
     // features (la57, ...) that cost TCG time and that no case needs.
     cpu: Object.freeze({ kvm: 'host', tcg: undefined }),
@@ -57,6 +67,8 @@ export interface QemuSpec {
   append?: string[];
   /** -cpu instead of the arch's default for the accelerator. */
   cpu?: string;
+  /** -bios instead of the machine's default firmware. */
+  bios?: string;
 }
 
 /** Kernel command line: console on the serial port, panics end the guest. */
@@ -89,6 +101,7 @@ export function qemuArgv(spec: QemuSpec): string[] {
     // kgate must know and say which one ran.
     '-accel', spec.accel,
     ...(cpu ? ['-cpu', cpu] : []),
+    ...(spec.bios ? ['-bios', spec.bios] : []),
     '-m', String(spec.memMB),
     '-smp', String(spec.smp),
     '-display', 'none',
@@ -111,6 +124,12 @@ export function qemuArgv(spec: QemuSpec): string[] {
 
 /** One shell-quoted line, for --show-command and for the reproducer. */
 export const showCommand = shellLine;
+
+/** The arch's fast firmware when this host has it; QEMU's default otherwise. */
+export function fastBios(arch: keyof typeof ARCHES = 'x86_64'): string | undefined {
+  const f = ARCHES[arch].fastBios;
+  return f && existsSync(f) ? f : undefined;
+}
 
 /** A port nothing listens on now. QEMU binds it a moment later; a collision is retried by bootGuest. */
 export function freePort(): Promise<number> {
@@ -148,6 +167,8 @@ export interface BootRequest {
   append?: string[];
   /** -cpu override (tests use it to reach KVM's other failure mode). */
   cpu?: string;
+  /** -bios: the firmware the kernel was found to boot well on (runner/guest.ts firmwareFor). */
+  bios?: string;
   /** From QEMU start to the ready marker (TCG). Default 90 s. */
   bootTimeoutMs?: number;
   /** From the marker to a working login. Default 30 s. */
@@ -311,7 +332,7 @@ function awaitMarker(at: Attempt, accel: Accel, req: BootRequest): Promise<Outco
   });
 }
 
-/** Poll SSH every 100 ms after the marker: QEMU accepts the TCP connection at once, so a refusal is quick. */
+/** Poll SSH every 25 ms after the marker (dropbear listens ~0.1 s after it under TCG): QEMU accepts the TCP connection at once, so a refusal is quick. */
 async function awaitLogin(port: number, at: Attempt, req: BootRequest): Promise<Transport> {
   const login = deadline(req.signal, req.sshTimeoutMs ?? 30_000);
   let last = '';
@@ -322,7 +343,7 @@ async function awaitLogin(port: number, at: Attempt, req: BootRequest): Promise<
       } catch (e) {
         if (/not the pinned one/.test((e as Error).message)) throw e;
         if (!login.signal.aborted) last = (e as Error).message;
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 25));
       }
     }
   } finally {
@@ -352,7 +373,7 @@ export async function bootGuest(req: BootRequest): Promise<Guest> {
   for (let tries = 0; ; tries++) {
     if (req.signal.aborted) throw new KgateError('interrupt', 'interrupted before the guest started');
     const port = await freePort();
-    const argv = qemuArgv({ kernel: req.kernel, initrd: req.initrd, memMB: req.memMB, smp: req.smp, accel, sshPort: port, append: req.append, cpu: req.cpu });
+    const argv = qemuArgv({ kernel: req.kernel, initrd: req.initrd, memMB: req.memMB, smp: req.smp, accel, sshPort: port, append: req.append, cpu: req.cpu, bios: req.bios });
     const t0 = performance.now();
     const at = new Attempt(argv, req.consoleLog, t0, preface);
     preface = undefined;

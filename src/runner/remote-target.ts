@@ -3,7 +3,8 @@
 // crash shows up only as a lost connection (exit 125) or a case's own failure.
 import type { Emit } from '../events.js';
 import { targetName, type TargetSpec } from './target-spec.js';
-import { connectTarget, type Transport } from './ssh.js';
+import type { Transport } from './ssh/transport.js';
+import { connectTarget } from './ssh/target.js';
 import { transportRunner } from './guest-target.js';
 import type { SuiteTarget } from './target.js';
 import type { SuiteFile } from './image.js';
@@ -28,6 +29,6 @@ export async function sshTarget(spec: SshSpec, signal: AbortSignal, emit: Emit, 
     consoleEventsSince: () => [],
     consoleLinesSince: () => [],
     alive: () => transport.alive(),
-    stop: () => transport.close(),
+    stop: () => { runner.release(); return transport.close(); },
   };
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { runTool } from '../util/run-tool.js';
 import { scratchDir } from '../util/scratch.js';
 import type { SuiteFile } from './image.js';
-import type { Transport } from './ssh.js';
+import type { Transport } from './ssh/transport.js';
 import { KgateError } from '../model.js';
 
 export interface SuiteTar { path: string; bytes: number; remove(): Promise<void> }

@@ -1,7 +1,7 @@
 // Where the suite runs, parsed once at the edge (src/cli) into this value;
 // every stage after takes it as it is.
 import { KgateError } from '../model.js';
-import { parseSshTarget, type SshTarget } from './ssh.js';
+import { parseSshTarget, type SshTarget } from './ssh/target.js';
 
 export type Accel = 'auto' | 'kvm' | 'tcg';
 

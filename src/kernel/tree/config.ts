@@ -19,7 +19,11 @@ import path from 'node:path';
  * guest: AIO and IO_URING run the passthrough async read/write paths (H10),
  * DEBUG_FS gives the backing-file cases a pseudofile without direct I/O,
  * splice_write or mmap (U38, U39), TMPFS_XATTR lets tmpfs take chattr +a/+i
- * (U41). Their cost on the 6.12 tiny build: docs/coverage.md. BUG and
+ * (U41). Their cost on the 6.12 tiny build: docs/coverage.md.
+ * HYPERVISOR_GUEST and PVH are for speed: QEMU starts a kernel with the PVH
+ * entry from its uncompressed ELF (kernel/pvh.ts), skipping the bzImage's
+ * own decompression, slow under TCG (the 6.12 tiny kernel to kgate's ready
+ * line, TCG, host loaded, median of 5: 2.18 s -> 1.64 s). BUG and
  * KALLSYMS are for the kernel's own reports: without BUG (tinyconfig turns
  * it off) a WARN_ON prints nothing and BUG() only stops, so a crash kgate
  * must call CRASH goes unseen; without KALLSYMS a trace is bare addresses,
@@ -33,6 +37,7 @@ export const REQUIRED_FRAGMENT = [
   'NETDEVICES', 'NET_CORE', 'VIRTIO_NET', 'E1000', 'FUSE_FS', 'FUSE_PASSTHROUGH', 'OVERLAY_FS',
   'SYSVIPC', 'HW_RANDOM', 'HW_RANDOM_VIRTIO',
   'AIO', 'IO_URING', 'DEBUG_FS', 'TMPFS_XATTR',
+  'HYPERVISOR_GUEST', 'PVH',
   'BUG', 'KALLSYMS',
 ].map((o) => `CONFIG_${o}=y`).join('\n') + '\n';
 
@@ -110,6 +115,9 @@ export const NEEDLESS_WHEN_UNDEFINED: Readonly<Record<string, string>> = Object.
   CONFIG_FUSE_PASSTHROUGH: 'passthrough, where this tree has any, is built with FUSE_FS; the suite says which API the kernel speaks',
   // io_uring came in 5.1: before it the io_uring case SKIPs
   CONFIG_IO_URING: 'the tree has no io_uring; H10.io_uring SKIPs',
+  // boot speed only (kernel/pvh.ts): without them the bzImage boots
+  CONFIG_HYPERVISOR_GUEST: 'the guest boots from the bzImage, a little slower',
+  CONFIG_PVH: 'the guest boots from the bzImage, a little slower',
 });
 
 /** kgate's options this tree has no Kconfig symbol for, and may do without: one line each, for the log. */

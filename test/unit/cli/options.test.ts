@@ -53,3 +53,24 @@ describe('the table', () => {
     assert.deepEqual(r.success ? [] : r.error.issues.map((i) => i.message), ['--mem must be at least 256 (MiB)']);
   });
 });
+
+describe('--reporter', () => it('$KGATE_REPORTER is --reporter\'s default for bisect, gate and nightly, checked as the flag is; the flag wins', async () => {
+  const { parseOpts } = await import('../../../src/cli/inputs.js');
+  const was = process.env.KGATE_REPORTER;
+  try {
+    for (const cmd of ['bisect', 'gate', 'nightly'] as const) {
+      assert.equal((COMMANDS[cmd] as Record<string, unknown>).reporter, OPTIONS.reporter, `${cmd} takes --reporter`);
+      const schema = schemaOf({ reporter: OPTIONS.reporter });
+      const raw = (o: Record<string, unknown>) => o;
+      process.env.KGATE_REPORTER = 'A Maintainer <m@example.org>';
+      assert.equal(parseOpts(schema, raw({})).reporter, 'A Maintainer <m@example.org>', cmd);
+      assert.equal(parseOpts(schema, raw({ reporter: 'B Dev <b@example.org>' })).reporter, 'B Dev <b@example.org>', cmd);
+      process.env.KGATE_REPORTER = 'nobody';
+      assert.throws(() => parseOpts(schema, raw({})), /: --reporter \(or \$KGATE_REPORTER\) must be "Name <address>"$/, cmd);
+      process.env.KGATE_REPORTER = '';
+      assert.equal(parseOpts(schema, raw({})).reporter, undefined, `${cmd}: neither given: the lines to fill in`);
+    }
+  } finally {
+    if (was === undefined) delete process.env.KGATE_REPORTER; else process.env.KGATE_REPORTER = was;
+  }
+}));

@@ -133,11 +133,14 @@ test('a commit touching only files no build reads gets its parent\'s kernel; Kco
 // Old trees: 5.10-based Android trees build passthrough with FUSE_FS and have no
 // FUSE_PASSTHROUGH option; a tree that has the option and drops it is another matter.
 // A tiny Kconfig tree on disk, read by the same walker a real build uses.
-function fakeTree(fuseKconfig: string): string {
+function fakeTree(fuseKconfig: string, o: { pvh?: boolean } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'kgate-kconfig-'));
   mkdirSync(join(dir, 'fs', 'fuse'), { recursive: true });
-  writeFileSync(join(dir, 'Kconfig'), 'source "fs/fuse/Kconfig"\n');
+  mkdirSync(join(dir, 'arch', 'x86'), { recursive: true });
+  writeFileSync(join(dir, 'Kconfig'), 'source "fs/fuse/Kconfig"\nsource "arch/x86/Kconfig"\n');
   writeFileSync(join(dir, 'fs', 'fuse', 'Kconfig'), fuseKconfig);
+  // Where PVH came from (4.11+): inside "Linux guest support"
+  writeFileSync(join(dir, 'arch', 'x86', 'Kconfig'), o.pvh === false ? '' : 'menuconfig HYPERVISOR_GUEST\n\tbool "Linux guest support"\n\nif HYPERVISOR_GUEST\n\nconfig PVH\n\tbool "Support for running PVH guests"\n\nendif\n');
   return dir;
 }
 
@@ -168,6 +171,14 @@ test('old trees: kgate\'s FUSE_PASSTHROUGH that the tree does not have is not a 
   const kc51 = kconfigDepends(before51);
   assert.deepEqual(lostOptions(asked, noUring, kc51), []);
   assert.deepEqual(undefinedButNeedless(asked, kc51).map((l) => l.split(':')[0]), ['CONFIG_FUSE_PASSTHROUGH', 'CONFIG_IO_URING']);
+  // a tree without PVH boots from its bzImage: one line each, no loss
+  const noPvh = fakeTree('config FUSE_FS\n\ttristate "FUSE"\n\nconfig IO_URING\n\tbool "io_uring"\n\nconfig FUSE_PASSTHROUGH\n\tbool "passthrough"\n', { pvh: false });
+  t.after(() => rmSync(noPvh, { recursive: true, force: true }));
+  const final2 = new Map(merged);
+  final2.delete('CONFIG_HYPERVISOR_GUEST');
+  final2.delete('CONFIG_PVH');
+  assert.deepEqual(lostOptions(asked, final2, kconfigDepends(noPvh)), []);
+  assert.deepEqual(undefinedButNeedless(asked, kconfigDepends(noPvh)).map((l) => l.split(':')[0]), ['CONFIG_HYPERVISOR_GUEST', 'CONFIG_PVH']);
 });
 
 test('old trees: a tree that defines FUSE_PASSTHROUGH and drops it still loses it (125)', (t) => {

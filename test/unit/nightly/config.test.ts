@@ -140,3 +140,42 @@ test('shards: I/N parsed and checked, read from CI variables, cells or cases spl
     assert.deepEqual([...ids].sort(), [...c.cells.find((x) => x.name === name)!.selection.ids].sort());
   }
 });
+
+test('bisect: on a tree kernel or in defaults, off by default; reporter: at the top', async () => {
+  const f = join(dir, 'bisect.yaml');
+  writeFileSync(f, `reporter: "A Maintainer <m@example.org>"
+defaults: { bisect: { max-builds: 3 } }
+kernels:
+  - { name: a, tree: linux, ref: HEAD }
+  - { name: b, tree: linux, ref: HEAD, bisect: on }
+  - { name: c, tree: linux, ref: HEAD, bisect: off }
+  - { name: d, debian: "6.12" }
+`);
+  const c = await readNightlyConfig(f);
+  assert.equal(c.reporter, 'A Maintainer <m@example.org>');
+  assert.deepEqual(c.cells.map((x) => [x.name, x.bisect]), [['a', { maxBuilds: 3 }], ['b', {}], ['c', undefined], ['d', undefined]]);
+  assert.match(c.cells[0].action, /a new failure is bisected \(at most 3 kernel builds\)/);
+  const plain = join(dir, 'nobisect.yaml');
+  writeFileSync(plain, 'kernels:\n  - { name: a, tree: linux }\n');
+  assert.equal((await readNightlyConfig(plain)).cells[0].bisect, undefined, 'off unless asked: a bisect builds kernels');
+});
+
+test('a bad bisect: or reporter: is one line naming the key, with the other kernels\' mistakes at their own lines', async () => {
+  const msg = await mistake(`kernels:
+  - { name: a, tree: linux, bisect: maybe }
+  - { name: b, tree: linux, bisect: { max-builds: 0 } }
+  - { name: c, debian: "6.12", bisect: on }
+  - { name: d, tree: linux, bisect: { max: 2 } }
+reporter: someone
+`);
+  assert.deepEqual(msg.split('\n').map((l) => l.replace(/^\S+\.yaml:/, 'F:')), [
+    'F:6: reporter: reporter: is "Name <address>"',
+    'F:2: kernels[0].bisect: bisect: is off, on or { max-builds: N } (N a whole number, 1 or more)',
+    'F:3: kernels[1].bisect.max-builds: bisect: is off, on or { max-builds: N } (N a whole number, 1 or more)',
+    'F:5: kernels[3].bisect: bisect: is off, on or { max-builds: N } (N a whole number, 1 or more)',
+    'F:4: kernels[2].bisect: bisect is for a tree: kernel',
+  ]);
+  assert.match(await mistake(`kernels:\n  - { name: a, tree: linux, bisect: on, coverage: true }\n`), /^F:2: kernels\[0\]\.bisect: bisect is for a plain build/);
+  writeFileSync(join(dir, 't.token'), 'x\n');
+  assert.match(await mistake(`kernels:\n  - { name: a, tree: linux, bisect: on, backend: lava-run }\n`), /^F:2: kernels\[0\]\.bisect: bisect is for a local qemu cell/);
+});

@@ -98,3 +98,39 @@ test('writeMatrixHtml writes dir/report.html with no temporary file left', () =>
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a nightly\'s own bisect and its regressions: the culprit, its checks, the list\'s lines and each regression\'s life, escaped', () => {
+  const m = smallMatrix();
+  const cell = m.cells[0];
+  const good = 'a'.repeat(40);
+  const bad = 'b'.repeat(40);
+  const culprit = 'c'.repeat(40);
+  cell.bisect = {
+    cases: ['U03.dir'], good: { date: '2026-11-30', commit: good }, bad: { date: m.date, commit: bad, describe: 'v6.13-rc1' },
+    outcome: 'found', culprit: { commit: culprit, subject: 'fuse: <accept> any & every file', verified: true, revert: 'PASS', verify: 'PASS', why: [] },
+    dir: 'bisect/x', builds: 1, steps: 6,
+  };
+  m.reporter = 'A Maintainer <m@example.org>';
+  m.regressions = [
+    { cell: cell.name, case: 'U03.dir', appeared: m.date, lastSeen: m.date, open: true, lastPassed: { date: '2026-11-30', commit: good }, bisect: { ...cell.bisect, date: m.date } },
+    { cell: cell.name, case: 'U05.opath_dir', appeared: '2026-11-01', lastSeen: '2026-11-02', open: false, closed: m.date, lastPassed: { date: '2026-10-31' } },
+  ];
+  const html = renderMatrixHtml(m);
+  const bis = /<div class="bis ok" data-outcome="found">(.*?)<\/div>/s.exec(html)?.[1] ?? '';
+  assert.match(bis, /first bad commit \(verified\)<\/strong>: <code>c{12}<\/code> fuse: &lt;accept&gt; any &amp; every file/);
+  assert.match(bis, /Checks: revert: PASS, verify: PASS/);
+  assert.match(bis, /^Fixes: c{12} \("fuse: &lt;accept&gt; any &amp; every file"\)$/m);
+  assert.match(bis, /^#regzbot introduced: c{12}<\/pre>/m);
+  assert.match(bis, /^Reported-by: A Maintainer &lt;m@example\.org&gt;$/m);
+  assert.match(bis, /<a href="bisect\/x\/bisect\.txt">/);
+  const rows = [...html.matchAll(/<tr data-case="([^"]*)" data-open="(true|false)">(.*?)<\/tr>/gs)];
+  assert.deepEqual(rows.map((r) => [r[1], r[2]]), [['U03.dir', 'true'], ['U05.opath_dir', 'false']]);
+  assert.match(rows[0][3], /<strong>still fails<\/strong>.*<code>c{12}<\/code>.*\(verified\)/s);
+  assert.match(rows[1][3], /passes again since .*not bisected/s);
+  // Unverified: no Fixes:, regzbot gets the range.
+  cell.bisect.culprit!.verified = false;
+  const un = renderMatrixHtml(m);
+  assert.doesNotMatch(un, /^Fixes: /m);
+  assert.match(un, /^#regzbot introduced: a{12}\.\.b{12}<\/pre>/m);
+  assert.match(un, /<div class="bis" data-outcome="found">/);
+});

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CpioArchive, GUEST_MODULES, listCpio, moduleClosure, parseLdd, renderInit, secretsArchive } from '../../../src/runner/image.js';
+import { parseLdd, renderInit, secretsArchive } from '../../../src/runner/image.js';
+import { CpioArchive, listCpio } from '../../../src/runner/cpio.js';
+import { GUEST_MODULES, moduleClosure } from '../../../src/runner/guest-modules.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot as packageRoot } from '../../../src/util/paths.js';

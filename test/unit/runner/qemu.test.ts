@@ -34,6 +34,13 @@ test('qemuArgv: orderings the comments promise', () => {
   assert.match(a[a.indexOf('-netdev') + 1], /hostfwd=tcp:127\.0\.0\.1:/);
 });
 
+test('qemuArgv: -bios only when asked (kgate\'s guests ask for qboot where the host has it; the bench\'s bare baseline does not)', () => {
+  assert.ok(!qemuArgv(spec).includes('-bios'));
+  const a = qemuArgv({ ...spec, bios: '/usr/share/qemu/qboot.rom' });
+  assert.deepEqual(a.slice(a.indexOf('-bios'), a.indexOf('-bios') + 2), ['-bios', '/usr/share/qemu/qboot.rom']);
+  assert.ok(a.indexOf('-bios') > a.indexOf('-nodefaults'));
+});
+
 test('per-arch data is frozen', () => {
   assert.ok(Object.isFrozen(ARCHES) && Object.isFrozen(ARCHES.x86_64) && Object.isFrozen(ARCHES.x86_64.cpu));
 });

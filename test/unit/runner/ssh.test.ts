@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { knownHostKeys, parseSshTarget, publicKeyBlob } from '../../../src/runner/ssh.js';
+import { knownHostKeys, parseSshTarget } from '../../../src/runner/ssh/target.js';
+import { publicKeyBlob } from '../../../src/runner/ssh/transport.js';
 
 test('parseSshTarget', () => {
   assert.deepEqual(parseSshTarget('ssh://root@box:2222'), { user: 'root', host: 'box', port: 2222 });
@@ -51,7 +52,7 @@ async function droppingServer(drop: 'sftp-write' | 'session'): Promise<{ port: n
 }
 
 test('an upload whose connection drops mid-transfer fails, instead of never settling (SIGTERM during an upload ended kgate with exit 0)', async () => {
-  const { connect } = await import('../../../src/runner/ssh.js');
+  const { connect } = await import('../../../src/runner/ssh/transport.js');
   const { default: ssh2 } = await import('ssh2');
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const { join } = await import('node:path');
@@ -75,7 +76,7 @@ test('an upload whose connection drops mid-transfer fails, instead of never sett
 
 // ssh2 calls back a channel open that the closing connection cut short (unlike an SFTP write): kept, as the other half of the rule.
 test('a command whose channel never opens because the connection dropped is a lost command or an error, not a hang', async () => {
-  const { connect } = await import('../../../src/runner/ssh.js');
+  const { connect } = await import('../../../src/runner/ssh/transport.js');
   const { default: ssh2 } = await import('ssh2');
   const srv = await droppingServer('session');
   try {
@@ -91,7 +92,7 @@ test('a command whose channel never opens because the connection dropped is a lo
 });
 
 test('run keys: a pair ssh2 cannot parse back (its ed25519 keygen makes one in ~256) is made again; thousands in a row all parse', async () => {
-  const { parseableKeyPair } = await import('../../../src/runner/ssh.js');
+  const { parseableKeyPair } = await import('../../../src/runner/ssh/keys.js');
   const { default: ssh2 } = await import('ssh2');
   // The keygen's own failure, found by searching: a pair whose public key parse rejects.
   let bad: { private: string; public: string } | undefined;
