@@ -20,16 +20,68 @@
 #   stack-depth     BACKING_OPEN allows one more stacking level (>= becomes >):
 #                   changes the ELOOP cases (U16.overlay_d1, U18.over_pt_d1, ...)
 #   unrelated-3     README only
+# extra-branches {
+# Branches beside that history (each off one of its tags, added to a tree
+# already made without making it again: other clones' tests share the tree,
+# and the tags above keep their commits):
+#   warn-dir        off base: fs/fuse/passthrough.c WARNs on a directory as
+#                   backing file (and still says EISDIR): U03.dir is CRASH,
+#                   its trace decoded to a file:line in fs/fuse
+#   regular-comment off revert-regular: a comment where the regular-only
+#                   check was, so revert-regular's revert does not apply on
+#                   it: a bisect names revert-regular, unverified
+# extra-branches }
 set -euo pipefail
 
 cache="${KGATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kgate}"
 dir="${1:-$cache/test-tree/linux}"
 tarball=/usr/src/linux-source-6.12.tar.xz
 recipe=$(sha256sum "$0" | cut -c1-16)
+# extra-branches {
+# The recipe is the history's: this file less these blocks, so adding a
+# branch does not make the tree again (the blocks keep every other line as it was).
+recipe=$(sed '/^ *# extra-branches {/,/^ *# extra-branches }/d' "$0" | sha256sum | cut -c1-16)
+# BRANCH PARENT FILE PYTHON-EXPR SUBJECT: a commit on PARENT made with plumbing
+# (its own index, no work tree), so the tree's HEAD, index and work tree stay
+# as they are; the same commit every time (fixed names and dates); a branch
+# already there is left alone, and two scripts at once make the same commit.
+extra_branch() {
+  local tree=$1 branch=$2 parent=$3 file=$4 expr=$5 subject=$6
+  git -C "$tree" rev-parse -q --verify "refs/heads/$branch" >/dev/null && return 0
+  local idx blob newtree commit
+  idx=$(mktemp)
+  GIT_INDEX_FILE=$idx git -C "$tree" read-tree "$parent"
+  blob=$(git -C "$tree" show "$parent:$file" | /usr/bin/python3 -c '
+import sys
+s, (old, new) = sys.stdin.read(), sys.argv[1].split("\n=>\n")
+if old not in s: sys.exit("test-tree: text to replace not found: " + repr(old))
+sys.stdout.write(s.replace(old, new, 1))' "$expr" | git -C "$tree" hash-object -w --stdin)
+  GIT_INDEX_FILE=$idx git -C "$tree" update-index --cacheinfo "100644,$blob,$file"
+  newtree=$(GIT_INDEX_FILE=$idx git -C "$tree" write-tree)
+  rm -f "$idx"
+  commit=$(GIT_AUTHOR_NAME="kgate test tree" GIT_AUTHOR_EMAIL="tree@kgate.invalid" GIT_AUTHOR_DATE="2026-01-02T00:00:00Z" \
+    GIT_COMMITTER_NAME="kgate test tree" GIT_COMMITTER_EMAIL="tree@kgate.invalid" GIT_COMMITTER_DATE="2026-01-02T00:00:00Z" \
+    git -C "$tree" commit-tree "$newtree" -p "$(git -C "$tree" rev-parse "$parent^{commit}")" -m "$subject")
+  git -C "$tree" update-ref "refs/heads/$branch" "$commit" "" 2>/dev/null \
+    || [ "$(git -C "$tree" rev-parse "refs/heads/$branch")" = "$commit" ]
+  say "$branch: $subject"
+}
+extra_branches() {
+  extra_branch "$1" warn-dir base fs/fuse/passthrough.c \
+    $'\t/* read/write/splice/mmap passthrough only relevant for regular files */\n\tres = d_is_dir\n=>\n\t/* read/write/splice/mmap passthrough only relevant for regular files */\n\tWARN_ON(d_is_dir(file->f_path.dentry));\n\tres = d_is_dir' \
+    "fuse: passthrough: warn on a directory as backing file"
+  extra_branch "$1" regular-comment revert-regular fs/fuse/passthrough.c \
+    $'\t\tgoto out;\n\n\tbacking_sb\n=>\n\t\tgoto out;\n\n\t/* any type of backing file: the server knows what it passes */\n\tbacking_sb' \
+    "fuse: passthrough: say why any backing file type is taken"
+}
+# extra-branches }
 say() { echo "test-tree: $*" >&2; }
 
 if [ -f "$dir/.git/kgate-recipe" ] && [ "$(cat "$dir/.git/kgate-recipe")" = "$recipe" ] \
    && [ -z "$(git -C "$dir" status --porcelain 2>/dev/null)" ]; then
+  # extra-branches {
+  extra_branches "$dir"
+  # extra-branches }
   echo "$dir"
   exit 0
 fi
@@ -111,5 +163,8 @@ rm -rf "$dir"
 mkdir -p "$(dirname "$dir")"
 mv "$tmp" "$dir"
 trap - EXIT
+# extra-branches {
+extra_branches "$dir"
+# extra-branches }
 say "done in $(( $(date +%s) - t0 )) s: $dir"
 echo "$dir"

@@ -92,6 +92,8 @@ export interface CaseResult {
   kernel?: KernelIdentity;
   tap: string[];             // the KTAP lines of this case (diagnostics + result line)
   console?: string[];        // console lines captured while it ran (guest targets)
+  /** A CRASH's console report decoded to file:line by the tree's scripts/decode_stacktrace.sh (a tree kernel kgate built). */
+  trace?: string[];
 }
 
 export interface RunSummary {

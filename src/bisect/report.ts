@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { mailText, reporterTrailer } from '../report/mail.js';
+import { crashQuote } from '../report/oops.js';
 import type { BisectReport } from './types.js';
 
 const s = (ms?: number) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
@@ -39,6 +40,12 @@ export function formatBisectText(r: BisectReport, error?: string): string {
       L.push(`  ${c.id}: ${c.before?.status ?? '-'} -> ${c.after?.status ?? '-'}`);
       L.push(`    expected ${c.after?.expected ?? c.before?.expected ?? '?'}; observed ${c.before?.observed ?? '?'} at good, ${c.after?.observed ?? '?'} at bad`);
       if (c.after?.reason) L.push(`    ${c.after.reason}`);
+      // A crash at bad, placed in the source where kgate kept the kernel's vmlinux.
+      if (c.after?.status === 'CRASH' && (c.after.trace?.length || c.after.console?.length)) {
+        const q = crashQuote(c.after);
+        if (q.decoded) L.push('    decoded (the tree\'s scripts/decode_stacktrace.sh):');
+        L.push(...q.lines.map((l) => `    | ${l}`));
+      }
     }
   }
   L.push('', 'Steps:', '  #  role   commit        verdict      build           test');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { formatChanges, type Comparison } from '../report/compare.js';
 import { mailText, reporterTrailer } from '../report/mail.js';
+import { crashQuote } from '../report/oops.js';
 import { xmlAttr, xmlText } from '../report/xml.js';
 import type { GateReport, GateRun } from './types.js';
 
@@ -23,7 +24,11 @@ function changes(title: string, cmp: Comparison | undefined): string[] {
     if (c.after?.expected !== undefined && (c.kind === 'new-failure' || c.kind === 'changed' || c.kind === 'fixed')) {
       out.push(`      ${c.id}: expected ${c.after.expected}${c.after.reason ? `; ${c.after.reason}` : ''}`);
     }
-    if (c.kind === 'new-crash' && c.after?.console?.length) out.push(...c.after.console.slice(0, 8).map((l) => `      | ${l}`));
+    if (c.kind === 'new-crash' && (c.after?.trace?.length || c.after?.console?.length)) {
+      const q = crashQuote(c.after);
+      if (q.decoded) out.push('      decoded (the tree\'s scripts/decode_stacktrace.sh):');
+      out.push(...q.lines.map((l) => `      | ${l}`));
+    }
   }
   return out;
 }

@@ -20,6 +20,18 @@ export interface KernelArtifact {
   config?: string;
   /** A gcov build (--coverage): what turns the guest's .gcda files into coverage. */
   coverage?: GcovBuild;
+  /** A tree build's decode_stacktrace.sh and vmlinux: a crash in it reads as file:line (absent for Debian's and a user's bzImage). */
+  stacktrace?: StacktraceTools;
+}
+
+/** What decodes a trace of a tree kernel: paths in its cache entry, and the prefix addr2line's file names carry. */
+export interface StacktraceTools {
+  /** The tree's scripts/decode_stacktrace.sh, copied (decodecode beside it). */
+  script: string;
+  /** vmlinux's symbols and DWARF (objcopy --only-keep-debug): DWARF for fs/fuse and fs/backing-file.c only. */
+  vmlinux: string;
+  /** What decode_stacktrace.sh strips from each file name, so fs/fuse/file.c:123 is left. */
+  basePath: string;
 }
 
 /**

@@ -20,7 +20,7 @@ export interface CaseChange {
   family: string;
   kind: ChangeKind;
   before?: { status: Status; observed?: string; expected?: string; reason?: string };
-  after?: { status: Status; observed?: string; expected?: string; reason?: string; console?: string[] };
+  after?: { status: Status; observed?: string; expected?: string; reason?: string; console?: string[]; trace?: string[] };
 }
 
 export interface Comparison {
@@ -76,7 +76,7 @@ export function compareRuns(before: Pick<RunResult, 'cases'>, after: Pick<RunRes
     if (!kind) { unchanged++; continue; }
     const change: CaseChange = { id, family: (b ?? a)!.family, kind };
     if (a) change.before = side(a);
-    if (b) change.after = { ...side(b), ...(b.console?.length ? { console: b.console.slice(0, 20) } : {}) };
+    if (b) change.after = { ...side(b), ...(b.console?.length ? { console: b.console.slice(0, 20) } : {}), ...(b.trace?.length ? { trace: b.trace } : {}) };
     changes.push(change);
     if (kind !== 'flaky' && a && b && passing(a.status) && (b.status === 'FAIL' || b.status === 'TIMEOUT' || b.status === 'CRASH')) regressed = true;
   }

@@ -2,6 +2,7 @@
 // fixed-width columns, no colour (it is read in log viewers), a totals line,
 // then every case that did not pass with its reason.
 import type { CaseResult, RunResult, Status } from '../model.js';
+import { crashQuote } from './oops.js';
 import { STATUS_FACTS, STATUS_ORDER, byFamily, isFailure, speaksLine, summarise, worstStatus } from '../model.js';
 
 /** Columns in the status table's order; DONE only appears when some case has it. */
@@ -43,6 +44,12 @@ export function formatSummaryTable(run: Pick<RunResult, 'cases'> & Partial<Pick<
     out.push('', `Not passed (${notPassed.length}):`);
     const lines = table(notPassed.map((c) => [c.status, c.family, c.id, c.reason ?? detailOf(c)]), 99);
     for (const l of lines) out.push(`  ${l}`);
+  }
+  // Where kgate had the kernel's vmlinux, each crash is placed in the source (decode_stacktrace.sh of its tree).
+  const decoded = run.cases.filter((c) => c.trace?.length);
+  if (decoded.length > 0) {
+    out.push('', `Crashes decoded (${decoded.length}, the tree's scripts/decode_stacktrace.sh):`);
+    for (const c of decoded) out.push(`  ${c.id}:`, ...crashQuote(c).lines.map((l) => `    ${l}`));
   }
   const skipped = run.cases.filter((c) => c.status === 'SKIP');
   if (skipped.length > 0) {

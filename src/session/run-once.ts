@@ -27,6 +27,7 @@ import type { RunContext } from './context.js';
 import { suiteStage, type BuiltSuite } from './suite.js';
 import { machineFault, type MachineFault } from '../util/machine-fault.js';
 import type { CoverageRun, Granularity } from '../coverage/index.js';
+import { decodeCrashCases } from '../kmsg/decode.js';
 
 /** What one run tests; where it goes and what stops it is the RunContext's. */
 export interface RunOnceRequest {
@@ -169,6 +170,8 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
     if (e instanceof KgateError && e.detail) run.problems.push(e.detail);
   }
   await stopAll();
+  // A crash in a tree kernel kgate built reads as file:line: its cache entry keeps vmlinux and decode_stacktrace.sh.
+  if (kernel?.stacktrace && run.cases.some((c) => c.status === 'CRASH')) run.problems.push(...await decodeCrashCases(run.cases, kernel.stacktrace, ctx.signal).catch(() => []));
   if (coverage && !run.abort) await coverageStage(coverage, run, kernel, emit, ctx.signal, timings);
   // Stopped before the suite was built: the cases asked for still show up, from the catalog.
   addMissing(run, manifest ? selection : catalogItems(req.selection), emit);

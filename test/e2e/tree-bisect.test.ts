@@ -95,3 +95,30 @@ test('kgate bisect interrupted (Ctrl-C): exit 130, no guest left, the tree untou
   assert.deepEqual([...qemuPids()].filter((p) => !qemuBefore.has(p)), [], 'no guest left');
   assert.deepEqual(treeState(tree), state, 'the user\'s tree is untouched by an interrupted bisect');
 });
+
+// The test tree's regular-comment branch (scripts/test-tree.sh) puts a comment where revert-regular removed the
+// regular-only check: git bisect still names revert-regular, but its revert does not apply on bad, so the culprit
+// cannot be confirmed. kgate says so and does not give Fixes:, and the exit status says it.
+test('kgate bisect whose culprit cannot be reverted on bad: unverified in bisect.txt and bisect.json, exit 1, regzbot given the range', { skip, timeout: 40 * 60_000 }, async () => {
+  const state = treeState(tree);
+  const results = tempDir('kgate-bisect-unverified-');
+  const r = await execa('node', [kgateBin, 'bisect', '--tree', tree, '--good', 'fix-build', '--bad', 'regular-comment', '--case', 'U03.dir', '--results', results],
+    { reject: false, env: { CI: '1' } });
+  assert.equal(r.exitCode, 1, r.stderr);
+  const dir = r.stdout.match(/^results: (.*)$/m)![1];
+  const report = JSON.parse(readFileSync(join(dir, 'bisect.json'), 'utf8'));
+  const culprit = rev('revert-regular');
+  assert.equal(report.outcome, 'found');
+  assert.equal(report.firstBad.commit, culprit);
+  assert.equal(report.checks.verified, false);
+  assert.equal(report.checks.revert, 'unverified', JSON.stringify(report.checks));
+  assert.equal(report.checks.verify, 'PASS', 'culprit and parent ran bad and good again');
+  assert.equal(report.steps.filter((st: { role: string }) => st.role === 'revert').length, 0, 'no revert built: it did not apply');
+  const text = readFileSync(join(dir, 'bisect.txt'), 'utf8');
+  assert.match(text, /^kgate bisect: first bad commit \(UNVERIFIED\)$/m);
+  assert.match(text, /^Checks: revert: unverified, verify: PASS$/m);
+  assert.match(text, new RegExp(`^  unverified: revert: the revert of ${culprit.slice(0, 12)} does not apply on bad`, 'm'));
+  assert.doesNotMatch(text, /^Fixes: /m, 'no Fixes: for a culprit the checks did not confirm');
+  assert.match(text, new RegExp(`^#regzbot introduced: ${rev('fix-build').slice(0, 12)}\\.\\.${rev('regular-comment').slice(0, 12)}$`, 'm'));
+  assert.deepEqual(treeState(tree), state, 'the user\'s tree is untouched by a bisect');
+});

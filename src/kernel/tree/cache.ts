@@ -6,10 +6,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { KernelIdentity } from '../../model.js';
-import type { GcovBuild } from '../artifact.js';
+import type { GcovBuild, StacktraceTools } from '../artifact.js';
 
-/** Bumped when the way kgate builds a tree changes, so old entries are not reused for a different recipe. */
-export const BUILD_RECIPE = 1;
+/** Bumped when the way kgate builds a tree changes, so old entries are not reused for a different recipe (2: DWARF for fs/fuse, vmlinux kept). */
+export const BUILD_RECIPE = 2;
 
 export interface ConfigRecipe {
   /** tiny, defconfig, debian, or a file's absolute path. */
@@ -40,7 +40,7 @@ export function buildKey(k: BuildKeyInput): string {
   return sha(JSON.stringify({ recipe: BUILD_RECIPE, source: k.sourceTree, dirty: k.dirtyHash ?? null, config: configKey(k.config), compiler: k.compiler }));
 }
 
-export interface CachedBuild { dir: string; bzImage: string; modulesDir?: string; identity: KernelIdentity; makeMs: number; gcov?: GcovBuild }
+export interface CachedBuild { dir: string; bzImage: string; modulesDir?: string; identity: KernelIdentity; makeMs: number; gcov?: GcovBuild; stacktrace?: StacktraceTools }
 
 /** A complete cache entry for `key`, or undefined (an entry is complete once its identity.json exists: written last). */
 export function readBuild(buildsDir: string, key: string): CachedBuild | undefined {
@@ -48,10 +48,12 @@ export function readBuild(buildsDir: string, key: string): CachedBuild | undefin
   const idFile = path.join(dir, 'identity.json');
   if (!existsSync(idFile) || !existsSync(path.join(dir, 'bzImage'))) return undefined;
   try {
-    const saved = JSON.parse(readFileSync(idFile, 'utf8')) as { key: string; identity: KernelIdentity; modulesDir?: string; makeMs: number; gcov?: Omit<GcovBuild, 'dir'> };
+    const saved = JSON.parse(readFileSync(idFile, 'utf8')) as { key: string; identity: KernelIdentity; modulesDir?: string; makeMs: number; gcov?: Omit<GcovBuild, 'dir'>; stacktrace?: StacktraceTools };
     if (saved.key !== key) return undefined;
     return { dir, bzImage: path.join(dir, 'bzImage'), identity: saved.identity, makeMs: saved.makeMs, ...(saved.modulesDir ? { modulesDir: path.join(dir, saved.modulesDir) } : {}),
-      ...(saved.gcov ? { gcov: { dir: path.join(dir, 'gcov'), ...saved.gcov } } : {}) };
+      ...(saved.gcov ? { gcov: { dir: path.join(dir, 'gcov'), ...saved.gcov } } : {}),
+      // Paths kept relative to the entry, which may be read from another clone's cache path.
+      ...(saved.stacktrace ? { stacktrace: { ...saved.stacktrace, script: path.join(dir, saved.stacktrace.script), vmlinux: path.join(dir, saved.stacktrace.vmlinux) } } : {}) };
   } catch {
     return undefined;
   }

@@ -32,7 +32,11 @@ import type { TreeSource } from './source.js';
  * HYPERVISOR_GUEST and PVH are for speed: QEMU starts a kernel with the PVH
  * entry from its uncompressed ELF (kernel/pvh.ts), skipping the bzImage's
  * own decompression, slow under TCG (the 6.12 tiny kernel to kgate's ready
- * line, TCG, host loaded, median of 5: 2.18 s -> 1.64 s).
+ * line, TCG, host loaded, median of 5: 2.18 s -> 1.64 s). BUG and
+ * KALLSYMS are for the kernel's own reports: without BUG (tinyconfig turns
+ * it off) a WARN_ON prints nothing and BUG() only stops, so a crash kgate
+ * must call CRASH goes unseen; without KALLSYMS a trace is bare addresses,
+ * which decode_stacktrace.sh cannot turn into file:line.
  */
 export const REQUIRED_FRAGMENT = [
   '64BIT', 'PRINTK', 'TTY', 'SERIAL_8250', 'SERIAL_8250_CONSOLE', 'BLK_DEV_INITRD', 'RD_GZIP',
@@ -43,6 +47,7 @@ export const REQUIRED_FRAGMENT = [
   'SYSVIPC', 'HW_RANDOM', 'HW_RANDOM_VIRTIO',
   'AIO', 'IO_URING', 'DEBUG_FS', 'TMPFS_XATTR',
   'HYPERVISOR_GUEST', 'PVH',
+  'BUG', 'KALLSYMS',
 ].map((o) => `CONFIG_${o}=y`).join('\n') + '\n';
 
 /** Debian's config names its signing keys by paths of Debian's build tree: a plain build has none. */

@@ -16,12 +16,13 @@ import { cacheCapBytes, cacheRoot, evictLru, touchEntry } from '../../util/cache
 import { mkdirp } from '../../util/fs.js';
 import { changedFiles } from '../../util/git.js';
 import { runTool } from '../../util/run-tool.js';
-import type { GcovBuild, KernelArtifact, KernelRequest, KernelStageOptions } from '../artifact.js';
+import type { GcovBuild, KernelArtifact, KernelRequest, KernelStageOptions, StacktraceTools } from '../artifact.js';
 import type { KernelSpec } from '../spec.js';
 import { buildEntryDir, buildKey, configKey, readBuild, type CachedBuild } from './cache.js';
 import { CONFIG_STAMP, configRecipe, configure, inertForBuild, withoutCoverage } from './config.js';
 import { runMake, type Make } from './make.js';
 import { enableProfiling, keepGcovFiles, seedFrom } from './gcov.js';
+import { enableDebugInfo, keepStacktraceTools } from './debuginfo.js';
 import { checkOut, lockTree, resolveTreeSource, treeCacheDir, type TreeSource } from './source.js';
 
 /** Build directories kept per tree (one per config recipe), least recently used dropped first. */
@@ -38,7 +39,7 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
   const key = buildKey({ sourceTree: src.sourceTree, dirtyHash: src.dirty?.hash, config: recipe, compiler });
   const buildsDir = path.join(root, 'builds');
   // A kernel the cache holds already: this key's, the same kernel made from another commit, or one another kgate built meanwhile.
-  const cached = (hit: CachedBuild) => artifactOf(hit.bzImage, hit.modulesDir, identityOf(req, src, hit.identity), 'cached', Date.now() - t0, hit.gcov);
+  const cached = (hit: CachedBuild) => artifactOf(hit.bzImage, hit.modulesDir, identityOf(req, src, hit.identity), 'cached', Date.now() - t0, hit.gcov, hit.stacktrace);
   const hit = readBuild(buildsDir, key);
   if (hit) {
     touchEntry(hit.dir);
@@ -64,6 +65,7 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
     const srcDir = path.join(treeDir, 'src');
     log(`checking out ${what} in ${srcDir}`);
     await checkOut(srcDir, src, req.objectsFrom, opts.signal);
+    enableDebugInfo(srcDir);
     if (req.coverage) {
       enableProfiling(srcDir);
       // The plain build of this config, copied: make redoes what gcov changes, not the whole kernel.
@@ -89,6 +91,9 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
     writeFileSync(path.join(tmp, 'config'), configText);
     let modulesRel: string | undefined;
     const gcovFiles = req.coverage ? keepGcovFiles(obj, srcDir, path.join(tmp, 'gcov')) : 0;
+    const kept = await keepStacktraceTools(obj, srcDir, tmp, opts.signal);
+    // The file names addr2line prints: ccache (CCACHE_BASEDIR) makes them relative to the build directory, "<obj>/../src/fs/fuse/file.c".
+    const stacktrace = kept && { ...kept, basePath: hasCcache() ? `${obj}/${path.relative(obj, srcDir)}` : srcDir };
     if (modules) {
       makeMs += (await make(['modules_install'], { INSTALL_MOD_PATH: path.join(tmp, 'mod'), INSTALL_MOD_STRIP: '1' })).ms;
       modulesRel = path.join('mod', 'lib', 'modules', release);
@@ -97,14 +102,15 @@ export async function buildTreeKernel(spec: Extract<KernelSpec, { kind: 'tree' }
     const identity = identityOf(req, src, { release, configHash: createHash('sha256').update(configText).digest('hex'), baseConfig: recipe.base });
     const gcov = req.coverage ? { obj, src: srcDir } : undefined;
     if (req.coverage) log(`gcov: kept ${gcovFiles} .gcno and source files beside the kernel`);
-    writeFileSync(path.join(tmp, 'identity.json'), JSON.stringify({ key, identity, makeMs, ...(modulesRel ? { modulesDir: modulesRel } : {}), ...(gcov ? { gcov } : {}) }, null, 2) + '\n');
+    writeFileSync(path.join(tmp, 'identity.json'), JSON.stringify({ key, identity, makeMs, ...(modulesRel ? { modulesDir: modulesRel } : {}), ...(gcov ? { gcov } : {}), ...(stacktrace ? { stacktrace } : {}) }, null, 2) + '\n');
     rmSync(entry, { recursive: true, force: true });
     renameSync(tmp, entry);
     if (!src.dirty) writeFileSync(path.join(obj, LAST_BUILD), JSON.stringify([{ sourceTree: src.sourceTree, key, compiler }, ...lastBuilds(obj)].slice(0, 8)) + '\n');
     evictLru(buildsDir, cacheCapBytes() / 4, [entry]);
     evictObjDirs(treeDir, obj);
     evictLru(path.join(root, 'trees'), cacheCapBytes() / 2, [treeDir]);
-    return artifactOf(path.join(entry, 'bzImage'), modulesRel && path.join(entry, modulesRel), identity, 'built', makeMs, gcov && { dir: path.join(entry, 'gcov'), ...gcov });
+    return artifactOf(path.join(entry, 'bzImage'), modulesRel && path.join(entry, modulesRel), identity, 'built', makeMs, gcov && { dir: path.join(entry, 'gcov'), ...gcov },
+      stacktrace && { ...stacktrace, script: path.join(entry, stacktrace.script), vmlinux: path.join(entry, stacktrace.vmlinux) });
   } finally {
     unlock();
   }
@@ -155,9 +161,9 @@ function identityOf(req: KernelRequest, src: TreeSource, built: Pick<KernelIdent
   };
 }
 
-function artifactOf(bzImage: string, modulesDir: string | undefined, identity: KernelIdentity, how: 'built' | 'cached', ms: number, gcov?: GcovBuild): KernelArtifact {
+function artifactOf(bzImage: string, modulesDir: string | undefined, identity: KernelIdentity, how: 'built' | 'cached', ms: number, gcov?: GcovBuild, stacktrace?: StacktraceTools): KernelArtifact {
   // The cache entry holds the build's .config beside its bzImage.
-  return { bzImage, config: path.join(path.dirname(bzImage), 'config'), ...(modulesDir ? { modulesDir } : {}), release: identity.release, source: `${identity.source} (${identity.describe ?? identity.commit})`, identity, how, ms, ...(gcov ? { coverage: gcov } : {}) };
+  return { bzImage, config: path.join(path.dirname(bzImage), 'config'), ...(modulesDir ? { modulesDir } : {}), release: identity.release, source: `${identity.source} (${identity.describe ?? identity.commit})`, identity, how, ms, ...(gcov ? { coverage: gcov } : {}), ...(stacktrace ? { stacktrace } : {}) };
 }
 
 function buildLogFile(logDir: string | undefined, treeDir: string): string {

@@ -138,8 +138,34 @@ export async function checkOut(dir: string, src: TreeSource, objectsFrom: string
  * One kgate at a time builds in a tree's checkout. The lock file holds the
  * owner's pid; a lock whose owner is dead (a killed kgate) is taken over.
  */
+/**
+ * The trees this process holds or waits for: the lock file names a pid, which
+ * two builds of one kgate share (a bisect builds bad's kernel ahead while
+ * good's builds), so they take turns here first.
+ */
+const heldHere = new Map<string, Promise<void>>();
+
 export async function lockTree(dir: string, log: (l: string) => void, signal?: AbortSignal): Promise<() => void> {
   mkdirp(dir);
+  let saidHere = false;
+  for (let held = heldHere.get(dir); held; held = heldHere.get(dir)) {
+    if (!saidHere) { log(`waiting for this kgate's other build in ${dir}`); saidHere = true; }
+    if (signal?.aborted) throw new KgateError('interrupt', 'interrupted while waiting for the tree lock');
+    await Promise.race([held, new Promise((r) => setTimeout(r, 500))]);
+  }
+  let done!: () => void;
+  heldHere.set(dir, new Promise<void>((r) => { done = r; }));
+  const leave = () => { heldHere.delete(dir); done(); };
+  try {
+    const unlock = await lockFile(dir, log, signal);
+    return () => { unlock(); leave(); };
+  } catch (e) {
+    leave();
+    throw e;
+  }
+}
+
+async function lockFile(dir: string, log: (l: string) => void, signal?: AbortSignal): Promise<() => void> {
   const lock = path.join(dir, 'lock');
   let said = false;
   for (;;) {
