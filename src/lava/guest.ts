@@ -92,6 +92,9 @@ export function lavaInit(o: { items: WorkItem[]; modules: string[]; env?: Record
     `  echo "${MARK.begin} $fam"`,
     '  { { timeout -s KILL "$secs" "$@"; echo $? > /tmp/kgate-rc; } 2>&1 1>&3 3>&- | sed "s/^/# stderr: /"; } 3>&1 | awk -f /kgate/lava.awk',
     `  echo "${MARK.end} $fam rc=$(cat /tmp/kgate-rc)"`,
+    // What the family printed may still sit in the serial port's transmit buffer, which a panic in the
+    // next family never empties: its results would be lost (MISS). A tenth of a second drains it under QEMU.
+    '  usleep 100000',
     '}',
     `echo "${MARK.suite} $(uname -r) ${total} cases"`,
     ...o.items.map((i) => `run ${i.binary.family} ${binaryDeadlineSec(i)} ${LAVA_BIN_DIR}/${i.binary.name} ${i.caseIds.map(shellQuote).join(' ')}`),
