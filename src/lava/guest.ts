@@ -7,7 +7,7 @@
 //
 //   kgate-lava: begin <family>
 //   ... the binary's KTAP, unchanged ...
-//   kgate-lava: case <id> <pass|fail|skip> <errno number|0 for ok|-1> <observed token>
+//   kgate-lava: case <id> <pass|fail|skip> <errno number|0 for ok|-1> <observed token> ;
 //   kgate-lava: end <family> rc=<exit status>
 //
 // kgate itself never trusts those extra lines: it parses the KTAP out of the
@@ -60,7 +60,7 @@ BEGIN { ${table} }
   if ($0 ~ / # SKIP/) res = "skip"
   o = (id in obs) ? obs[id] : (res == "skip" ? "skip" : "none")
   m = (o == "ok") ? 0 : ((o in e) ? e[o] : -1)
-  print "${MARK.case} " id " " res " " m " " o; fflush()
+  print "${MARK.case} " id " " res " " m " " o " ;"; fflush()
 }
 `;
 }

@@ -30,8 +30,12 @@ export interface LavaJobSpec {
   context?: Record<string, string | number | boolean>;
 }
 
-/** A line the monitor reads as a case result; the groups are LAVA's (test_case_id, result, measurement, units). */
-export const CASE_PATTERN = `${MARK.case} (?P<test_case_id>[A-Z][0-9]+(?:\\.[a-z0-9_]+)?) (?P<result>pass|fail|skip) (?P<measurement>-?[0-9]+) (?P<units>[^\\s]+)`;
+/**
+ * A line the monitor reads as a case result; the groups are LAVA's (test_case_id, result, measurement, units).
+ * The line ends in " ;" and the pattern asks for it: the monitor matches on what the console has delivered so
+ * far, and a line that arrived in two pieces was read as units "EI" for EISDIR.
+ */
+export const CASE_PATTERN = `${MARK.case} (?P<test_case_id>[A-Z][0-9]+(?:\\.[a-z0-9_]+)?) (?P<result>pass|fail|skip) (?P<measurement>-?[0-9]+) (?P<units>[^\\s;]+) ;`;
 
 /** A marker as a pexpect pattern (the monitor's start and end are regexes). */
 const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
