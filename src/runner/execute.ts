@@ -103,12 +103,17 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       }
       throw e;
     }
-    while (queue.length > 0 && !abort && !signal.aborted) {
-      const item = queue.shift()!;
+    // The piece after this one is this target's already (unless hooks run
+    // between pieces): its command can be sent ahead while this one runs.
+    let next: WorkItem | undefined;
+    while ((next || queue.length > 0) && !abort && !signal.aborted) {
+      const item = next ?? queue.shift()!;
+      next = req.around ? undefined : queue.shift();
       // Its binary now, the next one's in the background while this one runs.
-      await target.prepare(queue.length > 0 ? [item.binary, queue[0].binary] : [item.binary], signal);
+      const after = next ?? queue[0];
+      await target.prepare(after ? [item.binary, after.binary] : [item.binary], signal);
       await req.around?.before(target, item, signal);
-      await runItem(target, item);
+      await runItem(target, item, next);
       if (target.alive() && !signal.aborted) await req.around?.after(target, item, signal);
     }
   };
@@ -133,7 +138,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
   };
 
   /** Run the binary for the cases still owed, as often as it takes: each pass ends with a result or a reason for every case. */
-  const runItem = async (target: SuiteTarget, item: WorkItem) => {
+  const runItem = async (target: SuiteTarget, item: WorkItem, next?: WorkItem) => {
     const { binary } = item;
     const ledger = new CaseLedger(binary, item.caseIds, (r) => deliver(target, r), (m) => req.sink.problem(m));
     const remaining = ledger.owed;
@@ -158,6 +163,8 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
           signal,
           timeoutMs,
           env: req.env,
+          ...(next ? { next: { binary: next.binary, caseIds: next.caseIds } } : {}),
+          onStarted: (at) => { caseStart = at; },
         });
       } catch (e) {
         execError = e;

@@ -12,7 +12,8 @@ import { qemuVersion } from './kvm-memory.js';
 import { shellQuote } from '../util/shell.js';
 import type { ExecOutcome, ExecRequest, SuiteTarget } from './target.js';
 import type { TargetSpec } from './target-spec.js';
-import type { Standby, Transport } from './ssh/transport.js';
+import { randomBytes } from 'node:crypto';
+import type { CommandQueue, ExecOptions, QueuedRun, Standby, Transport } from './ssh/transport.js';
 import type { KernelArtifact } from '../kernel/artifact.js';
 
 type QemuSpec = Extract<TargetSpec, { kind: 'qemu' }>;
@@ -65,6 +66,26 @@ export function standbyShell(o: { tied?: boolean } = {}): string {
 }
 
 /**
+ * The shell of a command queue (Transport.queue): each line it reads runs
+ * after the one before it, framed by `<marker> start` and `<marker> end $?`
+ * on stdout and on stderr.
+ * A run that did not end normally (a harness exits 0 or 1 once it has reported
+ * every case) ends the loop: what was queued behind it must not run before the
+ * runner has looked at why it stopped.
+ */
+export function commandLoop(marker: string): string {
+  return [
+    'while IFS= read -r kg_cmd; do',
+    `echo '${marker} start'; echo '${marker} start' >&2`,
+    'eval "$kg_cmd" </dev/null',
+    'kg_s=$?',
+    `echo "${marker} end $kg_s" >&2; echo "${marker} end $kg_s"`,
+    '[ $kg_s -le 1 ] || exit 0',
+    'done',
+  ].join('\n');
+}
+
+/**
  * Upload what this connection has not got yet, then run over it. Uploads go
  * one after another in the background, in run order, and each run waits only
  * for its own binary: the first case starts after one upload, not all of them.
@@ -87,12 +108,64 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
       await tar.remove();
     }
     onUpload(`the suite (${files.length} binaries, one archive)`, tar.bytes, Date.now() - t0);
-    for (const f of files) uploads.set(f.name, { sha256: f.sha256, done: Promise.resolve() });
+    for (const f of files) { uploads.set(f.name, { sha256: f.sha256, done: Promise.resolve() }); readyNames.add(f.name); }
+  };
+  // A guest's pieces go through one command loop: the next piece's line is sent
+  // while this one runs, and the guest starts it the moment this one ends
+  // (about 50 ms a family under TCG, the round trip between two runs).
+  let queue: { transport: Transport; q: CommandQueue } | undefined;
+  let ahead: { transport: Transport; line: string; run: QueuedRun } | undefined;
+  const liveQueue = (t: Transport): CommandQueue => {
+    if (queue?.transport !== t || !queue.q.open()) {
+      queue?.q.end();
+      const marker = `# kgate-loop-${randomBytes(6).toString('hex')}`;
+      queue = { transport: t, q: t.queue(commandLoop(marker), marker) };
+    }
+    return queue.q;
+  };
+  let readyNames = new Set<string>(); // uploaded: their lines may be sent ahead
+  const endPending = () => {
+    standby?.channel.cancel();
+    standby = undefined;
+    queue?.q.end();
+    queue = undefined;
+    ahead = undefined;
+  };
+  const viaQueue = async (t: Transport, req: ExecRequest, opts: Required<Pick<ExecOptions, 'onStdout' | 'onStderr'>> & ExecOptions): Promise<ExecOutcome> => {
+    const line = remoteCommand(req.binary, req.caseIds, req.env);
+    // Sent ahead as exactly this: it may have started already, and its cases'
+    // kernel messages count from its start. Anything else sent ahead is left
+    // to end unread, and this line's cases count from this line's own start.
+    let run = ahead?.transport === t && ahead.line === line ? ahead.run : undefined;
+    const startMatters = run !== undefined || ahead !== undefined;
+    ahead = undefined;
+    for (let attempt = 0; ; attempt++) {
+      run ??= liveQueue(t).push(line);
+      if (req.next && readyNames.has(req.next.binary.name) && queue?.q.open()) {
+        const next = remoteCommand(req.next.binary, req.next.caseIds, req.env);
+        ahead = { transport: t, line: next, run: queue.q.push(next) };
+      }
+      const mine = run;
+      let told = !startMatters;
+      const tell = () => {
+        if (told || mine.startedAt === undefined) return;
+        told = true;
+        req.onStarted?.(mine.startedAt);
+      };
+      const r = await mine.follow({ ...opts, onStdout: (l) => { tell(); opts.onStdout(l); }, onStderr: (l) => { tell(); opts.onStderr(l); } });
+      tell();
+      // The loop ended (the run before this one did not end normally) before this one started: a fresh loop.
+      if (!r.started && !r.killed && t.alive() && attempt === 0) { ahead = undefined; run = undefined; continue; }
+      if ((r.lost || !r.started) && !r.killed) throw new Error('SSH connection lost');
+      return { code: r.code, signal: r.signal, killed: r.killed };
+    }
   };
   return {
-    forget() { uploads = new Map(); chain = Promise.resolve(); whole = undefined; standby?.channel.cancel(); standby = undefined; },
+    forget() { uploads = new Map(); readyNames = new Set(); chain = Promise.resolve(); whole = undefined; endPending(); },
+    /** The command loop opened now, while nothing waits on it: the first piece pays no channel open. */
+    warm() { if (!o.tied) liveQueue(getTransport()); },
     /** Binaries already in place (booted with the guest's image). */
-    preload(files: SuiteFile[]) { for (const f of files) uploads.set(f.name, { sha256: f.sha256, done: Promise.resolve() }); },
+    preload(files: SuiteFile[]) { for (const f of files) { uploads.set(f.name, { sha256: f.sha256, done: Promise.resolve() }); readyNames.add(f.name); } },
     async prepare(binaries: BuiltBinary[]) {
       if (o.suite) {
         whole ??= o.suite.then(sendWhole);
@@ -119,7 +192,7 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
           await t.upload(b.path, `${REMOTE_DIR}/${b.name}`, 0o755);
           onUpload(b.name, statSync(b.path).size, Date.now() - t0);
         });
-        done.catch(() => {}); // surfaced by the exec that needs it
+        done.then(() => readyNames.add(b.name), () => {}); // a failure is surfaced by the exec that needs it
         uploads.set(b.name, { sha256: b.sha256, done });
         chain = done.catch(() => {});
       }
@@ -127,8 +200,9 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
     async exec(req: ExecRequest): Promise<ExecOutcome> {
       await uploads.get(req.binary.name)?.done;
       const t = getTransport();
-      const line = remoteCommand(req.binary, req.caseIds, req.env, { exec: true });
       const opts = { onStdout: req.onLine, onStderr: (l: string) => req.onLine(`# stderr: ${l}`), signal: req.signal, timeoutMs: req.timeoutMs };
+      if (!o.tied) return viaQueue(t, req, opts);
+      const line = remoteCommand(req.binary, req.caseIds, req.env, { exec: true });
       let r;
       if (line.includes('\n')) {
         r = await t.exec(remoteCommand(req.binary, req.caseIds, req.env, o), opts);
@@ -142,10 +216,7 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
       return { code: r.code, signal: r.signal, killed: r.killed };
     },
     /** The channel kept for a next piece that will not come (the run ended, the guest is replaced). */
-    release() {
-      standby?.channel.cancel();
-      standby = undefined;
-    },
+    release() { endPending(); },
   };
 }
 
@@ -186,6 +257,7 @@ class GuestTarget implements SuiteTarget {
     this.boots++;
     this.runner.forget();
     this.runner.preload(this.g.preloaded);
+    this.runner.warm();
     // KVM failed once on this host: later guests and restarts of this run go straight to TCG.
     if (this.spec.accel === 'auto' && this.g.accelNote) this.shared.accel = this.g.accel;
     const t = this.g.timings;

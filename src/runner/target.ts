@@ -18,6 +18,17 @@ export interface ExecRequest {
   signal: AbortSignal;
   timeoutMs: number;
   env?: Record<string, string>;
+  /**
+   * What will most likely run after this on the same target, if this ends
+   * normally: a target may send it ahead so that it starts without a round trip.
+   */
+  next?: { binary: BuiltBinary; caseIds: string[] };
+  /**
+   * Called when the command is known to have started at another time than the
+   * call (Date.now() clock): it was sent ahead and started earlier, or it waited
+   * behind another. Kernel messages count for its cases from then.
+   */
+  onStarted?: (at: number) => void;
 }
 
 /** A console problem seen while the suite ran (guest targets only): a kernel report. */

@@ -2,6 +2,7 @@
 // for every run, with the server's host key pinned. Used for kgate's own guests
 // (keys made per run: keys.ts) and for --target ssh://user@host:port (target.ts).
 import { createHash } from 'node:crypto';
+import { constants } from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
@@ -38,6 +39,13 @@ export interface Transport {
    * anything; cancel() ends its stdin instead, and it must then exit.
    */
   standby(cmd: string): Standby;
+  /**
+   * `cmd` started now as a command loop: it reads lines on its stdin and runs
+   * each after the one before it has ended, framing each run's output with
+   * `<marker> start` and `<marker> end <status>` lines on its stdout. A line
+   * sent while another runs starts without a round trip when that one ends.
+   */
+  queue(cmd: string, marker: string): CommandQueue;
   /** True until the connection ends, by close() or by the peer going away. */
   alive(): boolean;
   onClose(listener: (reason?: string) => void): void;
@@ -49,6 +57,27 @@ export interface Standby {
   run(line: string, opts?: ExecOptions): Promise<ExecResult>;
   /** Not needed after all: its stdin ends. Nothing once run() was called. */
   cancel(): void;
+}
+
+export interface CommandQueue {
+  /** `line` for the loop: it runs once the lines sent before it have ended (if the loop goes on). */
+  push(line: string): QueuedRun;
+  /** Whether a line pushed now can still run: the loop's channel is open and no run was killed. */
+  open(): boolean;
+  /** No more lines: the loop ends after what it runs now; lines it has not started never will. */
+  end(): void;
+}
+
+export interface QueuedRun {
+  /**
+   * Its output and end, as exec() gives them (what it printed before this was
+   * called is given first; its deadline counts from now). \`started\` is false
+   * when the loop ended before it: it never ran. A deadline or an abort ends
+   * the whole loop.
+   */
+  follow(opts?: ExecOptions): Promise<ExecResult & { started: boolean }>;
+  /** Date.now() at which its start line came, once it has. */
+  readonly startedAt: number | undefined;
 }
 
 export interface ConnectRequest {
@@ -228,6 +257,9 @@ export async function connect(req: ConnectRequest): Promise<Transport> {
         },
       };
     },
+    queue(cmd, marker) {
+      return commandQueue(openChannel(cmd), marker);
+    },
     async close() {
       if (!open) return;
       await new Promise<void>((resolve) => {
@@ -235,6 +267,123 @@ export async function connect(req: ConnectRequest): Promise<Transport> {
         conn.end();
         setTimeout(resolve, 2_000).unref();
       });
+    },
+  };
+}
+
+/** A run's `$?` as the SSH server would report its end: 128+N is signal N. */
+function statusOf(s: number): { code: number | null; signal: string | null } {
+  if (s <= 128) return { code: s, signal: null };
+  const name = Object.entries(constants.signals).find(([, n]) => n === s - 128)?.[0];
+  return { code: null, signal: name ?? `SIG${s - 128}` };
+}
+
+interface ChannelLike { stream: ClientChannel; state: { closed: boolean } }
+
+/**
+ * The host side of the command loop: lines out, each run's output and end
+ * demultiplexed from the markers. The loop prints them on stdout and on
+ * stderr alike: the two reach us in no fixed order between them, but each in
+ * order with what the run printed on it, so a run's end waits for both.
+ */
+function commandQueue(ready: Promise<ChannelLike | Error>, marker: string): CommandQueue {
+  ready.catch(() => {});
+  interface Run {
+    line: string; startedAt?: number; ended?: { code: number | null; signal: string | null }; ends: number;
+    started: [boolean, boolean]; buffered: [boolean, string][]; opts?: ExecOptions;
+    finish?: (r: ExecResult & { started: boolean }) => void; killed?: ExecResult['killed']; t0: number;
+  }
+  const runs: Run[] = [];
+  const current: [Run | undefined, Run | undefined] = [undefined, undefined]; // on stdout, on stderr
+  let closed = false;
+  let ended = false;
+  let ch: ChannelLike | undefined;
+  const startLine = `${marker} start`;
+  const endLine = `${marker} end `;
+  const settle = (r: Run) => {
+    if (!r.finish) return;
+    const res = { code: r.ended?.code ?? null, signal: r.ended?.signal ?? null, ms: performance.now() - r.t0, started: r.startedAt !== undefined,
+      ...(r.killed ? { killed: r.killed } : !r.ended && r.startedAt !== undefined ? { lost: true } : {}) };
+    const f = r.finish;
+    r.finish = undefined;
+    f(res);
+  };
+  const onLine = (err: boolean) => (line: string) => {
+    const i = err ? 1 : 0;
+    if (line === startLine) {
+      const r = runs.find((x) => !x.started[i]);
+      if (!r) return;
+      r.started[i] = true;
+      r.startedAt ??= Date.now();
+      current[i] = r;
+      return;
+    }
+    const r = current[i];
+    if (!r) return;
+    if (line.startsWith(endLine)) {
+      current[i] = undefined;
+      r.ended = statusOf(Number(line.slice(endLine.length)));
+      if (++r.ends === 2) settle(r);
+    } else if (!r.opts) r.buffered.push([err, line]);
+    else (err ? r.opts.onStderr : r.opts.onStdout)?.(line);
+  };
+  const out = lineSplitter(onLine(false));
+  const errs = lineSplitter(onLine(true));
+  const onClosed = () => {
+    closed = true;
+    out.end();
+    errs.end();
+    for (const r of runs) settle(r);
+  };
+  void ready.then((c) => {
+    if (c instanceof Error) return onClosed();
+    ch = c;
+    c.stream.on('data', (b: Buffer) => out.push(b));
+    c.stream.stderr.on('data', (b: Buffer) => errs.push(b));
+    if (c.state.closed) onClosed(); else c.stream.on('close', onClosed);
+    for (const r of runs) c.stream.write(`${r.line}\n`);
+    if (ended) c.stream.end();
+  }, onClosed);
+  const kill = (r: Run, why: 'timeout' | 'abort') => {
+    if (r.ends === 2 || closed) return;
+    r.killed = why;
+    if (ch) {
+      try { ch.stream.signal('KILL'); } catch { /* server may not support signals */ }
+      ch.stream.close();
+    }
+  };
+  return {
+    open: () => !closed && !ended && !runs.some((r) => r.killed),
+    end() {
+      if (ended) return;
+      ended = true;
+      ch?.stream.end();
+    },
+    push(line) {
+      const r: Run = { line, buffered: [], t0: performance.now(), ends: 0, started: [false, false] };
+      runs.push(r);
+      if (ch && !closed) ch.stream.write(`${line}\n`);
+      return {
+        get startedAt() { return r.startedAt; },
+        follow(opts = {}) {
+          r.t0 = performance.now();
+          return new Promise((resolve) => {
+            let timer: NodeJS.Timeout | undefined;
+            const onAbort = () => kill(r, 'abort');
+            r.finish = (res) => {
+              clearTimeout(timer);
+              opts.signal?.removeEventListener('abort', onAbort);
+              resolve(res);
+            };
+            r.opts = opts;
+            for (const [err, l] of r.buffered.splice(0)) (err ? opts.onStderr : opts.onStdout)?.(l);
+            if (r.ends === 2 || closed) return settle(r);
+            if (opts.signal?.aborted) kill(r, 'abort');
+            opts.signal?.addEventListener('abort', onAbort, { once: true });
+            if (opts.timeoutMs !== undefined) timer = setTimeout(() => kill(r, 'timeout'), opts.timeoutMs);
+          });
+        },
+      };
     },
   };
 }

@@ -1,0 +1,99 @@
+// The command loop a guest's pieces go through (Transport.queue with
+// guest-target's commandLoop): the loop is the real shell script, run by dash
+// and by busybox sh behind a small ssh2 server that does what sshd does with
+// an exec request (sh -c, stdin the channel, exit status back). The same path
+// against a real guest's dropbear: the e2e tests (guest-run, faults-run).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { commandLoop } from '../../../src/runner/guest-target.js';
+import type { ExecResult } from '../../../src/runner/ssh/transport.js';
+
+async function execServer(shell: string[]): Promise<{ port: number; hostPublic: string; close: () => void }> {
+  const { default: ssh2 } = await import('ssh2');
+  const { parseableKeyPair } = await import('../../../src/runner/ssh/keys.js');
+  const host = parseableKeyPair();
+  const server = new ssh2.Server({ hostKeys: [host.private] }, (client) => {
+    client.on('error', () => {});
+    client.on('authentication', (ctx) => ctx.accept());
+    client.on('ready', () => {
+      client.on('session', (accept) => {
+        accept().on('exec', (acceptExec, _reject, info) => {
+          const ch = acceptExec();
+          const p = spawn(shell[0], [...shell.slice(1), '-c', info.command], { stdio: ['pipe', 'pipe', 'pipe'] });
+          p.stdin!.on('error', () => {}); // the shell gone first
+          ch.pipe(p.stdin!);
+          p.stdout!.pipe(ch, { end: false });
+          p.stderr!.pipe(ch.stderr, { end: false });
+          p.on('close', (code) => { ch.exit(code ?? 0); ch.end(); });
+          ch.on('close', () => { try { p.kill('SIGKILL'); } catch { /* gone */ } });
+        });
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as { port: number }).port, hostPublic: host.public, close: () => server.close() };
+}
+
+const shells: [string, string[]][] = [['dash', ['/bin/sh']], ['busybox sh', ['/bin/busybox', 'sh']]];
+for (const [name, shell] of shells) {
+  test(`${name}: queued lines run one after another, each with its own output and end; a run that does not end normally stops what is queued behind it`, { skip: existsSync(shell[0]) ? false : `no ${shell[0]}` }, async () => {
+    const { connect } = await import('../../../src/runner/ssh/transport.js');
+    const { parseableKeyPair } = await import('../../../src/runner/ssh/keys.js');
+    const srv = await execServer(shell);
+    const client = parseableKeyPair();
+    const t = await connect({ host: '127.0.0.1', port: srv.port, user: 'root', privateKey: client.private, hostKey: srv.hostPublic });
+    try {
+      const marker = '# kgate-loop-test';
+      const q = t.queue(commandLoop(marker), marker);
+      const collect = async (r: { follow: (o: object) => Promise<ExecResult & { started: boolean }> }) => {
+        const out: string[] = [];
+        const res = await r.follow({ onStdout: (l: string) => out.push(l), onStderr: (l: string) => out.push(`err: ${l}`) });
+        return { out, res };
+      };
+      // All sent at once: the second and third wait in the loop's stdin, and start when the one before ends.
+      const a = q.push(`KG_X='a b' sh -c 'echo "$KG_X"; read x || echo "stdin is not the queue"; exit 0'`);
+      const b = q.push(`sh -c 'echo one; echo two >&2; exit 1'`);
+      const c = q.push(`echo three`);
+      const ra = await collect(a);
+      assert.deepEqual(ra.out, ['a b', 'stdin is not the queue'], 'its output only, its env; it cannot read the lines queued behind it');
+      assert.deepEqual([ra.res.code, ra.res.signal, ra.res.started], [0, null, true]);
+      // Followed late: what it printed meanwhile comes first.
+      await new Promise((r) => setTimeout(r, 300));
+      const rb = await collect(b);
+      assert.deepEqual([rb.out.sort(), rb.res.code], [['err: two', 'one'], 1], 'exit 1 (a harness with a failed case) is a normal end');
+      const rc = await collect(c);
+      assert.deepEqual([rc.out, rc.res.code], [['three'], 0], 'the loop went on after exit 1');
+      assert.ok(a.startedAt! <= b.startedAt! && b.startedAt! <= c.startedAt!, 'in order');
+
+      // A run killed by a signal: reported as that signal, and the one behind it never starts.
+      const d = q.push(`sh -c 'kill -SEGV $$'`);
+      const e = q.push('echo never');
+      const rd = await collect(d);
+      assert.deepEqual([rd.res.code, rd.res.signal], [null, 'SIGSEGV'], 'a crash stays a crash');
+      const re = await collect(e);
+      assert.deepEqual([re.res.started, re.out, re.res.lost], [false, [], undefined], 'queued behind a run that did not end normally: never started, and not a lost connection');
+      assert.equal(q.open(), false);
+
+      // Another loop: exit 3 stops it too, a deadline kills the run (and the loop).
+      const q2 = t.queue(commandLoop(marker), marker);
+      assert.equal((await collect(q2.push("sh -c 'exit 3'"))).res.code, 3);
+      assert.equal((await collect(q2.push('echo late'))).res.started, false);
+      const q3 = t.queue(commandLoop(marker), marker);
+      const slow = q3.push('sleep 20');
+      const t0 = Date.now();
+      const rs = await slow.follow({ timeoutMs: 300 });
+      assert.equal(rs.killed, 'timeout');
+      assert.ok(Date.now() - t0 < 5000, 'killed at its deadline');
+      assert.equal(q3.open(), false, 'a run killed ends its loop');
+      // Nothing pushed, then its stdin ends: the loop exits, and a queue ended takes no more.
+      const q4 = t.queue(commandLoop(marker), marker);
+      q4.end();
+      assert.equal(q4.open(), false);
+    } finally {
+      await t.close();
+      srv.close();
+    }
+  });
+}
