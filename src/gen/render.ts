@@ -5,7 +5,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import Handlebars from 'handlebars';
+import { fileURLToPath } from 'node:url';
+import type Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
 import { KgateError } from '../model.js';
 import { projectRoot } from '../util/paths.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -29,7 +31,8 @@ export const cIdent = (id: string): string => id.replace(/[^A-Za-z0-9_]/g, '_');
 
 /** An isolated Handlebars: noEscape (HTML escaping corrupts C), strict (a missing variable is an error). */
 export function makeHandlebars(): typeof Handlebars {
-  const hb = Handlebars.create();
+  // Loaded when something is rendered: an up-to-date suite renders nothing (renderKey).
+  const hb = (createRequire(import.meta.url)('handlebars') as typeof Handlebars).create();
   hb.registerHelper('cstr', (s: unknown) => cString(String(s)));
   hb.registerHelper('cident', (s: unknown) => cIdent(String(s)));
   return hb;
@@ -130,6 +133,18 @@ export interface RenderResult {
 
 export const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
+/**
+ * What a family's source is made from: this module's code, every template,
+ * and the family's cases. A source on disk stamped with the same key (and
+ * still holding what was written) is that family's render without rendering:
+ * Handlebars' first render in a process is ~120 ms, and the suite gates the
+ * guest's boot (its initrd carries the suite).
+ */
+function renderKey(t: Templates, family: FamilyDef, cases: readonly CaseDef[]): string {
+  const code = readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  return sha256(JSON.stringify([code, t.suite, Object.entries(t.partials).sort(), family, cases]));
+}
+
 /** Renders the selected cases into <srcDir>/kgate-<family>.c, writing only changed files. */
 export async function renderSuite(req: RenderRequest = {}): Promise<RenderResult> {
   const t0 = performance.now();
@@ -145,16 +160,25 @@ export async function renderSuite(req: RenderRequest = {}): Promise<RenderResult
   }
   const sources: RenderedSource[] = [];
   for (const g of groups) {
-    const text = renderFamily(g.family, g.cases, templates);
     const name = binaryName(g.family.name);
     const path = join(srcDir, `${name}.c`);
+    const stampPath = join(srcDir, `.${name}.c.key`);
+    const key = renderKey(templates, g.family, g.cases);
     const old = await readFile(path, 'utf8').catch(() => undefined);
+    const [stampKey, stampSha] = (await readFile(stampPath, 'utf8').catch(() => '')).trim().split(' ');
+    let text = old;
+    let sum = old === undefined ? undefined : sha256(old);
+    if (stampKey !== key || sum === undefined || stampSha !== sum) {
+      text = renderFamily(g.family, g.cases, templates);
+      sum = sha256(text);
+    }
     const changed = old !== text;
-    if (changed) writeFileAtomic(path, text);
+    if (changed) writeFileAtomic(path, text!);
+    if (changed || stampKey !== key) writeFileAtomic(stampPath, `${key} ${sum}\n`);
     sources.push({
       name, family: g.family.name, api: g.family.api, path,
       cases: g.cases.map((c) => ({ id: c.id, timeoutSec: c.timeoutSec })),
-      sha256: sha256(text), changed,
+      sha256: sum!, changed,
     });
   }
   return { srcDir, sources, durationMs: performance.now() - t0 };

@@ -9,7 +9,8 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { readFile, copyFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
 import { KgateError } from '../model.js';
 import type { KernelArtifact } from '../kernel/artifact.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -53,7 +54,9 @@ const IMAGE_FORMAT = 4;
 /** The checkout (templates/guest lives there). */
 
 export function renderInit(templateText: string, modules: string[]): string {
-  const t = Handlebars.compile(templateText, { noEscape: true, strict: true });
+  // Loaded only when an image is made: a cached one needs no template.
+  const hb = createRequire(import.meta.url)('handlebars') as typeof Handlebars;
+  const t = hb.compile(templateText, { noEscape: true, strict: true });
   return t({ ...GUEST_NET, modules, marker: READY_MARKER, hostKeyPath: HOST_KEY_PATH, hostname: 'kgate' });
 }
 

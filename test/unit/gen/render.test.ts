@@ -68,6 +68,35 @@ test('renderSuite writes one source per family, only when changed', async () => 
   }
 });
 
+test('an up-to-date source is taken as it is, and rendered again when a template, the cases or the file itself changed', async () => {
+  const { cp, writeFile } = await import('node:fs/promises');
+  const dir = await mkdtemp(join(tmpdir(), 'kgate-render-'));
+  try {
+    const templatesDir = join(dir, 'templates');
+    await cp(join(process.cwd(), 'templates', 'c'), templatesDir, { recursive: true });
+    const srcDir = join(dir, 'src');
+    const first = await renderSuite({ srcDir, templatesDir, families: ['init'] });
+    const path = first.sources[0].path;
+    const again = await renderSuite({ srcDir, templatesDir, families: ['init'] });
+    assert.deepEqual([again.sources[0].changed, again.sources[0].sha256], [false, first.sources[0].sha256]);
+    // A template edited: the source follows it.
+    const tmpl = join(templatesDir, 'harness_main.c.hbs');
+    await writeFile(tmpl, (await readFile(tmpl, 'utf8')) + '\n/* edited */\n');
+    const edited = await renderSuite({ srcDir, templatesDir, families: ['init'] });
+    assert.ok(edited.sources[0].changed && (await readFile(path, 'utf8')).includes('/* edited */'), 'a template change reaches the source');
+    // The source edited by hand: it is rendered again, not trusted.
+    await writeFile(path, 'int main(void) { return 0; }\n');
+    const restored = await renderSuite({ srcDir, templatesDir, families: ['init'] });
+    assert.ok(restored.sources[0].changed && (await readFile(path, 'utf8')).includes('/* edited */'), 'a hand-edited source is replaced');
+    assert.equal(restored.sources[0].sha256, edited.sources[0].sha256);
+    // Other cases of the family: another source.
+    const fewer = await renderSuite({ srcDir, templatesDir, cases: ['U12.no_flag'] });
+    assert.ok(fewer.sources[0].changed && !(await readFile(path, 'utf8')).includes('U12.no_flag_open'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('rendered C compiles with cc -Wall -Werror (every family)', { timeout: 300_000 }, async (t) => {
   if (!(await haveCc())) return t.skip('no cc');
   const dir = await mkdtemp(join(tmpdir(), 'kgate-cc-'));
