@@ -154,8 +154,11 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
       };
       const r = await mine.follow({ ...opts, onStdout: (l) => { tell(); opts.onStdout(l); }, onStderr: (l) => { tell(); opts.onStderr(l); } });
       tell();
-      // The loop ended (the run before this one did not end normally) before this one started: a fresh loop.
+      // The loop ended before this one started (the run before it did not end
+      // normally), or its channel was refused (dropbear now and then answers an
+      // exec with a failure): once more on a fresh loop.
       if (!r.started && !r.killed && t.alive() && attempt === 0) { ahead = undefined; run = undefined; continue; }
+      if (!r.started && !r.killed && t.alive()) throw new KgateError('infra', `${t.target}: no command loop would start (its channel was refused twice)`);
       if ((r.lost || !r.started) && !r.killed) throw new Error('SSH connection lost');
       return { code: r.code, signal: r.signal, killed: r.killed };
     }

@@ -7,10 +7,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { commandLoop } from '../../../src/runner/guest-target.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commandLoop, transportRunner } from '../../../src/runner/guest-target.js';
+import { SUITE_DIR } from '../../../src/runner/image.js';
+import type { BuiltBinary } from '../../../src/gen/manifest.js';
 import type { ExecResult } from '../../../src/runner/ssh/transport.js';
 
-async function execServer(shell: string[]): Promise<{ port: number; hostPublic: string; close: () => void }> {
+async function execServer(shell: string[], o: { suiteDir?: string; refuse?: number } = {}): Promise<{ port: number; hostPublic: string; close: () => void; execs: () => number }> {
+  let execs = 0;
   const { default: ssh2 } = await import('ssh2');
   const { parseableKeyPair } = await import('../../../src/runner/ssh/keys.js');
   const host = parseableKeyPair();
@@ -19,21 +25,30 @@ async function execServer(shell: string[]): Promise<{ port: number; hostPublic: 
     client.on('authentication', (ctx) => ctx.accept());
     client.on('ready', () => {
       client.on('session', (accept) => {
-        accept().on('exec', (acceptExec, _reject, info) => {
+        accept().on('exec', (acceptExec, reject, info) => {
+          // dropbear now and then answers an exec with a failure
+          if (execs++ < (o.refuse ?? 0)) { reject(); return; }
           const ch = acceptExec();
-          const p = spawn(shell[0], [...shell.slice(1), '-c', info.command], { stdio: ['pipe', 'pipe', 'pipe'] });
+          // the guest's suite directory, here
+          const cmd = o.suiteDir ? info.command.split(SUITE_DIR).join(o.suiteDir) : info.command;
+          const p = spawn(shell[0], [...shell.slice(1), '-c', cmd], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
           p.stdin!.on('error', () => {}); // the shell gone first
-          ch.pipe(p.stdin!);
+          if (o.suiteDir) {
+            const dirOf = (b: Buffer) => Buffer.from(b.toString().split(SUITE_DIR).join(o.suiteDir!));
+            ch.on('data', (b: Buffer) => p.stdin!.write(dirOf(b)));
+            ch.on('end', () => p.stdin!.end());
+          } else ch.pipe(p.stdin!);
           p.stdout!.pipe(ch, { end: false });
           p.stderr!.pipe(ch.stderr, { end: false });
           p.on('close', (code) => { ch.exit(code ?? 0); ch.end(); });
-          ch.on('close', () => { try { p.kill('SIGKILL'); } catch { /* gone */ } });
+          // what a guest's restart does to what the loop left running: all of it killed, by the group of the pid started
+          ch.on('close', () => { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } });
         });
       });
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { port: (server.address() as { port: number }).port, hostPublic: host.public, close: () => server.close() };
+  return { port: (server.address() as { port: number }).port, hostPublic: host.public, close: () => server.close(), execs: () => execs };
 }
 
 const shells: [string, string[]][] = [['dash', ['/bin/sh']], ['busybox sh', ['/bin/busybox', 'sh']]];
@@ -97,3 +112,45 @@ for (const [name, shell] of shells) {
     }
   });
 }
+
+test('a guest\'s runner sends the next piece ahead: it starts when this one ends, says it started then, and a refused loop channel is tried once more', { skip: existsSync('/bin/busybox') ? false : 'no busybox' }, async () => {
+  const { connect } = await import('../../../src/runner/ssh/transport.js');
+  const { parseableKeyPair } = await import('../../../src/runner/ssh/keys.js');
+  const dir = mkdtempSync(join(tmpdir(), 'kgate-queue-'));
+  // Two "families": each prints the ids it was given and the time it started.
+  for (const name of ['kgate-a', 'kgate-b']) {
+    writeFileSync(join(dir, name), `#!/bin/sh\necho "${name} $* $KG_X"\nsleep 0.3\n`, { mode: 0o755 });
+  }
+  const srv = await execServer(['/bin/busybox', 'sh'], { suiteDir: dir, refuse: 1 });
+  const t = await connect({ host: '127.0.0.1', port: srv.port, user: 'root', privateKey: parseableKeyPair().private, hostKey: srv.hostPublic });
+  try {
+    const bin = (name: string): BuiltBinary => ({ name, path: join(dir, name), family: name, api: 'upstream', cases: [], sha256: name });
+    const runner = transportRunner(() => t);
+    runner.preload([{ name: 'kgate-a', path: join(dir, 'kgate-a'), sha256: 'kgate-a' }, { name: 'kgate-b', path: join(dir, 'kgate-b'), sha256: 'kgate-b' }]);
+    runner.warm(); // its channel refused: the first piece opens another
+    const lines: string[] = [];
+    const signal = new AbortController().signal;
+    const t0 = Date.now();
+    const a = await runner.exec({ binary: bin('kgate-a'), caseIds: ['A.1'], onLine: (l) => lines.push(l), signal, timeoutMs: 10_000, env: { KG_X: 'x y' }, next: { binary: bin('kgate-b'), caseIds: ['B.1', 'B.2'] } });
+    assert.equal(a.code, 0);
+    // kgate-b was sent ahead and has been running (or has run) since kgate-a ended.
+    await new Promise((r) => setTimeout(r, 150));
+    const tCall = Date.now();
+    let started: number | undefined;
+    const b = await runner.exec({ binary: bin('kgate-b'), caseIds: ['B.1', 'B.2'], onLine: (l) => lines.push(l), signal, timeoutMs: 10_000, env: { KG_X: 'x y' }, onStarted: (at) => { started = at; } });
+    assert.equal(b.code, 0);
+    assert.deepEqual(lines, ['kgate-a A.1 x y', 'kgate-b B.1 B.2 x y'], 'each piece its own output, its ids and env');
+    assert.ok(started !== undefined && started < tCall && started >= t0, `the piece sent ahead says when it started (${started! - t0} ms in), before it was asked for (${tCall - t0} ms in)`);
+    assert.ok(Date.now() - tCall < 300, 'it did not start again when asked for');
+    // A piece that is not what was sent ahead runs after it, on the same loop.
+    const c = await runner.exec({ binary: bin('kgate-a'), caseIds: ['A.2'], onLine: (l) => lines.push(l), signal, timeoutMs: 10_000 });
+    assert.equal(c.code, 0);
+    assert.equal(lines.at(-1), 'kgate-a A.2 ');
+    assert.equal(srv.execs(), 2, 'one refused channel, then one loop for every piece');
+    runner.release();
+  } finally {
+    await t.close();
+    srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
