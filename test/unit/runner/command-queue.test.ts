@@ -14,41 +14,32 @@ import { commandLoop, transportRunner } from '../../../src/runner/guest-target.j
 import { SUITE_DIR } from '../../../src/runner/image.js';
 import type { BuiltBinary } from '../../../src/gen/manifest.js';
 import type { ExecResult } from '../../../src/runner/ssh/transport.js';
+import { testSshServer, type TestSshServer } from './ssh-server.js';
 
-async function execServer(shell: string[], o: { suiteDir?: string; refuse?: number } = {}): Promise<{ port: number; hostPublic: string; close: () => void; execs: () => number }> {
+async function execServer(shell: string[], o: { suiteDir?: string; refuse?: number } = {}): Promise<TestSshServer & { execs: () => number }> {
   let execs = 0;
-  const { default: ssh2 } = await import('ssh2');
-  const { parseableKeyPair } = await import('../../../src/runner/ssh/keys.js');
-  const host = parseableKeyPair();
-  const server = new ssh2.Server({ hostKeys: [host.private] }, (client) => {
-    client.on('error', () => {});
-    client.on('authentication', (ctx) => ctx.accept());
-    client.on('ready', () => {
-      client.on('session', (accept) => {
-        accept().on('exec', (acceptExec, reject, info) => {
-          // dropbear now and then answers an exec with a failure
-          if (execs++ < (o.refuse ?? 0)) { reject(); return; }
-          const ch = acceptExec();
-          // the guest's suite directory, here
-          const cmd = o.suiteDir ? info.command.split(SUITE_DIR).join(o.suiteDir) : info.command;
-          const p = spawn(shell[0], [...shell.slice(1), '-c', cmd], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-          p.stdin!.on('error', () => {}); // the shell gone first
-          if (o.suiteDir) {
-            const dirOf = (b: Buffer) => Buffer.from(b.toString().split(SUITE_DIR).join(o.suiteDir!));
-            ch.on('data', (b: Buffer) => p.stdin!.write(dirOf(b)));
-            ch.on('end', () => p.stdin!.end());
-          } else ch.pipe(p.stdin!);
-          p.stdout!.pipe(ch, { end: false });
-          p.stderr!.pipe(ch.stderr, { end: false });
-          p.on('close', (code) => { ch.exit(code ?? 0); ch.end(); });
-          // what a guest's restart does to what the loop left running: all of it killed, by the group of the pid started
-          ch.on('close', () => { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } });
-        });
-      });
+  const srv = await testSshServer((session) => {
+    session.on('exec', (acceptExec, reject, info) => {
+      // dropbear now and then answers an exec with a failure
+      if (execs++ < (o.refuse ?? 0)) { reject(); return; }
+      const ch = acceptExec();
+      // the guest's suite directory, here
+      const cmd = o.suiteDir ? info.command.split(SUITE_DIR).join(o.suiteDir) : info.command;
+      const p = spawn(shell[0], [...shell.slice(1), '-c', cmd], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      p.stdin!.on('error', () => {}); // the shell gone first
+      if (o.suiteDir) {
+        const dirOf = (b: Buffer) => Buffer.from(b.toString().split(SUITE_DIR).join(o.suiteDir!));
+        ch.on('data', (b: Buffer) => p.stdin!.write(dirOf(b)));
+        ch.on('end', () => p.stdin!.end());
+      } else ch.pipe(p.stdin!);
+      p.stdout!.pipe(ch, { end: false });
+      p.stderr!.pipe(ch.stderr, { end: false });
+      p.on('close', (code) => { ch.exit(code ?? 0); ch.end(); });
+      // what a guest's restart does to what the loop left running: all of it killed, by the group of the pid started
+      ch.on('close', () => { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } });
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { port: (server.address() as { port: number }).port, hostPublic: host.public, close: () => server.close(), execs: () => execs };
+  return { ...srv, execs: () => execs };
 }
 
 const shells: [string, string[]][] = [['dash', ['/bin/sh']], ['busybox sh', ['/bin/busybox', 'sh']]];

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { knownHostKeys, parseSshTarget } from '../../../src/runner/ssh/target.js';
 import { publicKeyBlob } from '../../../src/runner/ssh/transport.js';
+import { testSshServer, type TestSshServer } from './ssh-server.js';
 
 test('parseSshTarget', () => {
   assert.deepEqual(parseSshTarget('ssh://root@box:2222'), { user: 'root', host: 'box', port: 2222 });
@@ -30,27 +31,15 @@ test('knownHostKeys: plain, [host]:port and hashed entries', () => {
 });
 
 // A server that takes the connection and then drops it in the middle of what the client asked for.
-async function droppingServer(drop: 'sftp-write' | 'session'): Promise<{ port: number; hostPublic: string; close: () => void }> {
-  const { default: ssh2 } = await import('ssh2');
-  // kgate's own keygen: ssh2's makes a pair it cannot parse back about once in 256 (keys.ts)
-  const { parseableKeyPair } = await import('../../../src/runner/ssh/keys.js');
-  const host = parseableKeyPair();
-  const server = new ssh2.Server({ hostKeys: [host.private] }, (client) => {
-    client.on('error', () => {});
-    client.on('authentication', (ctx) => ctx.accept());
-    client.on('ready', () => {
-      client.on('session', (accept) => {
-        if (drop === 'session') { client.end(); return; }
-        accept().on('sftp', (acceptSftp) => {
-          const sftp = acceptSftp();
-          sftp.on('OPEN', (reqid) => sftp.handle(reqid, Buffer.from('h')));
-          sftp.on('WRITE', () => client.end()); // the guest killed mid-upload
-        });
-      });
+async function droppingServer(drop: 'sftp-write' | 'session'): Promise<TestSshServer> {
+  return testSshServer((session, end) => {
+    if (drop === 'session') { end(); return; }
+    session.on('sftp', (acceptSftp) => {
+      const sftp = acceptSftp();
+      sftp.on('OPEN', (reqid) => sftp.handle(reqid, Buffer.from('h')));
+      sftp.on('WRITE', () => end()); // the guest killed mid-upload
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { port: (server.address() as { port: number }).port, hostPublic: host.public, close: () => server.close() };
 }
 
 test('an upload whose connection drops mid-transfer fails, instead of never settling (SIGTERM during an upload ended kgate with exit 0)', async () => {
