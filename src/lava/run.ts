@@ -5,12 +5,10 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RunResult } from '../model.js';
-import { KgateError, exitCodeOf, exitCodeFor, summarise } from '../model.js';
-import { writeJUnit, writeResultsJson } from '../report/index.js';
+import { KgateError, exitCodeOf, exitCodeFor } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { MetadataFile } from '../session/metadata.js';
 import type { RunContext } from '../session/context.js';
-import { RUN_FILES } from '../session/run-dir.js';
+import { RunDir } from '../session/run-dir.js';
 import { parseLavaLog, type LavaResultEntry } from './log.js';
 import { resultsFromConsole } from './results.js';
 import { lavaCaseName } from './job.js';
@@ -48,18 +46,13 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
   const failed = req.health !== undefined ? req.health !== 'Complete' : error !== undefined;
   const errorText = error ? `${error.type ? `${error.type}: ` : ''}${error.message}` : undefined;
   const cr = resultsFromConsole(log.target, plan, { jobError: failed ? errorText : undefined });
-  const meta = MetadataFile.reopen(dir);
+  // Nothing runs on: a write the machine refuses is the fetch's error.
+  const runDir = RunDir.reopen(dir, { target: req.target ?? 'lava', onFault: (f) => { throw f; } });
+  const { run, meta } = runDir;
   const jobName = req.jobId !== undefined ? `LAVA job ${req.jobId}` : 'the LAVA job';
-  const run: RunResult = {
-    runId: path.basename(dir),
-    startedAt: typeof meta.current.startedAt === 'string' ? meta.current.startedAt : new Date().toISOString(),
-    finishedAt: new Date().toISOString(),
-    target: req.target ?? 'lava',
-    kernel: { ...plan.kernel, ...(cr.release ? { release: cr.release } : {}) },
-    cases: cr.cases,
-    problems: [...(req.problems ?? []), ...cr.problems],
-    summary: summarise(cr.cases),
-  };
+  run.kernel = { ...plan.kernel, ...(cr.release ? { release: cr.release } : {}) };
+  run.cases = cr.cases;
+  run.problems = [...(req.problems ?? []), ...cr.problems];
   if (log.unreadable > 0) run.problems.push(`${log.unreadable} line(s) of the job log were not LAVA log entries`);
   // LAVA's view beside kgate's: each reported case should be a LAVA test case too.
   const lavaResults = (req.lavaResults ?? log.results).filter((r) => r.suite !== 'lava');
@@ -81,14 +74,12 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
   // A refused token or a bad URL is the user's (2) even when no case ran; exitCodeOf maps the rest.
   const exitCode = req.fault && !run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT') ? exitCodeFor(req.fault.family) : exitCodeOf(run);
   writeFileAtomic(path.join(dir, JOB_LOG), req.logText);
-  writeFileAtomic(path.join(dir, RUN_FILES.console), log.target.join('\n') + '\n');
-  writeFileAtomic(path.join(dir, RUN_FILES.ktap), cr.ktap.length ? cr.ktap.join('\n') + '\n'
-    : `KTAP version 1\n# kgate: the LAVA job printed no result\n1..${run.cases.length}\nBail out! ${run.abort?.reason ?? 'no result'}\n`);
-  writeResultsJson(dir, run);
-  writeJUnit(dir, run);
-  meta.update({ state: 'finished', finishedAt: run.finishedAt, kernel: run.kernel, summary: run.summary, abort: run.abort,
+  runDir.console(log.target);
+  for (const line of cr.ktap) runDir.sink.ktap('-', line);
+  runDir.finish(run.cases.length, {
     lava: { ...(meta.current.lava ?? {}), jobId: req.jobId, health: req.health ?? (failed ? 'Incomplete' : 'Complete'), error, lavaTestCases: lavaResults.length },
-    timings: { ...(meta.current.timings ?? {}), ...(req.timings ?? {}), parseMs: Date.now() - t0 } });
+    timings: { ...(meta.current.timings ?? {}), ...(req.timings ?? {}), parseMs: Date.now() - t0 },
+  });
   return { run, dir, exitCode, ...(run.abort ? { line: run.abort.reason.split('\n')[0] } : {}) };
 }
 
@@ -140,7 +131,7 @@ export async function submitToLava(req: SubmitRequest, ctx: RunContext): Promise
     writePlan(dir, plan);
     log(`submitted LAVA job ${jobId}: ${client.base}/scheduler/job/${jobId}`);
     // Said at once, waited for or not: a wait killed later still names its job.
-    prepared.meta.update({ lava: { ...(prepared.meta.current.lava ?? {}), jobId, url: client.base }, timings });
+    prepared.runDir.meta.update({ lava: { ...(prepared.runDir.meta.current.lava ?? {}), jobId, url: client.base }, timings });
     if (!req.wait) return { dir, exitCode: 0 };
     return await waitAndFetch(client, jobId, { dir, plan, target, timings, pollTimeoutSec: req.pollTimeoutSec, pollFirstMs: req.pollFirstMs, signal: ctx.signal, log });
   } catch (e) {

@@ -66,11 +66,11 @@ export class MetadataFile {
   }
 
   /** An existing run directory's metadata.json, to complete it (a LAVA job's results fetched later); an unreadable one starts empty. */
-  static reopen(dir: string): MetadataFile {
+  static reopen(dir: string, save: (write: () => void) => void = (write) => write()): MetadataFile {
     let data: RunMetadata | undefined;
     try { data = JSON.parse(readFileSync(join(dir, METADATA_JSON), 'utf8')) as RunMetadata; } catch { /* written anew below */ }
     const f = Object.create(MetadataFile.prototype) as MetadataFile;
-    Object.assign(f, { dir, save: (write: () => void) => write(), data: data ?? {} });
+    Object.assign(f, { dir, save, data: data ?? {} });
     return f;
   }
 

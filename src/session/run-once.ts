@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { RunResult } from '../model.js';
 import { KgateError, exitCodeOf } from '../model.js';
-import { forRun, type Emit } from '../events.js';
+import { forRun, timedStage, whyStageFailed, type Emit } from '../events.js';
 import type { BuildManifest } from '../gen/manifest.js';
 import { binaryName } from '../gen/index.js';
 import type { Selection } from '../catalog/selection.js';
@@ -21,11 +21,10 @@ import { runSuite, type WorkItem } from '../runner/execute.js';
 import { missCase } from '../runner/ledger.js';
 import { localTarget } from '../runner/local.js';
 import { anySignal as anySignalOf, releaseSignal } from '../util/deadline.js';
-import { writeJUnit } from '../report/index.js';
-import { RunDir, newRunId } from './run-dir.js';
+import { RunDir, machineAbort, newRunId } from './run-dir.js';
 import type { RunContext } from './context.js';
 import { suiteStage, type BuiltSuite } from './suite.js';
-import { machineFault, type MachineFault } from '../util/machine-fault.js';
+import { machineFault } from '../util/machine-fault.js';
 import type { CoverageRun, Granularity } from '../coverage/index.js';
 import { decodeCrashCases } from '../kmsg/decode.js';
 
@@ -77,13 +76,14 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
   // A write the machine refuses once the run is under way (a full disk) stops it: exit 125, the results in memory said.
   const faulted = new AbortController();
   const t0 = Date.now();
-  const { dir, run, sink, meta } = RunDir.open(ctx.resultsRoot, req.runId ?? newRunId(), {
+  const runDir = RunDir.open(ctx.resultsRoot, req.runId ?? newRunId(), {
     target: targetName(req.target), shard: req.shard, argv: ctx.argv, pinKernel: ctx.pinKernel, onFault: (f) => faulted.abort(f),
     start: {
       ...(req.kernel && req.target.kind === 'qemu' ? { kernelSpec: 'artifact' in req.kernel ? req.kernel.artifact.identity.pinned ?? req.kernel.artifact.source : req.kernel.spec.text } : {}),
       selection: { describe: req.selection.describe, cases: req.selection.ids },
     },
   });
+  const { dir, run, sink, meta } = runDir;
   const emit = forRun(run.runId, ctx.emit);
   const signal = anySignal([ctx.signal, faulted.signal]);
   const timings: Record<string, number> = {};
@@ -102,9 +102,8 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
   let suite: Promise<BuiltSuite> | undefined;
   try {
     // The suite builds (2-3 s cold) while the kernel is fetched or built and the guest boots.
-    suite = suiteStage(req.selection, { buildDir: ctx.buildDir, emit }, anySignal([signal, stopBuild.signal]));
-    suite.catch((e) => { buildError = e; buildFailed.abort(); }); // awaited below; never an unhandled rejection if the run stops first
-    emit({ type: 'stage', stage: 'suite', state: 'start' });
+    const building = suite = suiteStage(req.selection, { buildDir: ctx.buildDir, emit }, anySignal([signal, stopBuild.signal]));
+    building.catch((e) => { buildError = e; buildFailed.abort(); }); // awaited below; never an unhandled rejection if the run stops first
     const tKernel = Date.now();
     kernel = await kernelOfRun(req, dir, emit, anySignal([signal, buildFailed.signal]));
     if (kernel) {
@@ -113,24 +112,27 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
       meta.update({ kernel: kernel.identity, kernelHow: kernel.how });
     }
     const tTargets = Date.now();
-    emit({ type: 'stage', stage: 'target', state: 'start', detail: run.target });
     // Guests still booting when the suite is done are not waited for.
     const boots = new AbortController();
     stopBoots = () => boots.abort();
-    pending = startTargets(req.target, kernel, dir, emit, anySignal([signal, boots.signal, buildFailed.signal]), suite).map((p) => p.then((t) => { targets.push(t); return t; }));
-    // The first target and the build are awaited together: a build failure must not leave a booting guest behind.
-    const [started, built] = await Promise.allSettled([pending[0], suite]);
-    if (built.status === 'rejected') throw built.reason;
-    ({ manifest, items: selection } = built.value);
-    timings.buildMs = built.value.buildMs;
-    if (started.status === 'rejected') throw started.reason;
-    const first = started.value;
+    const first = await timedStage(emit, 'target', {
+      detail: run.target, done: (t) => `${t.kernel.release}${t.accel ? ` (${t.accel})` : ''}`,
+      failDetail: (e) => (buildFailed.signal.aborted ? 'stopped: the suite did not build' : whyStageFailed(e)),
+    }, async () => {
+      pending = startTargets(req.target, kernel, dir, emit, anySignal([signal, boots.signal, buildFailed.signal]), building).map((p) => p.then((t) => { targets.push(t); return t; }));
+      // The first target and the build are awaited together: a build failure must not leave a booting guest behind.
+      const [started, built] = await Promise.allSettled([pending[0], building]);
+      if (built.status === 'rejected') throw built.reason;
+      ({ manifest, items: selection } = built.value);
+      timings.buildMs = built.value.buildMs;
+      if (started.status === 'rejected') throw started.reason;
+      return started.value;
+    });
     timings.targetMs = Date.now() - tTargets;
     run.kernel = first.kernel;
     run.accel = first.accel;
     Object.assign(timings, first.timings ?? {});
     meta.update({ kernel: run.kernel, accel: run.accel, cc: manifest?.cc, ...(manifest ? { suite: suiteIdentity(manifest) } : {}), ...(first.notes ?? {}) });
-    emit({ type: 'stage', stage: 'target', state: 'done', ms: timings.targetMs, detail: `${run.kernel.release}${run.accel ? ` (${run.accel})` : ''}` });
     // A WARN or oops before any case ran belongs to no case, but the user must see it.
     for (const e of first.consoleEventsSince(0)) run.problems.push(`kernel ${e.kind} while booting, before any case: ${e.line}`);
     sink.flush();
@@ -145,11 +147,14 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
       const { CoverageRun } = await import('../coverage/index.js');
       coverage = new CoverageRun(kernel.coverage, dir, req.coverage, emit);
     }
-    const r = await runSuite({ targets: pending, items: coverage ? coverage.items(selection) : selection, sink, emit: onEvent, signal, env: ctx.env, ...(coverage ? { around: coverage.around } : {}) });
-    timings.runMs = Date.now() - tRun;
-    if (r.abort) run.abort = r.abort;
-    if (ctx.signal.aborted && !run.abort) run.abort = interrupted(ctx.signal);
-    else if (sink.fault) run.abort = machineAbort(sink.fault);
+    await timedStage(emit, 'suite', { done: () => undefined, failed: (abort) => abort?.reason.split('\n')[0] }, async () => {
+      const r = await runSuite({ targets: pending, items: coverage ? coverage.items(selection) : selection, sink, emit: onEvent, signal, env: ctx.env, ...(coverage ? { around: coverage.around } : {}) });
+      timings.runMs = Date.now() - tRun;
+      if (r.abort) run.abort = r.abort;
+      if (ctx.signal.aborted && !run.abort) run.abort = interrupted(ctx.signal);
+      else if (sink.fault) run.abort = machineAbort(sink.fault);
+      return run.abort;
+    });
   } catch (caught) {
     // What the build said, not the abort it caused in the kernel stage or a boot.
     const e = buildError !== undefined && !ctx.signal.aborted ? buildError : caught;
@@ -175,16 +180,9 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
   if (coverage && !run.abort) await coverageStage(coverage, run, kernel, emit, ctx.signal, timings);
   // Stopped before the suite was built: the cases asked for still show up, from the catalog.
   addMissing(run, manifest ? selection : catalogItems(req.selection), emit);
-  if (run.abort) sink.bailOutIfEmpty(run.abort.reason.split('\n')[0], req.selection.ids.length);
-  run.finishedAt = new Date().toISOString();
-  sink.flush();
-  sink.save(() => writeJUnit(dir, run));
-  // The last writes may be the first the disk refused: the results are then not all saved, and the run says so.
-  if (sink.fault && !run.abort) run.abort = machineAbort(sink.fault);
   timings.totalMs = Date.now() - t0;
-  emit({ type: 'stage', stage: 'suite', state: run.abort ? 'fail' : 'done', detail: run.abort?.reason.split('\n')[0], ms: timings.runMs });
   // run.kernel learnt what the kernel speaks from the suite (RunSink.add)
-  meta.finish({ timings, summary: run.summary, abort: run.abort, ...(run.kernel ? { kernel: run.kernel } : {}) });
+  runDir.finish(req.selection.ids.length, { timings });
   return { run, dir, exitCode: exitCodeOf(run), timings, kernel };
 
   async function stopAll() {
@@ -215,11 +213,6 @@ async function coverageStage(coverage: CoverageRun, run: RunResult, kernel: Kern
 function suiteIdentity(m: BuildManifest): { sha256: string; binaries: Record<string, string> } {
   const binaries = Object.fromEntries(m.binaries.map((b) => [b.name, b.sha256]));
   return { sha256: createHash('sha256').update(JSON.stringify(binaries)).digest('hex'), binaries };
-}
-
-/** A write the machine refused: exit 125 (the kernel was not judged), said in one line, no console tail. */
-function machineAbort(f: MachineFault): NonNullable<RunResult['abort']> {
-  return { family: 'infra', reason: f.message, fault: 'machine' };
 }
 
 /** The interrupt's own words (interrupted by SIGINT or SIGTERM, from cli/run-command), else 'interrupted'. */
