@@ -23,7 +23,6 @@ import { RunDir, newRunId } from '../session/run-dir.js';
 import type { WorkItem } from '../runner/execute.js';
 import { cacheDir } from '../util/cache.js';
 import { mkdirp } from '../util/fs.js';
-import { writeFileAtomic } from '../util/atomic.js';
 import { buildLavaInitrd } from './guest.js';
 import { jobYaml, lavaJob } from './job.js';
 import { assertValidJob } from './validate.js';
@@ -96,14 +95,13 @@ export async function prepareLavaJob(req: PrepareRequest, ctx: RunContext): Prom
     });
     const yaml = jobYaml(job);
     await assertValidJob(yaml);
-    const jobPath = path.join(dir, JOB_YAML);
-    writeFileAtomic(jobPath, yaml);
+    const jobPath = runDir.keep(JOB_YAML, yaml);
     timings.jobMs = Date.now() - t2;
     const plan: LavaPlan = {
       version: 1, kernel: kernel.identity, selection: req.selection.describe, job: JOB_YAML,
       items: items.map((i) => ({ binary: i.binary.name, family: i.binary.family, api: i.binary.api, caseIds: [...i.caseIds] })),
     };
-    writePlan(dir, plan);
+    writePlan(runDir, plan);
     meta.update({ lava: { job: jobPath, initrdBytes: initrd.bytes, imageCached: initrd.imageCached }, timings });
     return { dir, runId, jobPath, yaml, plan, items, kernel, timings, runDir };
   } catch (e) {
@@ -112,8 +110,8 @@ export async function prepareLavaJob(req: PrepareRequest, ctx: RunContext): Prom
   }
 }
 
-export function writePlan(dir: string, plan: LavaPlan): void {
-  writeFileAtomic(path.join(dir, PLAN_JSON), JSON.stringify(plan, null, 2) + '\n');
+export function writePlan(runDir: RunDir, plan: LavaPlan): void {
+  runDir.keep(PLAN_JSON, JSON.stringify(plan, null, 2) + '\n');
 }
 
 export function readPlan(dir: string): LavaPlan {

@@ -6,7 +6,6 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RunResult } from '../model.js';
 import { KgateError, exitCodeOf, exitCodeFor } from '../model.js';
-import { writeFileAtomic } from '../util/atomic.js';
 import type { RunContext } from '../session/context.js';
 import { RunDir } from '../session/run-dir.js';
 import { parseLavaLog, type LavaResultEntry } from './log.js';
@@ -20,7 +19,8 @@ export const JOB_LOG = 'lava-job.log';
 export interface LavaOutcome { run?: RunResult; dir: string; exitCode: number; line?: string }
 
 export interface FinishRequest {
-  dir: string;
+  /** The run directory kgate lava job opened, or one reopened to fetch its job again. */
+  runDir: RunDir;
   plan: LavaPlan;
   logText: string;
   /** The job's end as the server reports it; lava-run's log says it itself. */
@@ -40,15 +40,14 @@ export interface FinishRequest {
 /** The job's log and results into the run directory; its own time is the run's parseMs. */
 export function finishLavaRun(req: FinishRequest): LavaOutcome {
   const t0 = Date.now();
-  const { dir, plan } = req;
+  const { runDir, plan } = req;
   const log = parseLavaLog(req.logText);
   const error = req.jobError ?? log.error;
   const failed = req.health !== undefined ? req.health !== 'Complete' : error !== undefined;
   const errorText = error ? `${error.type ? `${error.type}: ` : ''}${error.message}` : undefined;
   const cr = resultsFromConsole(log.target, plan, { jobError: failed ? errorText : undefined });
-  // Nothing runs on: a write the machine refuses is the fetch's error.
-  const runDir = RunDir.reopen(dir, { target: req.target ?? 'lava', onFault: (f) => { throw f; } });
-  const { run, meta } = runDir;
+  const { run, meta, dir } = runDir;
+  if (req.target) run.target = req.target;
   const jobName = req.jobId !== undefined ? `LAVA job ${req.jobId}` : 'the LAVA job';
   run.kernel = { ...plan.kernel, ...(cr.release ? { release: cr.release } : {}) };
   run.cases = cr.cases;
@@ -73,7 +72,7 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
   if (run.abort) run.problems.push(run.abort.reason);
   // A refused token or a bad URL is the user's (2) even when no case ran; exitCodeOf maps the rest.
   const exitCode = req.fault && !run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT') ? exitCodeFor(req.fault.family) : exitCodeOf(run);
-  writeFileAtomic(path.join(dir, JOB_LOG), req.logText);
+  runDir.keep(JOB_LOG, req.logText);
   runDir.console(log.target);
   for (const line of cr.ktap) runDir.sink.ktap('-', line);
   runDir.finish(run.cases.length, {
@@ -83,14 +82,16 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
   return { run, dir, exitCode, ...(run.abort ? { line: run.abort.reason.split('\n')[0] } : {}) };
 }
 
+/** A directory kgate lava job made, reopened to be finished by a fetch; nothing runs on, so a write the machine refuses is the fetch's error. */
+function reopen(dir: string): RunDir {
+  return RunDir.reopen(dir, { onFault: (f) => { throw f; } });
+}
+
 /** `kgate lava fetch --dir DIR --dispatcher-output LOG`: the log lava-run wrote, into the run directory kgate lava job made. */
 export async function importDispatcherRun(o: { dir: string; log: string; argv: string[] }): Promise<LavaOutcome> {
   const plan = readPlan(o.dir);
-  if (!existsSync(o.log)) {
-    const { KgateError } = await import('../model.js');
-    throw new KgateError('user', `no dispatcher log ${o.log}`);
-  }
-  return finishLavaRun({ dir: o.dir, plan, logText: readFileSync(o.log, 'utf8'), target: 'lava-run' });
+  if (!existsSync(o.log)) throw new KgateError('user', `no dispatcher log ${o.log}`);
+  return finishLavaRun({ runDir: reopen(o.dir), plan, logText: readFileSync(o.log, 'utf8'), target: 'lava-run' });
 }
 
 export interface SubmitRequest extends PrepareRequest {
@@ -102,9 +103,9 @@ export interface SubmitRequest extends PrepareRequest {
 }
 
 /** A fault of the submission or the polling: the run directory still says what was fetched, with the fault as its abort. */
-function faulted(e: unknown, o: { dir: string; plan: LavaPlan; logText?: string; jobId?: number; target: string; timings: Record<string, number>; problems?: string[] }): LavaOutcome {
+function faulted(e: unknown, o: { runDir: RunDir; plan: LavaPlan; logText?: string; jobId?: number; target: string; timings: Record<string, number>; problems?: string[] }): LavaOutcome {
   if (!(e instanceof KgateError)) throw e;
-  const out = finishLavaRun({ dir: o.dir, plan: o.plan, logText: o.logText ?? '', jobId: o.jobId, target: o.target, timings: o.timings, problems: o.problems, fault: e });
+  const out = finishLavaRun({ runDir: o.runDir, plan: o.plan, logText: o.logText ?? '', jobId: o.jobId, target: o.target, timings: o.timings, problems: o.problems, fault: e });
   return out;
 }
 
@@ -119,7 +120,7 @@ export async function submitToLava(req: SubmitRequest, ctx: RunContext): Promise
   const client = new LavaClient(req.server, ctx.signal);
   const prepared = await prepareLavaJob(req, ctx);
   const log = lavaNotes(ctx, prepared.runId);
-  const { dir, plan } = prepared;
+  const { dir, plan, runDir } = prepared;
   const timings: Record<string, number> = { ...prepared.timings };
   const target = `lava ${client.base}`;
   let jobId: number | undefined;
@@ -128,18 +129,18 @@ export async function submitToLava(req: SubmitRequest, ctx: RunContext): Promise
     jobId = await client.submit(prepared.yaml);
     timings.submitMs = Date.now() - t0;
     plan.server = { url: client.base, jobId };
-    writePlan(dir, plan);
+    writePlan(runDir, plan);
     log(`submitted LAVA job ${jobId}: ${client.base}/scheduler/job/${jobId}`);
     // Said at once, waited for or not: a wait killed later still names its job.
-    prepared.runDir.meta.update({ lava: { ...(prepared.runDir.meta.current.lava ?? {}), jobId, url: client.base }, timings });
+    runDir.meta.update({ lava: { ...(runDir.meta.current.lava ?? {}), jobId, url: client.base }, timings });
     if (!req.wait) return { dir, exitCode: 0 };
-    return await waitAndFetch(client, jobId, { dir, plan, target, timings, pollTimeoutSec: req.pollTimeoutSec, pollFirstMs: req.pollFirstMs, signal: ctx.signal, log });
+    return await waitAndFetch(client, jobId, { runDir, plan, target, timings, pollTimeoutSec: req.pollTimeoutSec, pollFirstMs: req.pollFirstMs, signal: ctx.signal, log });
   } catch (e) {
-    return faulted(e, { dir, plan, jobId, target, timings });
+    return faulted(e, { runDir, plan, jobId, target, timings });
   }
 }
 
-async function waitAndFetch(client: LavaClient, jobId: number, o: { dir: string; plan: LavaPlan; target: string; timings: Record<string, number>; pollTimeoutSec: number; pollFirstMs?: number; signal?: AbortSignal; log?: (l: string) => void }): Promise<LavaOutcome> {
+async function waitAndFetch(client: LavaClient, jobId: number, o: { runDir: RunDir; plan: LavaPlan; target: string; timings: Record<string, number>; pollTimeoutSec: number; pollFirstMs?: number; signal?: AbortSignal; log?: (l: string) => void }): Promise<LavaOutcome> {
   const t0 = Date.now();
   let state: LavaJobState | undefined;
   let fault: KgateError | undefined;
@@ -158,7 +159,7 @@ async function waitAndFetch(client: LavaClient, jobId: number, o: { dir: string;
   if (state) o.timings.fetchMs = Date.now() - t1;
   // The job's end as the server saw it; a poll that failed leaves its fault instead.
   const end = state ? { health: state.health, jobError: jobErrorOf(state, results), lavaResults: results } : { fault };
-  return finishLavaRun({ dir: o.dir, plan: o.plan, logText, jobId, target: o.target, timings: o.timings, problems, ...end });
+  return finishLavaRun({ runDir: o.runDir, plan: o.plan, logText, jobId, target: o.target, timings: o.timings, problems, ...end });
 }
 
 /** Why a job that did not complete failed: the server's own error case, else its failure comment. */
@@ -199,10 +200,11 @@ export async function fetchFromLava(o: { job?: string; dir?: string; resultsRoot
   const client = new LavaClient(o.server, o.signal);
   const target = `lava ${client.base}`;
   const timings: Record<string, number> = {};
+  const runDir = reopen(dir);
   try {
-    return await waitAndFetch(client, jobId, { dir, plan, target, timings, pollTimeoutSec: o.pollTimeoutSec, pollFirstMs: o.pollFirstMs, signal: o.signal, log: o.log });
+    return await waitAndFetch(client, jobId, { runDir, plan, target, timings, pollTimeoutSec: o.pollTimeoutSec, pollFirstMs: o.pollFirstMs, signal: o.signal, log: o.log });
   } catch (e) {
-    return faulted(e, { dir, plan, jobId, target, timings });
+    return faulted(e, { runDir, plan, jobId, target, timings });
   }
 }
 

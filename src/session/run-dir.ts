@@ -103,19 +103,25 @@ export class RunDir {
    * begun again from what that says, and what an earlier finish wrote
    * (results, ktap.log) written anew.
    */
-  static reopen(dir: string, o: { target: string; onFault: (f: MachineFault) => void }): RunDir {
+  static reopen(dir: string, o: { onFault: (f: MachineFault) => void }): RunDir {
     // Its writes guarded by the run's sink, as an opened one's are.
     const meta = MetadataFile.reopen(dir, (write) => sink.save(write));
-    const run: RunResult = { runId: basename(dir), startedAt: meta.current.startedAt ?? new Date().toISOString(), target: o.target, cases: [], problems: [], summary: summarise([]) };
+    const run: RunResult = { runId: basename(dir), startedAt: meta.current.startedAt ?? new Date().toISOString(), target: meta.current.target ?? 'lava', cases: [], problems: [], summary: summarise([]) };
     for (const f of readdirSync(dir)) if (/^ktap(-\d+)?\.log$/.test(f)) rmSync(join(dir, f), { force: true });
     const sink = new RunSink(dir, run, o.onFault);
     return new RunDir(dir, run, sink, meta);
   }
 
+  /** A file of the run's own beside the common ones (a LAVA job's definition, its log), written whole; its path. */
+  keep(name: string, data: string): string {
+    const file = join(this.dir, name);
+    this.sink.save(() => writeFileAtomic(file, data));
+    return file;
+  }
+
   /** The guest's serial console as a whole (a run whose console came back at its end, as a LAVA job's does). */
   console(lines: readonly string[]): void {
-    const file = this.file('console');
-    this.sink.save(() => writeFileAtomic(file, lines.join('\n') + '\n'));
+    this.keep(RUN_FILES.console, lines.join('\n') + '\n');
   }
 
   /**
