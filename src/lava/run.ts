@@ -5,36 +5,27 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RunResult } from '../model.js';
-import { KgateError, exitCodeOf, exitCodeFor } from '../model.js';
+import { KgateError, exitCodeOf } from '../model.js';
 import type { RunContext } from '../session/context.js';
 import { RunDir } from '../session/run-dir.js';
-import { parseLavaLog, type LavaResultEntry } from './log.js';
+import { parseLavaLog } from './log.js';
 import { resultsFromConsole } from './results.js';
 import { lavaCaseName } from './job.js';
 import { prepareLavaJob, readPlan, writePlan, type LavaPlan, type PrepareRequest } from './prepare.js';
-import { LavaClient, waitForJob, type LavaJobState, type LavaServer } from './rest.js';
+import { LavaClient, fetchJobEnd, type JobEnd, type LavaServer } from './rest.js';
 
 export const JOB_LOG = 'lava-job.log';
 
 export interface LavaOutcome { run?: RunResult; dir: string; exitCode: number; line?: string }
 
-export interface FinishRequest {
+export interface FinishRequest extends JobEnd {
   /** The run directory kgate lava job opened, or one reopened to fetch its job again. */
   runDir: RunDir;
   plan: LavaPlan;
-  logText: string;
-  /** The job's end as the server reports it; lava-run's log says it itself. */
+  /** The job's id on the server; lava-run's log says its end itself. */
   jobId?: number;
-  health?: string;
-  jobError?: { type?: string; message: string };
-  /** The server's test cases (REST); the log's results entries otherwise. */
-  lavaResults?: LavaResultEntry[];
   target?: string;
   timings?: Record<string, number>;
-  /** Problems met while fetching (a log that could not be had, a retry). */
-  problems?: string[];
-  /** The submission or polling failed (unreachable, refused token, poll timeout): the run's abort, with its family's exit code. */
-  fault?: KgateError;
 }
 
 /** The job's log and results into the run directory; its own time is the run's parseMs. */
@@ -70,8 +61,8 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
     run.abort = { family: 'infra', reason: `${jobName} returned ${run.cases.length - missing} of ${run.cases.length} cases; ${missing} MISS` };
   }
   if (run.abort) run.problems.push(run.abort.reason);
-  // A refused token or a bad URL is the user's (2) even when no case ran; exitCodeOf maps the rest.
-  const exitCode = req.fault && !run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT') ? exitCodeFor(req.fault.family) : exitCodeOf(run);
+  // A refused token or a bad URL is the user's (2) even when no case ran: the fault is the run's abort, and exitCodeOf maps its family.
+  const exitCode = exitCodeOf(run);
   runDir.keep(JOB_LOG, req.logText);
   runDir.console(log.target);
   for (const line of cr.ktap) runDir.sink.ktap('-', line);
@@ -102,11 +93,10 @@ export interface SubmitRequest extends PrepareRequest {
   pollFirstMs?: number;
 }
 
-/** A fault of the submission or the polling: the run directory still says what was fetched, with the fault as its abort. */
-function faulted(e: unknown, o: { runDir: RunDir; plan: LavaPlan; logText?: string; jobId?: number; target: string; timings: Record<string, number>; problems?: string[] }): LavaOutcome {
+/** A fault of the submission (unreachable, a refused token): the run directory still says what was made, with the fault as its abort; any other error is thrown on. */
+function submitFault(e: unknown): JobEnd {
   if (!(e instanceof KgateError)) throw e;
-  const out = finishLavaRun({ runDir: o.runDir, plan: o.plan, logText: o.logText ?? '', jobId: o.jobId, target: o.target, timings: o.timings, problems: o.problems, fault: e });
-  return out;
+  return { logText: '', fault: e };
 }
 
 /** LAVA's own notes (submitted, the job's state) as notes of the run's suite stage. */
@@ -124,6 +114,7 @@ export async function submitToLava(req: SubmitRequest, ctx: RunContext): Promise
   const timings: Record<string, number> = { ...prepared.timings };
   const target = `lava ${client.base}`;
   let jobId: number | undefined;
+  let end: JobEnd;
   try {
     const t0 = Date.now();
     jobId = await client.submit(prepared.yaml);
@@ -134,41 +125,11 @@ export async function submitToLava(req: SubmitRequest, ctx: RunContext): Promise
     // Said at once, waited for or not: a wait killed later still names its job.
     runDir.meta.update({ lava: { ...(runDir.meta.current.lava ?? {}), jobId, url: client.base }, timings });
     if (!req.wait) return { dir, exitCode: 0 };
-    return await waitAndFetch(client, jobId, { runDir, plan, target, timings, pollTimeoutSec: req.pollTimeoutSec, pollFirstMs: req.pollFirstMs, signal: ctx.signal, log });
+    end = await fetchJobEnd(client, jobId, { timeoutMs: req.pollTimeoutSec * 1000, firstMs: req.pollFirstMs, signal: ctx.signal, log, timings });
   } catch (e) {
-    return faulted(e, { runDir, plan, jobId, target, timings });
+    end = submitFault(e);
   }
-}
-
-async function waitAndFetch(client: LavaClient, jobId: number, o: { runDir: RunDir; plan: LavaPlan; target: string; timings: Record<string, number>; pollTimeoutSec: number; pollFirstMs?: number; signal?: AbortSignal; log?: (l: string) => void }): Promise<LavaOutcome> {
-  const t0 = Date.now();
-  let state: LavaJobState | undefined;
-  let fault: KgateError | undefined;
-  try {
-    state = await waitForJob(client, jobId, { timeoutMs: o.pollTimeoutSec * 1000, signal: o.signal, firstMs: o.pollFirstMs, onState: (s) => o.log?.(`LAVA job ${jobId}: ${s.state}${s.health && s.health !== 'Unknown' ? ` (${s.health})` : ''}`) });
-  } catch (e) {
-    if (!(e instanceof KgateError)) throw e;
-    fault = e;
-  }
-  o.timings.pollMs = Date.now() - t0;
-  const t1 = Date.now();
-  const problems: string[] = [];
-  // A job not seen to end still has its log so far: it shows how far the job got.
-  const logText = await client.log(jobId).catch((e) => { if (state) problems.push(`the job's log could not be fetched: ${(e as Error).message}`); return ''; });
-  const results = state && await client.results(jobId).catch((e) => { problems.push(`the job's results could not be fetched: ${(e as Error).message}`); return undefined; });
-  if (state) o.timings.fetchMs = Date.now() - t1;
-  // The job's end as the server saw it; a poll that failed leaves its fault instead.
-  const end = state ? { health: state.health, jobError: jobErrorOf(state, results), lavaResults: results } : { fault };
-  return finishLavaRun({ runDir: o.runDir, plan: o.plan, logText, jobId, target: o.target, timings: o.timings, problems, ...end });
-}
-
-/** Why a job that did not complete failed: the server's own error case, else its failure comment. */
-function jobErrorOf(state: LavaJobState, results: LavaResultEntry[] | undefined): FinishRequest['jobError'] {
-  if (state.health === 'Complete') return undefined;
-  const jobCase = results?.find((r) => r.suite === 'lava' && r.case === 'job');
-  const type = jobCase?.extra?.error_type;
-  const msg = jobCase?.extra?.error_msg ?? state.failureComment;
-  return { ...(typeof type === 'string' ? { type } : {}), message: String(msg ?? `the job ended ${state.health}`) };
+  return finishLavaRun({ runDir, plan, jobId, target, timings, ...end });
 }
 
 /** Where kgate lava submit left LAVA job N under a results root (the plan names the job). */
@@ -200,11 +161,6 @@ export async function fetchFromLava(o: { job?: string; dir?: string; resultsRoot
   const client = new LavaClient(o.server, o.signal);
   const target = `lava ${client.base}`;
   const timings: Record<string, number> = {};
-  const runDir = reopen(dir);
-  try {
-    return await waitAndFetch(client, jobId, { runDir, plan, target, timings, pollTimeoutSec: o.pollTimeoutSec, pollFirstMs: o.pollFirstMs, signal: o.signal, log: o.log });
-  } catch (e) {
-    return faulted(e, { runDir, plan, jobId, target, timings });
-  }
+  const end = await fetchJobEnd(client, jobId, { timeoutMs: o.pollTimeoutSec * 1000, firstMs: o.pollFirstMs, signal: o.signal, log: o.log, timings });
+  return finishLavaRun({ runDir: reopen(dir), plan, jobId, target, timings, ...end });
 }
-
