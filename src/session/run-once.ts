@@ -10,20 +10,17 @@ import type { RunResult } from '../model.js';
 import { KgateError, exitCodeOf } from '../model.js';
 import { forRun, timedStage, whyStageFailed, type Emit } from '../events.js';
 import type { BuildManifest } from '../gen/manifest.js';
-import { binaryName } from '../gen/index.js';
 import type { Selection } from '../catalog/selection.js';
-import { getCase } from '../catalog/index.js';
 import { kernelStage, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
 import type { SuiteTarget } from '../runner/target.js';
 import type { SuiteFile } from '../runner/image.js';
 import { targetName, type TargetSpec } from '../runner/target-spec.js';
 import { runSuite, type WorkItem } from '../runner/execute.js';
-import { missCase } from '../runner/ledger.js';
 import { localTarget } from '../runner/local.js';
 import { anySignal as anySignalOf, releaseSignal } from '../util/deadline.js';
 import { RunDir, machineAbort, newRunId } from './run-dir.js';
 import type { RunContext } from './context.js';
-import { suiteStage, type BuiltSuite } from './suite.js';
+import { addMissing, suiteStage, type BuiltSuite } from './suite.js';
 import { machineFault } from '../util/machine-fault.js';
 import type { CoverageRun, Granularity } from '../coverage/index.js';
 import { decodeCrashCases } from '../kmsg/decode.js';
@@ -63,9 +60,10 @@ function suiteFilesOf(suite: Promise<BuiltSuite>): Promise<SuiteFile[]> {
 
 function startTargets(spec: TargetSpec, kernel: KernelArtifact | undefined, dir: string, emit: Emit, signal: AbortSignal, suite: Promise<BuiltSuite>): Promise<SuiteTarget>[] {
   if (spec.kind === 'local') return [Promise.resolve().then(() => localTarget())];
-  if (spec.kind === 'ssh') return [import('../runner/remote-target.js').then((m) => m.sshTarget(spec, signal, emit, suiteFilesOf(suite)))];
+  const files = suiteFilesOf(suite);
+  if (spec.kind === 'ssh') return [import('../runner/remote-target.js').then((m) => m.sshTarget(spec, signal, emit, files))];
   if (!kernel) throw new KgateError('bug', 'a qemu target without a kernel');
-  const guests = import('../runner/guest-target.js').then((m) => m.startGuestTargets(spec, kernel, dir, signal, emit, suiteFilesOf(suite)));
+  const guests = import('../runner/guest-target.js').then((m) => m.startGuestTargets(spec, kernel, dir, signal, emit, files));
   return Array.from({ length: spec.jobs }, (_, i) => guests.then((g) => g[i]));
 }
 
@@ -179,7 +177,7 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
   if (kernel?.stacktrace && run.cases.some((c) => c.status === 'CRASH')) run.problems.push(...await decodeCrashCases(run.cases, kernel.stacktrace, ctx.signal).catch(() => []));
   if (coverage && !run.abort) await coverageStage(coverage, run, kernel, emit, ctx.signal, timings);
   // Stopped before the suite was built: the cases asked for still show up, from the catalog.
-  addMissing(run, manifest ? selection : catalogItems(req.selection), emit);
+  addMissing(run, req.selection, manifest ? selection : undefined, emit);
   timings.totalMs = Date.now() - t0;
   // run.kernel learnt what the kernel speaks from the suite (RunSink.add)
   runDir.finish(req.selection.ids.length, { timings });
@@ -219,32 +217,4 @@ function suiteIdentity(m: BuildManifest): { sha256: string; binaries: Record<str
 function interrupted(signal: AbortSignal): { family: 'interrupt'; reason: string } {
   const r: unknown = signal.reason;
   return { family: 'interrupt', reason: r instanceof KgateError && r.family === 'interrupt' ? r.message : 'interrupted' };
-}
-
-/** The selection as work items of the catalog alone (the binary's name and family, no path): for a run stopped before its build ended. */
-function catalogItems(selection: Selection): WorkItem[] {
-  const byFamily = new Map<string, WorkItem>();
-  for (const id of selection.ids) {
-    const c = getCase(id);
-    let item = byFamily.get(c.family);
-    if (!item) {
-      item = { binary: { name: binaryName(c.family), path: '', family: c.family, api: c.api, cases: [], sha256: '' }, caseIds: [] };
-      byFamily.set(c.family, item);
-    }
-    item.caseIds.push(id);
-  }
-  return [...byFamily.values()];
-}
-
-/** Every case asked for shows up, even those a dead target never reached. */
-function addMissing(run: RunResult, selection: WorkItem[], emit: Emit): void {
-  const seen = new Set(run.cases.map((c) => c.id));
-  for (const item of selection) {
-    for (const id of item.caseIds) {
-      if (seen.has(id)) continue;
-      const miss = missCase(id, item.binary, run.abort ? { kind: 'aborted', reason: run.abort.reason } : { kind: 'unreported' });
-      run.cases.push(miss);
-      emit({ type: 'case', shard: '-', result: miss });
-    }
-  }
 }
