@@ -53,6 +53,8 @@ export const RUN_FILES = Object.freeze({
   /** The guest's serial console (console-N.log for the Nth guest). */
   console: 'console.log',
   junit: JUNIT_XML,
+  /** The exact .config of a kernel the run built: what a report to the list attaches. */
+  kernelConfig: 'kernel.config',
 });
 
 /** A run directory's results.json, or undefined where there is none it can read. */

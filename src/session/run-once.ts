@@ -42,12 +42,12 @@ export interface RunOutcome { run: RunResult; dir: string; exitCode: number; tim
 
 
 /** The kernel a run's guests boot: none for local and ssh:// targets, the one given, or the kernel stage's. */
-async function kernelOfRun(req: RunOnceRequest, dir: string, emit: Emit, signal: AbortSignal): Promise<KernelArtifact | undefined> {
+async function kernelOfRun(req: RunOnceRequest, runDir: RunDir, emit: Emit, signal: AbortSignal): Promise<KernelArtifact | undefined> {
   if (req.target.kind !== 'qemu' || !req.kernel) return undefined;
   if ('artifact' in req.kernel) return req.kernel.artifact;
-  const k = await kernelStage(req.kernel, { emit, signal, logDir: dir });
+  const k = await kernelStage(req.kernel, { emit, signal, logDir: runDir.dir });
   // The exact .config of a built kernel beside its results: what a report to the list attaches.
-  if (k.config && existsSync(k.config)) copyFileSync(k.config, path.join(dir, 'kernel.config'));
+  if (k.config && existsSync(k.config)) copyFileSync(k.config, runDir.file('kernelConfig'));
   return k;
 }
 
@@ -103,7 +103,7 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
     const building = suite = suiteStage(req.selection, { buildDir: ctx.buildDir, emit }, anySignal([signal, stopBuild.signal]));
     building.catch((e) => { buildError = e; buildFailed.abort(); }); // awaited below; never an unhandled rejection if the run stops first
     const tKernel = Date.now();
-    kernel = await kernelOfRun(req, dir, emit, anySignal([signal, buildFailed.signal]));
+    kernel = await kernelOfRun(req, runDir, emit, anySignal([signal, buildFailed.signal]));
     if (kernel) {
       timings.kernelMs = Date.now() - tKernel;
       run.kernel = kernel.identity;
