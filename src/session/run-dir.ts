@@ -1,7 +1,7 @@
 // results/<run>/: one directory per run, claimed exclusively; the names of
 // its files, and RunDir, which owns what writes into it during a run.
 import { mkdirp } from '../util/fs.js';
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { KgateError, summarise, type RunResult } from '../model.js';
 import { JUNIT_XML, RESULTS_JSON, writeJUnit } from '../report/index.js';
@@ -60,6 +60,11 @@ export const RUN_FILES = Object.freeze({
 /** A run directory's results.json, or undefined where there is none it can read. */
 export function readRunResult(dir: string): RunResult | undefined {
   try { return JSON.parse(readFileSync(join(dir, RUN_FILES.results), 'utf8')) as RunResult; } catch { return undefined; }
+}
+
+/** A run directory's console logs (console.log, console-N.log of the other guests), in order; none where there is no directory. */
+export function consoleLogs(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).filter((f) => /^console.*\.log$/.test(f)).sort().map((f) => join(dir, f)) : [];
 }
 
 /** A run directory's metadata.json as far as it can be read ({} where it cannot). */
