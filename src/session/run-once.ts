@@ -1,8 +1,9 @@
 // runOnce: "run this suite on this kernel", as a function. `kgate run` calls it
 // once; bisect, gate and nightly call it per step, revision or cell and
-// compare the RunResults. It owns the run directory, metadata.json and the
-// sink; it composes the stages (kernel, suite build, targets, runSuite,
-// writers) and never prints: the caller renders its events.
+// compare the RunResults. It opens the run directory (RunDir: the sink,
+// metadata.json) and finishes it; it composes the stages (kernel, suite
+// build, target, suite, each timed by events.ts timedStage) and never prints:
+// the caller renders its events.
 import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
