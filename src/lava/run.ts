@@ -11,7 +11,7 @@ import { RunDir } from '../session/run-dir.js';
 import { parseLavaLog } from './log.js';
 import { resultsFromConsole } from './results.js';
 import { lavaCaseName } from './job.js';
-import { prepareLavaJob, readPlan, writePlan, type LavaPlan, type PrepareRequest } from './prepare.js';
+import { PLAN_JSON, prepareLavaJob, readPlan, writePlan, type LavaPlan, type PrepareRequest } from './prepare.js';
 import { LavaClient, fetchJobEnd, type JobEnd, type LavaServer } from './rest.js';
 
 export const JOB_LOG = 'lava-job.log';
@@ -136,7 +136,7 @@ export async function submitToLava(req: SubmitRequest, ctx: RunContext): Promise
 function findRunDir(root: string, jobId: number, url: string): string | undefined {
   if (!existsSync(root)) return undefined;
   for (const d of readdirSync(root).sort().reverse()) {
-    const f = path.join(root, d, 'lava-plan.json');
+    const f = path.join(root, d, PLAN_JSON);
     if (!existsSync(f)) continue;
     try {
       const p = JSON.parse(readFileSync(f, 'utf8')) as LavaPlan;
@@ -157,7 +157,7 @@ export async function fetchFromLava(o: { job?: string; dir?: string; resultsRoot
   }
   const plan = readPlan(dir);
   const jobId = o.job !== undefined ? Number(o.job) : plan.server?.jobId;
-  if (jobId === undefined) throw new KgateError('user', `${dir}: the job was never submitted (no job id in ${path.basename(dir)}/lava-plan.json); give the id`);
+  if (jobId === undefined) throw new KgateError('user', `${dir}: the job was never submitted (no job id in ${path.basename(dir)}/${PLAN_JSON}); give the id`);
   const client = new LavaClient(o.server, o.signal);
   const target = `lava ${client.base}`;
   const timings: Record<string, number> = {};
