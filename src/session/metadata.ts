@@ -4,7 +4,7 @@
 // (the exact Debian package version, the tree commit), so running it again
 // tests the same kernel: the command line with --kernel pinned comes from the
 // option table (RunContext.pinKernel), never by patching argv. MetadataFile
-// is its one writer: a LAVA run finished later (fetch, the dispatcher) reopens it.
+// is its one writer, through RunDir: a LAVA job fetched later (kgate lava fetch) reopens it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelIdentity, RunResult, RunSummary } from '../model.js';
