@@ -17,6 +17,7 @@ import { qemuTargetOf } from '../src/cli/inputs.js';
 import { runOnDispatcher } from '../src/lava/dispatcher.js';
 import { generateAndBuild } from '../src/gen/index.js';
 import { submitToLava } from '../src/lava/run.js';
+import { readRunMetadata } from '../src/session/run-dir.js';
 import type { RunResult } from '../src/model.js';
 
 const root = projectRoot();
@@ -76,7 +77,7 @@ async function main() {
 }
 
 function meta(dir: string): Record<string, number> {
-  try { return JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')).timings ?? {}; } catch { return {}; }
+  return readRunMetadata(dir).timings ?? {};
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -34,13 +34,16 @@ export function forRun(run: string, emit: Emit): Emit {
 export async function timedStage<T>(emit: Emit, stage: Stage, o: {
   detail?: string;
   done: (r: T) => string | undefined;
+  /** Why a stage that returned failed all the same (a suite whose run stopped): it ends 'fail' with that reason. */
+  failed?: (r: T) => string | undefined;
   failDetail?: (e: unknown) => string | undefined;
 }, work: (note: (line: string) => void) => Promise<T>): Promise<T> {
   const t0 = Date.now();
   emit({ type: 'stage', stage, state: 'start', ...(o.detail !== undefined ? { detail: o.detail } : {}) });
   try {
     const r = await work((line) => emit({ type: 'stage', stage, state: 'note', detail: line }));
-    emit({ type: 'stage', stage, state: 'done', ms: Date.now() - t0, detail: o.done(r) });
+    const why = o.failed?.(r);
+    emit({ type: 'stage', stage, state: why !== undefined ? 'fail' : 'done', ms: Date.now() - t0, detail: why ?? o.done(r) });
     return r;
   } catch (e) {
     const detail = (o.failDetail ?? whyStageFailed)(e);

@@ -53,6 +53,10 @@ export function worstStatus(statuses: Iterable<Status>): Status {
 export function isFailure(s: Status): boolean {
   return STATUS_FACTS[s].failure;
 }
+/** A verdict that the tested kernel failed (KCIDB's FAIL: FAIL, CRASH, TIMEOUT), not only that a case could not be judged: it stands even in a run that stopped. */
+export function failsTheKernel(s: Status): boolean {
+  return STATUS_FACTS[s].kcidb === 'FAIL';
+}
 
 export interface KernelIdentity {
   release: string;           // uname -r of the kernel that ran the case
@@ -145,7 +149,7 @@ export function exitCodeFor(family: FailureFamily): number {
  * a case that was never run or errored is 1.
  */
 export function exitCodeOf(run: Pick<RunResult, 'cases' | 'abort'>): number {
-  if (run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT')) return EXIT.fail;
+  if (run.cases.some((c) => failsTheKernel(c.status))) return EXIT.fail;
   if (run.abort) return exitCodeFor(run.abort.family);
   return run.cases.some((c) => isFailure(c.status)) ? EXIT.fail : EXIT.ok;
 }

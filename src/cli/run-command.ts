@@ -1,12 +1,13 @@
 // The CLI face of `kgate run`: progress, Ctrl-C, the summary, the exit code.
 // The run itself is the session's runOnce; this file only maps it to output.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, KgateError } from '../model.js';
 import { assertRoot } from '../runner/local.js';
 import { makeProgress } from './progress.js';
 import { runOnce } from '../session/run-once.js';
 import type { RunContext } from '../session/context.js';
+import { consoleLogs } from '../session/run-dir.js';
 import { formatSummaryTable } from '../report/index.js';
 import type { RunInputs } from './inputs.js';
 
@@ -106,9 +107,8 @@ export async function runFromCli(o: RunInputs, line: Pick<RunContext, 'argv' | '
 
 /** The last lines the guest's kernel printed (kgate's own notes left out), for an infra failure. */
 export function consoleTail(dir: string, n = 15): string {
-  const logs = existsSync(dir) ? readdirSync(dir).filter((f) => /^console.*\.log$/.test(f)).sort() : [];
-  if (logs.length === 0) return '';
-  const file = join(dir, logs.at(-1)!);
+  const file = consoleLogs(dir).at(-1);
+  if (!file) return '';
   const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('kgate: ') && !l.startsWith('qemu-system'));
   if (lines.length === 0) return `  console (${file}): empty, the kernel printed nothing\n`;
   return `  console tail (${file}):\n` + lines.slice(-n).map((l) => `  | ${l}`).join('\n') + '\n';

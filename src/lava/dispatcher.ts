@@ -8,7 +8,6 @@ import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { KgateError } from '../model.js';
-import { writeFileAtomic } from '../util/atomic.js';
 import type { RunContext } from '../session/context.js';
 import { deviceDict, renderDevice } from './device.js';
 import { prepareLavaJob, type PrepareRequest } from './prepare.js';
@@ -29,10 +28,9 @@ export interface DispatcherRequest extends PrepareRequest {
 export async function runOnDispatcher(req: DispatcherRequest, ctx: RunContext): Promise<LavaOutcome> {
   if (!existsSync(LAVA_RUN)) throw new KgateError('infra', `${LAVA_RUN} not found (apt-get install lava-dispatcher; scripts/setup.sh)`);
   const prepared = await prepareLavaJob(req, ctx);
-  const { dir, plan } = prepared;
+  const { dir, plan, runDir } = prepared;
   const timings: Record<string, number> = { ...prepared.timings };
-  const device = path.join(dir, 'device.yaml');
-  writeFileAtomic(device, await renderDevice(deviceDict({ memMB: req.memMB })));
+  const device = runDir.keep('device.yaml', await renderDevice(deviceDict({ memMB: req.memMB })));
   const t0 = Date.now();
   // TERM when kgate dies: lava-run cancels the job and stops its own qemu.
   const p = execa(...tethered(LAVA_RUN, ['--job-id', `kgate-${prepared.runId}`, '--output-dir', path.join(dir, 'lava-run'), '--device', device, prepared.jobPath], 'TERM'), {
@@ -60,5 +58,5 @@ export async function runOnDispatcher(req: DispatcherRequest, ctx: RunContext): 
   const fault = ctx.signal.aborted ? new KgateError('interrupt', 'interrupted while lava-run ran the job')
     : r.timedOut ? new KgateError('infra', `lava-run did not finish within ${req.timeoutSec ?? 3600} s`)
       : logText.trim() === '' ? new KgateError('infra', `lava-run printed no log (exit ${r.exitCode}): ${String(r.stdout).trim().split('\n').at(-1) ?? ''}`) : undefined;
-  return finishLavaRun({ dir, plan, logText, target: 'lava-run', timings, ...(fault ? { fault } : {}) });
+  return finishLavaRun({ runDir, plan, logText, target: 'lava-run', timings, ...(fault ? { fault } : {}) });
 }

@@ -19,12 +19,10 @@ import { forRun } from '../events.js';
 import { kernelStage, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
 import { suiteStage } from '../session/suite.js';
 import type { RunContext } from '../session/context.js';
-import { claimRunDir, newRunId } from '../session/run-dir.js';
-import { MetadataFile } from '../session/metadata.js';
+import { RunDir, newRunId } from '../session/run-dir.js';
 import type { WorkItem } from '../runner/execute.js';
 import { cacheDir } from '../util/cache.js';
 import { mkdirp } from '../util/fs.js';
-import { writeFileAtomic } from '../util/atomic.js';
 import { buildLavaInitrd } from './guest.js';
 import { jobYaml, lavaJob } from './job.js';
 import { assertValidJob } from './validate.js';
@@ -63,14 +61,15 @@ export interface PreparedJob {
   items: WorkItem[];
   kernel: KernelArtifact;
   timings: Record<string, number>;
-  /** metadata.json, which the job's submission and results complete. */
-  meta: MetadataFile;
+  /** The run directory, whose metadata.json the job's submission completes. */
+  runDir: RunDir;
 }
 
 export async function prepareLavaJob(req: PrepareRequest, ctx: RunContext): Promise<PreparedJob> {
-  const { dir, runId } = claimRunDir(ctx.resultsRoot, req.runId ?? newRunId());
   const t0 = Date.now();
-  const meta = new MetadataFile(dir, { runId, startedAt: new Date(t0).toISOString(), target: 'lava' }, ctx);
+  // Nothing runs on: a write the machine refuses stops the job's preparation.
+  const runDir = RunDir.open(ctx.resultsRoot, req.runId ?? newRunId(), { target: 'lava', argv: ctx.argv, pinKernel: ctx.pinKernel, onFault: (f) => { throw f; } });
+  const { dir, runId, meta } = runDir;
   const emit = forRun(runId, ctx.emit);
   const timings: Record<string, number> = {};
   try {
@@ -96,24 +95,23 @@ export async function prepareLavaJob(req: PrepareRequest, ctx: RunContext): Prom
     });
     const yaml = jobYaml(job);
     await assertValidJob(yaml);
-    const jobPath = path.join(dir, JOB_YAML);
-    writeFileAtomic(jobPath, yaml);
+    const jobPath = runDir.keep(JOB_YAML, yaml);
     timings.jobMs = Date.now() - t2;
     const plan: LavaPlan = {
       version: 1, kernel: kernel.identity, selection: req.selection.describe, job: JOB_YAML,
       items: items.map((i) => ({ binary: i.binary.name, family: i.binary.family, api: i.binary.api, caseIds: [...i.caseIds] })),
     };
-    writePlan(dir, plan);
+    writePlan(runDir, plan);
     meta.update({ lava: { job: jobPath, initrdBytes: initrd.bytes, imageCached: initrd.imageCached }, timings });
-    return { dir, runId, jobPath, yaml, plan, items, kernel, timings, meta };
+    return { dir, runId, jobPath, yaml, plan, items, kernel, timings, runDir };
   } catch (e) {
     meta.finish({ error: e instanceof Error ? e.message : String(e) });
     throw e;
   }
 }
 
-export function writePlan(dir: string, plan: LavaPlan): void {
-  writeFileAtomic(path.join(dir, PLAN_JSON), JSON.stringify(plan, null, 2) + '\n');
+export function writePlan(runDir: RunDir, plan: LavaPlan): void {
+  runDir.keep(PLAN_JSON, JSON.stringify(plan, null, 2) + '\n');
 }
 
 export function readPlan(dir: string): LavaPlan {

@@ -138,3 +138,50 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * How a job ended, as the server tells it: its log (so far, for a job not
+ * seen to end: it shows how far the job got), and either its health, LAVA's
+ * own error and its test cases, or the fault that stopped the polling.
+ */
+export interface JobEnd {
+  logText: string;
+  health?: string;
+  jobError?: { type?: string; message: string };
+  /** The server's test cases (REST); the log's results entries otherwise. */
+  lavaResults?: LavaResultEntry[];
+  /** Problems met while fetching (a log or results that could not be had). */
+  problems?: string[];
+  /** The submission or polling failed (unreachable, refused token, poll timeout): the run's abort, with its family's exit code. */
+  fault?: KgateError;
+}
+
+/** The job polled until it finishes, then its log and test cases fetched; the time of each into `timings` (pollMs, fetchMs). */
+export async function fetchJobEnd(client: LavaClient, jobId: number, o: { timeoutMs: number; firstMs?: number; signal?: AbortSignal; log?: (l: string) => void; timings: Record<string, number> }): Promise<JobEnd> {
+  const t0 = Date.now();
+  let state: LavaJobState | undefined;
+  let fault: KgateError | undefined;
+  try {
+    state = await waitForJob(client, jobId, { timeoutMs: o.timeoutMs, signal: o.signal, firstMs: o.firstMs, onState: (s) => o.log?.(`LAVA job ${jobId}: ${s.state}${s.health && s.health !== 'Unknown' ? ` (${s.health})` : ''}`) });
+  } catch (e) {
+    if (!(e instanceof KgateError)) throw e;
+    fault = e;
+  }
+  o.timings.pollMs = Date.now() - t0;
+  const t1 = Date.now();
+  const problems: string[] = [];
+  const logText = await client.log(jobId).catch((e) => { if (state) problems.push(`the job's log could not be fetched: ${(e as Error).message}`); return ''; });
+  const results = state && await client.results(jobId).catch((e) => { problems.push(`the job's results could not be fetched: ${(e as Error).message}`); return undefined; });
+  if (state) o.timings.fetchMs = Date.now() - t1;
+  // The job's end as the server saw it; a poll that failed leaves its fault instead.
+  return { logText, problems, ...(state ? { health: state.health, jobError: jobErrorOf(state, results), lavaResults: results } : { fault }) };
+}
+
+/** Why a job that did not complete failed: the server's own error case, else its failure comment. */
+function jobErrorOf(state: LavaJobState, results: LavaResultEntry[] | undefined): JobEnd['jobError'] {
+  if (state.health === 'Complete') return undefined;
+  const jobCase = results?.find((r) => r.suite === 'lava' && r.case === 'job');
+  const type = jobCase?.extra?.error_type;
+  const msg = jobCase?.extra?.error_msg ?? state.failureComment;
+  return { ...(typeof type === 'string' ? { type } : {}), message: String(msg ?? `the job ended ${state.health}`) };
+}

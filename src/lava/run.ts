@@ -5,61 +5,44 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RunResult } from '../model.js';
-import { KgateError, exitCodeOf, exitCodeFor, summarise } from '../model.js';
-import { writeJUnit, writeResultsJson } from '../report/index.js';
-import { writeFileAtomic } from '../util/atomic.js';
-import { MetadataFile } from '../session/metadata.js';
+import { KgateError, exitCodeOf } from '../model.js';
 import type { RunContext } from '../session/context.js';
-import { RUN_FILES } from '../session/run-dir.js';
-import { parseLavaLog, type LavaResultEntry } from './log.js';
+import { RunDir } from '../session/run-dir.js';
+import { parseLavaLog } from './log.js';
 import { resultsFromConsole } from './results.js';
 import { lavaCaseName } from './job.js';
-import { prepareLavaJob, readPlan, writePlan, type LavaPlan, type PrepareRequest } from './prepare.js';
-import { LavaClient, waitForJob, type LavaJobState, type LavaServer } from './rest.js';
+import { PLAN_JSON, prepareLavaJob, readPlan, writePlan, type LavaPlan, type PrepareRequest } from './prepare.js';
+import { LavaClient, fetchJobEnd, type JobEnd, type LavaServer } from './rest.js';
 
 export const JOB_LOG = 'lava-job.log';
 
 export interface LavaOutcome { run?: RunResult; dir: string; exitCode: number; line?: string }
 
-export interface FinishRequest {
-  dir: string;
+export interface FinishRequest extends JobEnd {
+  /** The run directory kgate lava job opened, or one reopened to fetch its job again. */
+  runDir: RunDir;
   plan: LavaPlan;
-  logText: string;
-  /** The job's end as the server reports it; lava-run's log says it itself. */
+  /** The job's id on the server; lava-run's log says its end itself. */
   jobId?: number;
-  health?: string;
-  jobError?: { type?: string; message: string };
-  /** The server's test cases (REST); the log's results entries otherwise. */
-  lavaResults?: LavaResultEntry[];
   target?: string;
   timings?: Record<string, number>;
-  /** Problems met while fetching (a log that could not be had, a retry). */
-  problems?: string[];
-  /** The submission or polling failed (unreachable, refused token, poll timeout): the run's abort, with its family's exit code. */
-  fault?: KgateError;
 }
 
 /** The job's log and results into the run directory; its own time is the run's parseMs. */
 export function finishLavaRun(req: FinishRequest): LavaOutcome {
   const t0 = Date.now();
-  const { dir, plan } = req;
+  const { runDir, plan } = req;
   const log = parseLavaLog(req.logText);
   const error = req.jobError ?? log.error;
   const failed = req.health !== undefined ? req.health !== 'Complete' : error !== undefined;
   const errorText = error ? `${error.type ? `${error.type}: ` : ''}${error.message}` : undefined;
   const cr = resultsFromConsole(log.target, plan, { jobError: failed ? errorText : undefined });
-  const meta = MetadataFile.reopen(dir);
+  const { run, meta, dir } = runDir;
+  if (req.target) run.target = req.target;
   const jobName = req.jobId !== undefined ? `LAVA job ${req.jobId}` : 'the LAVA job';
-  const run: RunResult = {
-    runId: path.basename(dir),
-    startedAt: typeof meta.current.startedAt === 'string' ? meta.current.startedAt : new Date().toISOString(),
-    finishedAt: new Date().toISOString(),
-    target: req.target ?? 'lava',
-    kernel: { ...plan.kernel, ...(cr.release ? { release: cr.release } : {}) },
-    cases: cr.cases,
-    problems: [...(req.problems ?? []), ...cr.problems],
-    summary: summarise(cr.cases),
-  };
+  run.kernel = { ...plan.kernel, ...(cr.release ? { release: cr.release } : {}) };
+  run.cases = cr.cases;
+  run.problems = [...(req.problems ?? []), ...cr.problems];
   if (log.unreadable > 0) run.problems.push(`${log.unreadable} line(s) of the job log were not LAVA log entries`);
   // LAVA's view beside kgate's: each reported case should be a LAVA test case too.
   const lavaResults = (req.lavaResults ?? log.results).filter((r) => r.suite !== 'lava');
@@ -78,28 +61,28 @@ export function finishLavaRun(req: FinishRequest): LavaOutcome {
     run.abort = { family: 'infra', reason: `${jobName} returned ${run.cases.length - missing} of ${run.cases.length} cases; ${missing} MISS` };
   }
   if (run.abort) run.problems.push(run.abort.reason);
-  // A refused token or a bad URL is the user's (2) even when no case ran; exitCodeOf maps the rest.
-  const exitCode = req.fault && !run.cases.some((c) => c.status === 'FAIL' || c.status === 'CRASH' || c.status === 'TIMEOUT') ? exitCodeFor(req.fault.family) : exitCodeOf(run);
-  writeFileAtomic(path.join(dir, JOB_LOG), req.logText);
-  writeFileAtomic(path.join(dir, RUN_FILES.console), log.target.join('\n') + '\n');
-  writeFileAtomic(path.join(dir, RUN_FILES.ktap), cr.ktap.length ? cr.ktap.join('\n') + '\n'
-    : `KTAP version 1\n# kgate: the LAVA job printed no result\n1..${run.cases.length}\nBail out! ${run.abort?.reason ?? 'no result'}\n`);
-  writeResultsJson(dir, run);
-  writeJUnit(dir, run);
-  meta.update({ state: 'finished', finishedAt: run.finishedAt, kernel: run.kernel, summary: run.summary, abort: run.abort,
+  // A refused token or a bad URL is the user's (2) even when no case ran: the fault is the run's abort, and exitCodeOf maps its family.
+  const exitCode = exitCodeOf(run);
+  runDir.keep(JOB_LOG, req.logText);
+  runDir.console(log.target);
+  for (const line of cr.ktap) runDir.sink.ktap('-', line);
+  runDir.finish(run.cases.length, {
     lava: { ...(meta.current.lava ?? {}), jobId: req.jobId, health: req.health ?? (failed ? 'Incomplete' : 'Complete'), error, lavaTestCases: lavaResults.length },
-    timings: { ...(meta.current.timings ?? {}), ...(req.timings ?? {}), parseMs: Date.now() - t0 } });
+    timings: { ...(meta.current.timings ?? {}), ...(req.timings ?? {}), parseMs: Date.now() - t0 },
+  });
   return { run, dir, exitCode, ...(run.abort ? { line: run.abort.reason.split('\n')[0] } : {}) };
+}
+
+/** A directory kgate lava job made, reopened to be finished by a fetch; nothing runs on, so a write the machine refuses is the fetch's error. */
+function reopen(dir: string): RunDir {
+  return RunDir.reopen(dir, { onFault: (f) => { throw f; } });
 }
 
 /** `kgate lava fetch --dir DIR --dispatcher-output LOG`: the log lava-run wrote, into the run directory kgate lava job made. */
 export async function importDispatcherRun(o: { dir: string; log: string; argv: string[] }): Promise<LavaOutcome> {
   const plan = readPlan(o.dir);
-  if (!existsSync(o.log)) {
-    const { KgateError } = await import('../model.js');
-    throw new KgateError('user', `no dispatcher log ${o.log}`);
-  }
-  return finishLavaRun({ dir: o.dir, plan, logText: readFileSync(o.log, 'utf8'), target: 'lava-run' });
+  if (!existsSync(o.log)) throw new KgateError('user', `no dispatcher log ${o.log}`);
+  return finishLavaRun({ runDir: reopen(o.dir), plan, logText: readFileSync(o.log, 'utf8'), target: 'lava-run' });
 }
 
 export interface SubmitRequest extends PrepareRequest {
@@ -110,11 +93,10 @@ export interface SubmitRequest extends PrepareRequest {
   pollFirstMs?: number;
 }
 
-/** A fault of the submission or the polling: the run directory still says what was fetched, with the fault as its abort. */
-function faulted(e: unknown, o: { dir: string; plan: LavaPlan; logText?: string; jobId?: number; target: string; timings: Record<string, number>; problems?: string[] }): LavaOutcome {
+/** A fault of the submission (unreachable, a refused token): the run directory still says what was made, with the fault as its abort; any other error is thrown on. */
+function submitFault(e: unknown): JobEnd {
   if (!(e instanceof KgateError)) throw e;
-  const out = finishLavaRun({ dir: o.dir, plan: o.plan, logText: o.logText ?? '', jobId: o.jobId, target: o.target, timings: o.timings, problems: o.problems, fault: e });
-  return out;
+  return { logText: '', fault: e };
 }
 
 /** LAVA's own notes (submitted, the job's state) as notes of the run's suite stage. */
@@ -128,62 +110,33 @@ export async function submitToLava(req: SubmitRequest, ctx: RunContext): Promise
   const client = new LavaClient(req.server, ctx.signal);
   const prepared = await prepareLavaJob(req, ctx);
   const log = lavaNotes(ctx, prepared.runId);
-  const { dir, plan } = prepared;
+  const { dir, plan, runDir } = prepared;
   const timings: Record<string, number> = { ...prepared.timings };
   const target = `lava ${client.base}`;
   let jobId: number | undefined;
+  let end: JobEnd;
   try {
     const t0 = Date.now();
     jobId = await client.submit(prepared.yaml);
     timings.submitMs = Date.now() - t0;
     plan.server = { url: client.base, jobId };
-    writePlan(dir, plan);
+    writePlan(runDir, plan);
     log(`submitted LAVA job ${jobId}: ${client.base}/scheduler/job/${jobId}`);
     // Said at once, waited for or not: a wait killed later still names its job.
-    prepared.meta.update({ lava: { ...(prepared.meta.current.lava ?? {}), jobId, url: client.base }, timings });
+    runDir.meta.update({ lava: { ...(runDir.meta.current.lava ?? {}), jobId, url: client.base }, timings });
     if (!req.wait) return { dir, exitCode: 0 };
-    return await waitAndFetch(client, jobId, { dir, plan, target, timings, pollTimeoutSec: req.pollTimeoutSec, pollFirstMs: req.pollFirstMs, signal: ctx.signal, log });
+    end = await fetchJobEnd(client, jobId, { timeoutMs: req.pollTimeoutSec * 1000, firstMs: req.pollFirstMs, signal: ctx.signal, log, timings });
   } catch (e) {
-    return faulted(e, { dir, plan, jobId, target, timings });
+    end = submitFault(e);
   }
-}
-
-async function waitAndFetch(client: LavaClient, jobId: number, o: { dir: string; plan: LavaPlan; target: string; timings: Record<string, number>; pollTimeoutSec: number; pollFirstMs?: number; signal?: AbortSignal; log?: (l: string) => void }): Promise<LavaOutcome> {
-  const t0 = Date.now();
-  let state: LavaJobState | undefined;
-  let fault: KgateError | undefined;
-  try {
-    state = await waitForJob(client, jobId, { timeoutMs: o.pollTimeoutSec * 1000, signal: o.signal, firstMs: o.pollFirstMs, onState: (s) => o.log?.(`LAVA job ${jobId}: ${s.state}${s.health && s.health !== 'Unknown' ? ` (${s.health})` : ''}`) });
-  } catch (e) {
-    if (!(e instanceof KgateError)) throw e;
-    fault = e;
-  }
-  o.timings.pollMs = Date.now() - t0;
-  const t1 = Date.now();
-  const problems: string[] = [];
-  // A job not seen to end still has its log so far: it shows how far the job got.
-  const logText = await client.log(jobId).catch((e) => { if (state) problems.push(`the job's log could not be fetched: ${(e as Error).message}`); return ''; });
-  const results = state && await client.results(jobId).catch((e) => { problems.push(`the job's results could not be fetched: ${(e as Error).message}`); return undefined; });
-  if (state) o.timings.fetchMs = Date.now() - t1;
-  // The job's end as the server saw it; a poll that failed leaves its fault instead.
-  const end = state ? { health: state.health, jobError: jobErrorOf(state, results), lavaResults: results } : { fault };
-  return finishLavaRun({ dir: o.dir, plan: o.plan, logText, jobId, target: o.target, timings: o.timings, problems, ...end });
-}
-
-/** Why a job that did not complete failed: the server's own error case, else its failure comment. */
-function jobErrorOf(state: LavaJobState, results: LavaResultEntry[] | undefined): FinishRequest['jobError'] {
-  if (state.health === 'Complete') return undefined;
-  const jobCase = results?.find((r) => r.suite === 'lava' && r.case === 'job');
-  const type = jobCase?.extra?.error_type;
-  const msg = jobCase?.extra?.error_msg ?? state.failureComment;
-  return { ...(typeof type === 'string' ? { type } : {}), message: String(msg ?? `the job ended ${state.health}`) };
+  return finishLavaRun({ runDir, plan, jobId, target, timings, ...end });
 }
 
 /** Where kgate lava submit left LAVA job N under a results root (the plan names the job). */
 function findRunDir(root: string, jobId: number, url: string): string | undefined {
   if (!existsSync(root)) return undefined;
   for (const d of readdirSync(root).sort().reverse()) {
-    const f = path.join(root, d, 'lava-plan.json');
+    const f = path.join(root, d, PLAN_JSON);
     if (!existsSync(f)) continue;
     try {
       const p = JSON.parse(readFileSync(f, 'utf8')) as LavaPlan;
@@ -204,14 +157,10 @@ export async function fetchFromLava(o: { job?: string; dir?: string; resultsRoot
   }
   const plan = readPlan(dir);
   const jobId = o.job !== undefined ? Number(o.job) : plan.server?.jobId;
-  if (jobId === undefined) throw new KgateError('user', `${dir}: the job was never submitted (no job id in ${path.basename(dir)}/lava-plan.json); give the id`);
+  if (jobId === undefined) throw new KgateError('user', `${dir}: the job was never submitted (no job id in ${path.basename(dir)}/${PLAN_JSON}); give the id`);
   const client = new LavaClient(o.server, o.signal);
   const target = `lava ${client.base}`;
   const timings: Record<string, number> = {};
-  try {
-    return await waitAndFetch(client, jobId, { dir, plan, target, timings, pollTimeoutSec: o.pollTimeoutSec, pollFirstMs: o.pollFirstMs, signal: o.signal, log: o.log });
-  } catch (e) {
-    return faulted(e, { dir, plan, jobId, target, timings });
-  }
+  const end = await fetchJobEnd(client, jobId, { timeoutMs: o.pollTimeoutSec * 1000, firstMs: o.pollFirstMs, signal: o.signal, log: o.log, timings });
+  return finishLavaRun({ runDir: reopen(dir), plan, jobId, target, timings, ...end });
 }
-

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { KgateError, isFailure, type RunResult } from '../model.js';
+import { KgateError, type RunResult } from '../model.js';
 import { forRun, type Emit } from '../events.js';
 import { makeSelection } from '../catalog/selection.js';
 import { kernelStage, type KernelArtifact } from '../kernel/index.js';
@@ -16,13 +16,12 @@ import { runRepeated } from '../session/run-repeated.js';
 import type { RunContext } from '../session/context.js';
 import { lavaBackend } from '../lava/backend.js';
 import { readRunResult } from '../session/run-dir.js';
-import { compareRuns, type Comparison } from '../report/compare.js';
 import type { MatrixCell, MatrixReport } from '../report/matrix.js';
 import { shellLine } from '../util/shell.js';
 import { mkdirp } from '../util/fs.js';
 import { shareOf, shardText, type Shard } from '../util/shard.js';
 import type { NightlyConfig, PlannedCell } from './config.js';
-import { casePoints, kernelKey, lastNightBefore, readHistory, recordNight } from './history.js';
+import { casePoints, kernelKey, lastNightBefore, readHistory, withHistory } from './history.js';
 import { writeNightlyReport, readNightlyJson, type NightlyJson } from './report.js';
 import { bisectNewFailures } from './self-bisect.js';
 
@@ -123,7 +122,7 @@ function nightExitCode(cells: MatrixCell[]): number {
 
 /** A run directory of tonight's that a finished run left (results.json with an end and no interrupt). */
 function finishedCell(dir: string, cell: string): RunResult | undefined {
-  const run = readRun(path.join(dir, cell));
+  const run = readRunResult(path.join(dir, cell));
   return run?.finishedAt && run.abort?.family !== 'interrupt' ? run : undefined;
 }
 
@@ -145,7 +144,7 @@ async function runCell(req: NightlyRequest, cell: PlannedCell, dir: string): Pro
   const key = kernelKey(artifact.identity);
   const last = lastNightBefore(readHistory(req.root, cell.name), req.date);
   if (req.skipUnchanged && last && last.kernel === key) {
-    const lastRun = readRun(path.join(req.root, last.dir));
+    const lastRun = readRunResult(path.join(req.root, last.dir));
     if (lastRun) {
       rmSync(logDir, { recursive: true, force: true });
       req.log(`  ${cell.name}: kernel unchanged since ${last.date} (${artifact.release}): not run (--skip-unchanged)`);
@@ -170,32 +169,6 @@ async function runCell(req: NightlyRequest, cell: PlannedCell, dir: string): Pro
   rmSync(logDir, { recursive: true, force: true });
   if (first.exitCode === 130) return { ...base, state: 'ran', run: first.run, dir: path.relative(dir, first.dir), exitCode: 130, error: 'interrupted' };
   return withHistory(req, cell, first.run, dir, 'ran', outs.slice(1).map((o) => o.run));
-}
-
-const readRun = readRunResult;
-
-/** Tonight's run of a cell into its history, and compared with the last night that ran it. */
-function withHistory(req: NightlyRequest, cell: PlannedCell, run: RunResult, dir: string, state: MatrixCell['state'], repeats: RunResult[] = []): MatrixCell {
-  const { entry: tonight, history } = recordNight(req.root, cell.name, req.date, path.join(dir, cell.name), run);
-  const last = lastNightBefore(history, req.date);
-  // A run that ended before any case reported (its guest never came up) is a cell without results.
-  const noResult = run.abort !== undefined && run.cases.every((c) => c.status === 'MISS');
-  const out: MatrixCell = {
-    name: cell.name, kernel: cell.kernelText, selection: cell.selection.describe, state, run, dir: cell.name,
-    exitCode: noResult ? 125 : run.cases.some((c) => isFailure(c.status)) ? 1 : 0,
-    history: casePoints(history),
-  };
-  if (noResult) { out.state = 'failed'; out.error = run.abort!.reason.split('\n')[0]; }
-  const lastRun = last && readRun(path.join(req.root, last.dir));
-  if (last && lastRun) out.vsLast = { date: last.date, runId: last.runId, comparison: flakyWhenSameKernel(compareRuns(lastRun, run, repeats), last.kernel === tonight.kernel) };
-  return out;
-}
-
-/** An outcome that changed while the kernel did not is the test's or the machine's, not the kernel's: call it flaky. */
-function flakyWhenSameKernel(cmp: Comparison, sameKernel: boolean): Comparison {
-  if (!sameKernel) return cmp;
-  const changes = cmp.changes.map((c) => (c.kind === 'added' || c.kind === 'removed' ? c : { ...c, kind: 'flaky' as const }));
-  return { ...cmp, changes, regressed: false };
 }
 
 export type { NightlyJson };

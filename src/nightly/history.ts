@@ -1,12 +1,16 @@
 // history/<cell>.jsonl beside the nights: one line per night a cell ran, with
 // the kernel's identity key and every case's (status, observed). It is what
 // the report's rows of marks show and how a night finds "the last night that
-// ran this cell" without reading every old results.json.
+// ran this cell" without reading every old results.json. Tonight's run of a
+// cell is recorded here and judged against that last night (withHistory).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { KernelIdentity, RunResult, Status } from '../model.js';
-import type { CellBisect, HistoryPoint } from '../report/matrix.js';
+import { isFailure, type KernelIdentity, type RunResult, type Status } from '../model.js';
+import type { CellBisect, HistoryPoint, MatrixCell } from '../report/matrix.js';
+import { compareRuns, type Comparison } from '../report/compare.js';
+import { readRunResult } from '../session/run-dir.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import type { PlannedCell } from './config.js';
 
 export interface NightEntry {
   date: string;
@@ -81,4 +85,28 @@ export function casePoints(history: NightEntry[], limit = 30): Record<string, Hi
     }
   }
   return out;
+}
+
+/** Tonight's run of a cell into its history, and compared with the last night that ran it: the report's cell. */
+export function withHistory(night: { root: string; date: string }, cell: PlannedCell, run: RunResult, dir: string, state: MatrixCell['state'], repeats: RunResult[] = []): MatrixCell {
+  const { entry: tonight, history } = recordNight(night.root, cell.name, night.date, path.join(dir, cell.name), run);
+  const last = lastNightBefore(history, night.date);
+  // A run that ended before any case reported (its guest never came up) is a cell without results.
+  const noResult = run.abort !== undefined && run.cases.every((c) => c.status === 'MISS');
+  const out: MatrixCell = {
+    name: cell.name, kernel: cell.kernelText, selection: cell.selection.describe, state, run, dir: cell.name,
+    exitCode: noResult ? 125 : run.cases.some((c) => isFailure(c.status)) ? 1 : 0,
+    history: casePoints(history),
+  };
+  if (noResult) { out.state = 'failed'; out.error = run.abort!.reason.split('\n')[0]; }
+  const lastRun = last && readRunResult(path.join(night.root, last.dir));
+  if (last && lastRun) out.vsLast = { date: last.date, runId: last.runId, comparison: flakyWhenSameKernel(compareRuns(lastRun, run, repeats), last.kernel === tonight.kernel) };
+  return out;
+}
+
+/** An outcome that changed while the kernel did not is the test's or the machine's, not the kernel's: call it flaky. */
+function flakyWhenSameKernel(cmp: Comparison, sameKernel: boolean): Comparison {
+  if (!sameKernel) return cmp;
+  const changes = cmp.changes.map((c) => (c.kind === 'added' || c.kind === 'removed' ? c : { ...c, kind: 'flaky' as const }));
+  return { ...cmp, changes, regressed: false };
 }

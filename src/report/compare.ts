@@ -2,7 +2,7 @@
 // gate (a revision against base and against the previous one), nightly (a
 // night against the last) and bisect (good against bad) report.
 import type { CaseResult, RunResult, Status } from '../model.js';
-import { isFailure } from '../model.js';
+import { failsTheKernel, isFailure } from '../model.js';
 
 export type ChangeKind =
   | 'new-failure'   // passed (or was not failing) before, fails, times out or errors now
@@ -78,7 +78,7 @@ export function compareRuns(before: Pick<RunResult, 'cases'>, after: Pick<RunRes
     if (a) change.before = side(a);
     if (b) change.after = { ...side(b), ...(b.console?.length ? { console: b.console.slice(0, 20) } : {}), ...(b.trace?.length ? { trace: b.trace } : {}) };
     changes.push(change);
-    if (kind !== 'flaky' && a && b && passing(a.status) && (b.status === 'FAIL' || b.status === 'TIMEOUT' || b.status === 'CRASH')) regressed = true;
+    if (kind !== 'flaky' && a && b && passing(a.status) && failsTheKernel(b.status)) regressed = true;
   }
   return { changes, unchanged, regressed };
 }

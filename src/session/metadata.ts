@@ -4,7 +4,7 @@
 // (the exact Debian package version, the tree commit), so running it again
 // tests the same kernel: the command line with --kernel pinned comes from the
 // option table (RunContext.pinKernel), never by patching argv. MetadataFile
-// is its one writer: a LAVA run finished later (fetch, the dispatcher) reopens it.
+// is its one writer, through RunDir: a LAVA job fetched later (kgate lava fetch) reopens it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelIdentity, RunResult, RunSummary } from '../model.js';
@@ -66,11 +66,11 @@ export class MetadataFile {
   }
 
   /** An existing run directory's metadata.json, to complete it (a LAVA job's results fetched later); an unreadable one starts empty. */
-  static reopen(dir: string): MetadataFile {
+  static reopen(dir: string, save: (write: () => void) => void = (write) => write()): MetadataFile {
     let data: RunMetadata | undefined;
     try { data = JSON.parse(readFileSync(join(dir, METADATA_JSON), 'utf8')) as RunMetadata; } catch { /* written anew below */ }
     const f = Object.create(MetadataFile.prototype) as MetadataFile;
-    Object.assign(f, { dir, save: (write: () => void) => write(), data: data ?? {} });
+    Object.assign(f, { dir, save, data: data ?? {} });
     return f;
   }
 

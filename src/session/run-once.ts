@@ -1,31 +1,28 @@
 // runOnce: "run this suite on this kernel", as a function. `kgate run` calls it
 // once; bisect, gate and nightly call it per step, revision or cell and
-// compare the RunResults. It owns the run directory, metadata.json and the
-// sink; it composes the stages (kernel, suite build, targets, runSuite,
-// writers) and never prints: the caller renders its events.
+// compare the RunResults. It opens the run directory (RunDir: the sink,
+// metadata.json) and finishes it; it composes the stages (kernel, suite
+// build, target, suite, each timed by events.ts timedStage) and never prints:
+// the caller renders its events.
 import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { RunResult } from '../model.js';
 import { KgateError, exitCodeOf } from '../model.js';
-import { forRun, type Emit } from '../events.js';
+import { forRun, timedStage, whyStageFailed, type Emit } from '../events.js';
 import type { BuildManifest } from '../gen/manifest.js';
-import { binaryName } from '../gen/index.js';
 import type { Selection } from '../catalog/selection.js';
-import { getCase } from '../catalog/index.js';
 import { kernelStage, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
 import type { SuiteTarget } from '../runner/target.js';
 import type { SuiteFile } from '../runner/image.js';
 import { targetName, type TargetSpec } from '../runner/target-spec.js';
 import { runSuite, type WorkItem } from '../runner/execute.js';
-import { missCase } from '../runner/ledger.js';
 import { localTarget } from '../runner/local.js';
 import { anySignal as anySignalOf, releaseSignal } from '../util/deadline.js';
-import { writeJUnit } from '../report/index.js';
-import { RunDir, newRunId } from './run-dir.js';
+import { RunDir, machineAbort, newRunId } from './run-dir.js';
 import type { RunContext } from './context.js';
-import { suiteStage, type BuiltSuite } from './suite.js';
-import { machineFault, type MachineFault } from '../util/machine-fault.js';
+import { addMissing, suiteStage, type BuiltSuite } from './suite.js';
+import { machineFault } from '../util/machine-fault.js';
 import type { CoverageRun, Granularity } from '../coverage/index.js';
 import { decodeCrashCases } from '../kmsg/decode.js';
 
@@ -46,12 +43,12 @@ export interface RunOutcome { run: RunResult; dir: string; exitCode: number; tim
 
 
 /** The kernel a run's guests boot: none for local and ssh:// targets, the one given, or the kernel stage's. */
-async function kernelOfRun(req: RunOnceRequest, dir: string, emit: Emit, signal: AbortSignal): Promise<KernelArtifact | undefined> {
+async function kernelOfRun(req: RunOnceRequest, runDir: RunDir, emit: Emit, signal: AbortSignal): Promise<KernelArtifact | undefined> {
   if (req.target.kind !== 'qemu' || !req.kernel) return undefined;
   if ('artifact' in req.kernel) return req.kernel.artifact;
-  const k = await kernelStage(req.kernel, { emit, signal, logDir: dir });
+  const k = await kernelStage(req.kernel, { emit, signal, logDir: runDir.dir });
   // The exact .config of a built kernel beside its results: what a report to the list attaches.
-  if (k.config && existsSync(k.config)) copyFileSync(k.config, path.join(dir, 'kernel.config'));
+  if (k.config && existsSync(k.config)) copyFileSync(k.config, runDir.file('kernelConfig'));
   return k;
 }
 
@@ -64,9 +61,10 @@ function suiteFilesOf(suite: Promise<BuiltSuite>): Promise<SuiteFile[]> {
 
 function startTargets(spec: TargetSpec, kernel: KernelArtifact | undefined, dir: string, emit: Emit, signal: AbortSignal, suite: Promise<BuiltSuite>): Promise<SuiteTarget>[] {
   if (spec.kind === 'local') return [Promise.resolve().then(() => localTarget())];
-  if (spec.kind === 'ssh') return [import('../runner/remote-target.js').then((m) => m.sshTarget(spec, signal, emit, suiteFilesOf(suite)))];
+  const files = suiteFilesOf(suite);
+  if (spec.kind === 'ssh') return [import('../runner/remote-target.js').then((m) => m.sshTarget(spec, signal, emit, files))];
   if (!kernel) throw new KgateError('bug', 'a qemu target without a kernel');
-  const guests = import('../runner/guest-target.js').then((m) => m.startGuestTargets(spec, kernel, dir, signal, emit, suiteFilesOf(suite)));
+  const guests = import('../runner/guest-target.js').then((m) => m.startGuestTargets(spec, kernel, dir, signal, emit, files));
   return Array.from({ length: spec.jobs }, (_, i) => guests.then((g) => g[i]));
 }
 
@@ -77,13 +75,14 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
   // A write the machine refuses once the run is under way (a full disk) stops it: exit 125, the results in memory said.
   const faulted = new AbortController();
   const t0 = Date.now();
-  const { dir, run, sink, meta } = RunDir.open(ctx.resultsRoot, req.runId ?? newRunId(), {
+  const runDir = RunDir.open(ctx.resultsRoot, req.runId ?? newRunId(), {
     target: targetName(req.target), shard: req.shard, argv: ctx.argv, pinKernel: ctx.pinKernel, onFault: (f) => faulted.abort(f),
     start: {
       ...(req.kernel && req.target.kind === 'qemu' ? { kernelSpec: 'artifact' in req.kernel ? req.kernel.artifact.identity.pinned ?? req.kernel.artifact.source : req.kernel.spec.text } : {}),
       selection: { describe: req.selection.describe, cases: req.selection.ids },
     },
   });
+  const { dir, run, sink, meta } = runDir;
   const emit = forRun(run.runId, ctx.emit);
   const signal = anySignal([ctx.signal, faulted.signal]);
   const timings: Record<string, number> = {};
@@ -102,35 +101,37 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
   let suite: Promise<BuiltSuite> | undefined;
   try {
     // The suite builds (2-3 s cold) while the kernel is fetched or built and the guest boots.
-    suite = suiteStage(req.selection, { buildDir: ctx.buildDir, emit }, anySignal([signal, stopBuild.signal]));
-    suite.catch((e) => { buildError = e; buildFailed.abort(); }); // awaited below; never an unhandled rejection if the run stops first
-    emit({ type: 'stage', stage: 'suite', state: 'start' });
+    const building = suite = suiteStage(req.selection, { buildDir: ctx.buildDir, emit }, anySignal([signal, stopBuild.signal]));
+    building.catch((e) => { buildError = e; buildFailed.abort(); }); // awaited below; never an unhandled rejection if the run stops first
     const tKernel = Date.now();
-    kernel = await kernelOfRun(req, dir, emit, anySignal([signal, buildFailed.signal]));
+    kernel = await kernelOfRun(req, runDir, emit, anySignal([signal, buildFailed.signal]));
     if (kernel) {
       timings.kernelMs = Date.now() - tKernel;
       run.kernel = kernel.identity;
       meta.update({ kernel: kernel.identity, kernelHow: kernel.how });
     }
     const tTargets = Date.now();
-    emit({ type: 'stage', stage: 'target', state: 'start', detail: run.target });
     // Guests still booting when the suite is done are not waited for.
     const boots = new AbortController();
     stopBoots = () => boots.abort();
-    pending = startTargets(req.target, kernel, dir, emit, anySignal([signal, boots.signal, buildFailed.signal]), suite).map((p) => p.then((t) => { targets.push(t); return t; }));
-    // The first target and the build are awaited together: a build failure must not leave a booting guest behind.
-    const [started, built] = await Promise.allSettled([pending[0], suite]);
-    if (built.status === 'rejected') throw built.reason;
-    ({ manifest, items: selection } = built.value);
-    timings.buildMs = built.value.buildMs;
-    if (started.status === 'rejected') throw started.reason;
-    const first = started.value;
+    const first = await timedStage(emit, 'target', {
+      detail: run.target, done: (t) => `${t.kernel.release}${t.accel ? ` (${t.accel})` : ''}`,
+      failDetail: (e) => (buildFailed.signal.aborted ? 'stopped: the suite did not build' : whyStageFailed(e)),
+    }, async () => {
+      pending = startTargets(req.target, kernel, dir, emit, anySignal([signal, boots.signal, buildFailed.signal]), building).map((p) => p.then((t) => { targets.push(t); return t; }));
+      // The first target and the build are awaited together: a build failure must not leave a booting guest behind.
+      const [started, built] = await Promise.allSettled([pending[0], building]);
+      if (built.status === 'rejected') throw built.reason;
+      ({ manifest, items: selection } = built.value);
+      timings.buildMs = built.value.buildMs;
+      if (started.status === 'rejected') throw started.reason;
+      return started.value;
+    });
     timings.targetMs = Date.now() - tTargets;
     run.kernel = first.kernel;
     run.accel = first.accel;
     Object.assign(timings, first.timings ?? {});
     meta.update({ kernel: run.kernel, accel: run.accel, cc: manifest?.cc, ...(manifest ? { suite: suiteIdentity(manifest) } : {}), ...(first.notes ?? {}) });
-    emit({ type: 'stage', stage: 'target', state: 'done', ms: timings.targetMs, detail: `${run.kernel.release}${run.accel ? ` (${run.accel})` : ''}` });
     // A WARN or oops before any case ran belongs to no case, but the user must see it.
     for (const e of first.consoleEventsSince(0)) run.problems.push(`kernel ${e.kind} while booting, before any case: ${e.line}`);
     sink.flush();
@@ -145,11 +146,14 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
       const { CoverageRun } = await import('../coverage/index.js');
       coverage = new CoverageRun(kernel.coverage, dir, req.coverage, emit);
     }
-    const r = await runSuite({ targets: pending, items: coverage ? coverage.items(selection) : selection, sink, emit: onEvent, signal, env: ctx.env, ...(coverage ? { around: coverage.around } : {}) });
-    timings.runMs = Date.now() - tRun;
-    if (r.abort) run.abort = r.abort;
-    if (ctx.signal.aborted && !run.abort) run.abort = interrupted(ctx.signal);
-    else if (sink.fault) run.abort = machineAbort(sink.fault);
+    await timedStage(emit, 'suite', { done: () => undefined, failed: (abort) => abort?.reason.split('\n')[0] }, async () => {
+      const r = await runSuite({ targets: pending, items: coverage ? coverage.items(selection) : selection, sink, emit: onEvent, signal, env: ctx.env, ...(coverage ? { around: coverage.around } : {}) });
+      timings.runMs = Date.now() - tRun;
+      if (r.abort) run.abort = r.abort;
+      if (ctx.signal.aborted && !run.abort) run.abort = interrupted(ctx.signal);
+      else if (sink.fault) run.abort = machineAbort(sink.fault);
+      return run.abort;
+    });
   } catch (caught) {
     // What the build said, not the abort it caused in the kernel stage or a boot.
     const e = buildError !== undefined && !ctx.signal.aborted ? buildError : caught;
@@ -174,17 +178,10 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
   if (kernel?.stacktrace && run.cases.some((c) => c.status === 'CRASH')) run.problems.push(...await decodeCrashCases(run.cases, kernel.stacktrace, ctx.signal).catch(() => []));
   if (coverage && !run.abort) await coverageStage(coverage, run, kernel, emit, ctx.signal, timings);
   // Stopped before the suite was built: the cases asked for still show up, from the catalog.
-  addMissing(run, manifest ? selection : catalogItems(req.selection), emit);
-  if (run.abort) sink.bailOutIfEmpty(run.abort.reason.split('\n')[0], req.selection.ids.length);
-  run.finishedAt = new Date().toISOString();
-  sink.flush();
-  sink.save(() => writeJUnit(dir, run));
-  // The last writes may be the first the disk refused: the results are then not all saved, and the run says so.
-  if (sink.fault && !run.abort) run.abort = machineAbort(sink.fault);
+  addMissing(run, req.selection, manifest ? selection : undefined, emit);
   timings.totalMs = Date.now() - t0;
-  emit({ type: 'stage', stage: 'suite', state: run.abort ? 'fail' : 'done', detail: run.abort?.reason.split('\n')[0], ms: timings.runMs });
   // run.kernel learnt what the kernel speaks from the suite (RunSink.add)
-  meta.finish({ timings, summary: run.summary, abort: run.abort, ...(run.kernel ? { kernel: run.kernel } : {}) });
+  runDir.finish(req.selection.ids.length, { timings });
   return { run, dir, exitCode: exitCodeOf(run), timings, kernel };
 
   async function stopAll() {
@@ -217,41 +214,8 @@ function suiteIdentity(m: BuildManifest): { sha256: string; binaries: Record<str
   return { sha256: createHash('sha256').update(JSON.stringify(binaries)).digest('hex'), binaries };
 }
 
-/** A write the machine refused: exit 125 (the kernel was not judged), said in one line, no console tail. */
-function machineAbort(f: MachineFault): NonNullable<RunResult['abort']> {
-  return { family: 'infra', reason: f.message, fault: 'machine' };
-}
-
 /** The interrupt's own words (interrupted by SIGINT or SIGTERM, from cli/run-command), else 'interrupted'. */
 function interrupted(signal: AbortSignal): { family: 'interrupt'; reason: string } {
   const r: unknown = signal.reason;
   return { family: 'interrupt', reason: r instanceof KgateError && r.family === 'interrupt' ? r.message : 'interrupted' };
-}
-
-/** The selection as work items of the catalog alone (the binary's name and family, no path): for a run stopped before its build ended. */
-function catalogItems(selection: Selection): WorkItem[] {
-  const byFamily = new Map<string, WorkItem>();
-  for (const id of selection.ids) {
-    const c = getCase(id);
-    let item = byFamily.get(c.family);
-    if (!item) {
-      item = { binary: { name: binaryName(c.family), path: '', family: c.family, api: c.api, cases: [], sha256: '' }, caseIds: [] };
-      byFamily.set(c.family, item);
-    }
-    item.caseIds.push(id);
-  }
-  return [...byFamily.values()];
-}
-
-/** Every case asked for shows up, even those a dead target never reached. */
-function addMissing(run: RunResult, selection: WorkItem[], emit: Emit): void {
-  const seen = new Set(run.cases.map((c) => c.id));
-  for (const item of selection) {
-    for (const id of item.caseIds) {
-      if (seen.has(id)) continue;
-      const miss = missCase(id, item.binary, run.abort ? { kind: 'aborted', reason: run.abort.reason } : { kind: 'unreported' });
-      run.cases.push(miss);
-      emit({ type: 'case', shard: '-', result: miss });
-    }
-  }
 }

@@ -2,13 +2,13 @@
 // results.json and metadata.json there from the start, metadata.json written
 // by one writer that a later finish (a LAVA job fetched afterwards) reopens.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { MetadataFile } from '../../../src/session/metadata.js';
 import { commandLine } from '../../../src/cli/options.js';
-import { RUN_FILES, RunDir, readRunMetadata, readRunResult } from '../../../src/session/run-dir.js';
+import { RUN_FILES, RunDir, consoleLogs, readRunMetadata, readRunResult } from '../../../src/session/run-dir.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kgate-rundir-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -55,4 +55,32 @@ test('the reproducer pins the kernel a default resolved to, from the option tabl
   const d = RunDir.open(root, 'nopin', { target: 'qemu', argv: ['bisect-step'], onFault: () => {} });
   d.meta.update({ kernel: { release: '6.18.0', pinned: 'tree:/src/linux@abc' } });
   assert.equal(readRunMetadata(d.dir).reproducer, 'kgate bisect-step');
+});
+
+test('a directory reopened to be finished (a LAVA job fetched later): what it said kept, its KTAP written anew, the run finished with its Bail out!', () => {
+  const d = RunDir.open(root, 'reopen', { target: 'lava', argv: ['lava', 'job'], onFault: () => {} });
+  d.meta.update({ timings: { kernelMs: 3 } });
+  writeFileSync(d.file('ktap'), 'KTAP version 1\n1..1\nok 1 an earlier fetch\n');
+  const later = RunDir.reopen(d.dir, { onFault: (f) => { throw f; } });
+  assert.equal(later.runId, 'reopen');
+  assert.equal(later.run.startedAt, d.run.startedAt);
+  assert.equal(existsSync(later.file('ktap')), false, 'the earlier fetch\'s KTAP is not appended to');
+  later.keep('lava-job.log', 'the job\'s own log\n');
+  later.run.abort = { family: 'infra', reason: 'LAVA job 7 ended Incomplete\nmore' };
+  later.finish(2, { timings: { ...later.meta.current.timings, parseMs: 1 } });
+  assert.equal(readFileSync(join(d.dir, 'lava-job.log'), 'utf8'), 'the job\'s own log\n');
+  assert.match(readFileSync(later.file('ktap'), 'utf8'), /^KTAP version 1\n# kgate: .*\n1\.\.2\nBail out! LAVA job 7 ended Incomplete\n$/);
+  const meta = readRunMetadata(d.dir);
+  assert.equal(meta.state, 'finished');
+  assert.deepEqual(meta.timings, { kernelMs: 3, parseMs: 1 });
+  assert.equal(meta.abort?.reason, 'LAVA job 7 ended Incomplete\nmore');
+  assert.ok(readRunResult(d.dir)?.finishedAt);
+  assert.ok(existsSync(later.file('junit')));
+});
+
+test('a run directory\'s console logs, by name', () => {
+  const d = RunDir.open(root, 'consoles', { target: 'qemu', argv: [], onFault: () => {} });
+  for (const f of ['console-2.log', 'console.log']) writeFileSync(join(d.dir, f), '');
+  assert.deepEqual(consoleLogs(d.dir), [join(d.dir, 'console-2.log'), join(d.dir, 'console.log')]);
+  assert.deepEqual(consoleLogs(join(root, 'none')), []);
 });
