@@ -210,9 +210,10 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
       if (line.includes('\n')) {
         r = await t.exec(remoteCommand(req.binary, req.caseIds, req.env, o), opts);
       } else {
-        // Under TCG a channel, the server's fork and its shell cost ~50 ms: the next piece's are paid while this one runs.
-        const mine = standby?.transport === t ? standby.channel : t.standby(standbyShell(o));
-        standby = { transport: t, channel: t.standby(standbyShell(o)) };
+        // A test box's channel is opened ahead too: the next piece's channel, fork and shell are paid while this one runs.
+        const shell = standbyShell({ tied: true });
+        const mine = standby?.transport === t ? standby.channel : t.standby(shell);
+        standby = { transport: t, channel: t.standby(shell) };
         r = await mine.run(line, opts);
       }
       if (r.lost && !r.killed) throw new Error('SSH connection lost');
