@@ -1,6 +1,6 @@
 // Renders stage events: listr2 on a terminal, plain lines in CI or a pipe.
 // State lives in the events; this file only draws them.
-import { Listr, type ListrTaskWrapper } from 'listr2';
+import type { ListrTaskWrapper } from 'listr2';
 import type { Emit, KgateEvent } from '../events.js';
 import type { Status } from '../model.js';
 
@@ -55,7 +55,8 @@ export function ttyProgress(stages: { key: string; title: string }[]): Progress 
   const counts: Partial<Record<Status, number>> = {};
   let cases = 0;
   const tallyText = () => Object.entries(counts).map(([k, v]) => `${k.toLowerCase()} ${v}`).join(', ');
-  const list = new Listr(
+  // listr2 loaded here, not with kgate: plain lines (CI, a pipe, the benches) never need it.
+  const running = import('listr2').then(({ Listr }) => new Listr(
     stages.map((s) => ({
       title: s.title,
       task: async (_: unknown, task: ListrTaskWrapper<unknown, any, any>) => {
@@ -68,8 +69,7 @@ export function ttyProgress(stages: { key: string; title: string }[]): Progress 
       },
     })),
     { concurrent: false, exitOnError: false, rendererOptions: { collapseErrors: false }, fallbackRenderer: 'simple' },
-  );
-  const running = list.run().catch(() => {});
+  ).run()).catch(() => {});
   const title = (key: string) => stages.find((s) => s.key === key)?.title ?? key;
   return {
     emit(e) {

@@ -4,7 +4,7 @@
 import { mkdirp } from '../util/fs.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { availableParallelism } from 'node:os';
-import { readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { readFile, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { KgateError } from '../model.js';
@@ -12,6 +12,8 @@ import { MANIFEST_NAME, type BuildManifest, type BuiltBinary } from './manifest.
 import { renderSuite, sha256, type RenderRequest, type RenderResult } from './render.js';
 import { projectRoot } from '../util/paths.js';
 import { tetheredGroup } from '../util/tether.js';
+import { hostFact, resolveOnPath } from '../util/host-fact.js';
+import { realpathSync } from 'node:fs';
 
 export const DEFAULT_CFLAGS: readonly string[] = Object.freeze(['-static', '-O2', '-Wall', '-Werror', '-pthread', '-s']);
 
@@ -55,8 +57,10 @@ export async function ccIdentity(cc: string): Promise<string> {
   const known = ccIdentities.get(cc);
   if (known) return known;
   try {
-    const r = await execa(cc, ['--version']);
-    const id = r.stdout.split('\n')[0].trim();
+    // `cc --version` is the compiler's driver's to say: asked again when that file changes.
+    const exe = resolveOnPath(cc);
+    const ask = async () => (await execa(cc, ['--version'])).stdout.split('\n')[0].trim();
+    const id = exe ? await hostFact(`cc --version of ${cc}`, [realpathSync(exe)], ask) : await ask();
     ccIdentities.set(cc, id);
     return id;
   } catch (e) {
@@ -135,14 +139,26 @@ export function dispatcherSource(names: string[]): string {
   ].join('\n');
 }
 
-/** `out` rebuilt by `make(tmp)` unless its stamp says these inputs made it; returns whether it was cached and the output's hash. */
+/**
+ * `out` rebuilt by `make(tmp)` unless its stamp says these inputs made it;
+ * returns whether it was cached and the output's hash. The stamp keeps the
+ * output's hash with its size and mtime: an output that has them still is
+ * not read and hashed again (the suite's 2 MB and its objects, on every
+ * run, before the guest can boot with it).
+ */
 async function cached(out: string, inputs: string[], o: { force?: boolean; onStart(): void }, make: (tmp: string) => Promise<void>): Promise<{ cached: boolean; sha256: string; durationMs: number }> {
   const t = performance.now();
   const stampPath = join(dirname(out), `.${basename(out)}.stamp`);
   const want = sha256(inputs.join('\0'));
-  const stamp = await readFile(stampPath, 'utf8').catch(() => '');
-  const have = await readFile(out).catch(() => undefined);
-  if (!o.force && have && stamp.trim() === want) return { cached: true, sha256: sha256(have), durationMs: performance.now() - t };
+  const [made, sum, size, mtime] = (await readFile(stampPath, 'utf8').catch(() => '')).trim().split(' ');
+  const st = await stat(out).catch(() => undefined);
+  const stamp = async (s: { size: number; mtimeMs: number }, hash: string) => writeFileAtomic(stampPath, `${want} ${hash} ${s.size} ${s.mtimeMs}\n`);
+  if (!o.force && st && made === want) {
+    if (sum && String(st.size) === size && String(st.mtimeMs) === mtime) return { cached: true, sha256: sum, durationMs: performance.now() - t };
+    const hash = sha256(await readFile(out));
+    await stamp(st, hash);
+    return { cached: true, sha256: hash, durationMs: performance.now() - t };
+  }
   o.onStart();
   const tmp = `${out}.tmp${process.pid}`;
   try {
@@ -152,8 +168,9 @@ async function cached(out: string, inputs: string[], o: { force?: boolean; onSta
     throw e;
   }
   await rename(tmp, out);
-  writeFileAtomic(stampPath, want + '\n');
-  return { cached: false, sha256: sha256(await readFile(out)), durationMs: performance.now() - t };
+  const hash = sha256(await readFile(out));
+  await stamp(await stat(out), hash);
+  return { cached: false, sha256: hash, durationMs: performance.now() - t };
 }
 
 async function compileOrThrow(cc: string, args: string[], tmpDir: string, name: string, signal?: AbortSignal): Promise<void> {

@@ -140,9 +140,13 @@ export const sha256 = (data: string | Buffer): string => createHash('sha256').up
  * Handlebars' first render in a process is ~120 ms, and the suite gates the
  * guest's boot (its initrd carries the suite).
  */
-function renderKey(t: Templates, family: FamilyDef, cases: readonly CaseDef[]): string {
+function renderKey(common: string, family: FamilyDef, cases: readonly CaseDef[]): string {
+  return sha256(JSON.stringify([common, family, cases]));
+}
+/** renderKey's part every family shares: this module's code and the templates. */
+function templatesKey(t: Templates): string {
   const code = readFileSync(fileURLToPath(import.meta.url), 'utf8');
-  return sha256(JSON.stringify([code, t.suite, Object.entries(t.partials).sort(), family, cases]));
+  return sha256(JSON.stringify([code, t.suite, Object.entries(t.partials).sort()]));
 }
 
 /** Renders the selected cases into <srcDir>/kgate-<family>.c, writing only changed files. */
@@ -159,11 +163,12 @@ export async function renderSuite(req: RenderRequest = {}): Promise<RenderResult
     throw new KgateError('user', `cannot write the suite to ${srcDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (choose another build directory)`);
   }
   const sources: RenderedSource[] = [];
+  const common = templatesKey(templates);
   for (const g of groups) {
     const name = binaryName(g.family.name);
     const path = join(srcDir, `${name}.c`);
     const stampPath = join(srcDir, `.${name}.c.key`);
-    const key = renderKey(templates, g.family, g.cases);
+    const key = renderKey(common, g.family, g.cases);
     const old = await readFile(path, 'utf8').catch(() => undefined);
     const [stampKey, stampSha] = (await readFile(stampPath, 'utf8').catch(() => '')).trim().split(' ');
     let text = old;

@@ -13,8 +13,11 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(os.homedir(), '.cache', 'kgate');
 }
 
-/** accel: what kgate learnt of this host's KVM (src/runner/kvm-memory.ts), a few hundred bytes. */
-export type CacheArea = 'kernels' | 'images' | 'builds' | 'trees' | 'apt' | 'accel';
+/**
+ * accel: what kgate learnt of this host's KVM (src/runner/kvm-memory.ts), a few hundred bytes;
+ * host: what slow commands said of this host's tools (src/util/host-fact.ts), a few hundred bytes.
+ */
+export type CacheArea = 'kernels' | 'images' | 'builds' | 'trees' | 'apt' | 'accel' | 'host';
 
 /** One area of the cache, made on first use. */
 export function cacheDir(area: CacheArea, env: NodeJS.ProcessEnv = process.env): string {
