@@ -6,7 +6,7 @@ const spec = { kernel: '/k/vmlinuz', initrd: '/i/initrd.cpio', memMB: 1024, smp:
 
 test('qemuArgv: the whole command for TCG', () => {
   assert.deepEqual(qemuArgv(spec), [
-    'qemu-system-x86_64', '-nodefaults', '-no-user-config', '-machine', 'pc', '-accel', 'tcg',
+    'qemu-system-x86_64', '-nodefaults', '-no-user-config', '-machine', 'q35', '-accel', 'tcg',
     '-m', '1024', '-smp', '2', '-display', 'none', '-serial', 'stdio',
     '-kernel', '/k/vmlinuz', '-initrd', '/i/initrd.cpio',
     '-append', 'console=ttyS0 loglevel=5 panic=-1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd',
