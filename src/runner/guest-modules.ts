@@ -44,6 +44,28 @@ export function moduleClosure(modulesDep: string, builtin: string, wanted: reado
   return order;
 }
 
+/**
+ * The closure's files in waves a guest loads one after another, the modules
+ * of a wave at once (each waits only for its dependencies, in earlier waves):
+ * under TCG a module's load is tens of ms, and the network's chain
+ * (failover, net_failover, virtio_net) need not wait for overlay or virtio-rng.
+ */
+export function loadWaves(modulesDep: string, files: readonly string[]): string[][] {
+  const deps = new Map<string, string[]>();
+  for (const line of modulesDep.split('\n')) {
+    const i = line.indexOf(':');
+    if (i >= 0) deps.set(line.slice(0, i).trim(), line.slice(i + 1).trim().split(/\s+/).filter(Boolean));
+  }
+  const wave = new Map<string, number>();
+  const waves: string[][] = [];
+  for (const f of files) { // dependencies first (moduleClosure's order)
+    const w = Math.max(-1, ...(deps.get(f) ?? []).map((d) => wave.get(d) ?? -1)) + 1;
+    wave.set(f, w);
+    (waves[w] ??= []).push(f);
+  }
+  return waves;
+}
+
 /** A module file as busybox's insmod loads it: plain .ko only, so decompressed on the host. */
 export async function moduleBytes(file: string): Promise<Buffer> {
   const data = await readFile(file);

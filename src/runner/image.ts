@@ -17,7 +17,7 @@ import type { KernelArtifact } from '../kernel/artifact.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { runTool } from '../util/run-tool.js';
 import { CpioArchive } from './cpio.js';
-import { GUEST_MODULES, moduleBytes, moduleClosure } from './guest-modules.js';
+import { GUEST_MODULES, loadWaves, moduleBytes, moduleClosure } from './guest-modules.js';
 
 // ---------------------------------------------------------------- host parts
 
@@ -54,7 +54,8 @@ const IMAGE_FORMAT = 4;
 
 /** The checkout (templates/guest lives there). */
 
-export function renderInit(templateText: string, modules: string[]): string {
+/** `modules`: the guest's module files in load waves (guest-modules.ts loadWaves). */
+export function renderInit(templateText: string, modules: string[][]): string {
   // Loaded only when an image is made: a cached one needs no template.
   const hb = createRequire(import.meta.url)('handlebars') as typeof Handlebars;
   const t = hb.compile(templateText, { noEscape: true, strict: true });
@@ -98,20 +99,24 @@ export async function buildImage(req: ImageRequest): Promise<ImageResult> {
   const tmpl = readFileSync(tmplPath, 'utf8');
   const { kernel } = req;
   const modFiles: string[] = [];
+  let waves: string[][] = [];
   if (kernel.modulesDir) {
     const depPath = path.join(kernel.modulesDir, 'modules.dep');
     if (!existsSync(depPath)) {
       throw new KgateError('infra', `no modules.dep in ${kernel.modulesDir} (run depmod -b <root> ${kernel.release})`);
     }
     const builtinPath = path.join(kernel.modulesDir, 'modules.builtin');
-    modFiles.push(...moduleClosure(readFileSync(depPath, 'utf8'), existsSync(builtinPath) ? readFileSync(builtinPath, 'utf8') : '', GUEST_MODULES));
+    const dep = readFileSync(depPath, 'utf8');
+    modFiles.push(...moduleClosure(dep, existsSync(builtinPath) ? readFileSync(builtinPath, 'utf8') : '', GUEST_MODULES));
+    waves = loadWaves(dep, modFiles);
   }
   const modStamp = modFiles.map((f) => { const s = statSync(path.join(kernel.modulesDir!, f)); return `${f}:${s.size}:${s.mtimeMs}`; });
   const hash = createHash('sha256')
     .update(JSON.stringify({ IMAGE_FORMAT, gzip: !!req.gzip, release: kernel.release, source: kernel.source, modStamp, pkgs: await hostInputs(req.signal), tmpl }))
     .digest('hex').slice(0, 16);
   const out = path.join(req.cacheDir, `initramfs-${kernel.release}-${hash}.cpio${req.gzip ? '.gz' : ''}`);
-  const guestMods = modFiles.map((f) => `/lib/modules/${kernel.release}/${f.replace(/\.(xz|zst|gz)$/, '')}`);
+  const inGuest = (f: string) => `/lib/modules/${kernel.release}/${f.replace(/\.(xz|zst|gz)$/, '')}`;
+  const guestMods = modFiles.map(inGuest);
   if (existsSync(out)) return { path: out, cached: true, ms: performance.now() - t0, modules: guestMods, bytes: statSync(out).size };
 
   const a = new CpioArchive();
@@ -144,7 +149,7 @@ export async function buildImage(req: ImageRequest): Promise<ImageResult> {
   a.file('etc/shadow', 'root:*:19000:0:99999:7:::\n', 0o600);
   a.file('etc/shells', '/bin/sh\n');
   a.file('etc/hosts', '127.0.0.1 localhost\n10.0.2.15 kgate\n');
-  a.file('init', renderInit(tmpl, guestMods), 0o755);
+  a.file('init', renderInit(tmpl, waves.map((w) => w.map(inGuest))), 0o755);
 
   let bytes = a.toBuffer();
   // Uncompressed by default: gzip (7.2 MB -> 3.3 MB) measured no faster to the

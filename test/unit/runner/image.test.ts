@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseLdd, renderInit, secretsArchive } from '../../../src/runner/image.js';
 import { CpioArchive, listCpio } from '../../../src/runner/cpio.js';
-import { GUEST_MODULES, moduleClosure } from '../../../src/runner/guest-modules.js';
+import { GUEST_MODULES, loadWaves, moduleClosure } from '../../../src/runner/guest-modules.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot as packageRoot } from '../../../src/util/paths.js';
@@ -47,6 +47,16 @@ test('moduleClosure: deps first, built-ins skipped, - and _ alike (6.12 shape)',
   ]);
 });
 
+test('loadWaves: a module loads after its dependencies, beside the modules that do not need each other', () => {
+  const files = moduleClosure(DEP_612, BUILTIN_612, GUEST_MODULES);
+  assert.deepEqual(loadWaves(DEP_612, files), [
+    ['kernel/net/core/failover.ko.xz', 'kernel/drivers/char/hw_random/virtio-rng.ko.xz', 'kernel/fs/overlayfs/overlay.ko.xz'],
+    ['kernel/drivers/net/net_failover.ko.xz'],
+    ['kernel/drivers/net/virtio_net.ko.xz'],
+  ]);
+  assert.deepEqual(loadWaves('', []), []);
+});
+
 test('moduleClosure: a wanted module that is nowhere is an infra error', () => {
   assert.throws(() => moduleClosure('', '', ['overlay']), /overlay is neither built in nor in modules.dep/);
 });
@@ -57,9 +67,9 @@ test('parseLdd: libraries and the loader', () => {
 });
 
 test('init template renders with every variable (strict mode)', () => {
-  const init = renderInit(readFileSync(join(packageRoot(), 'templates', 'guest', 'init.hbs'), 'utf8'), ['/lib/modules/r/a.ko']);
+  const init = renderInit(readFileSync(join(packageRoot(), 'templates', 'guest', 'init.hbs'), 'utf8'), [['/lib/modules/r/a.ko', '/lib/modules/r/b.ko'], ['/lib/modules/r/c.ko']]);
   assert.match(init, /^#!\/bin\/sh/);
-  assert.match(init, /insmod \/lib\/modules\/r\/a\.ko/);
+  assert.match(init, /insmod \/lib\/modules\/r\/a\.ko[^\n]*&\n[^\n]*insmod \/lib\/modules\/r\/b\.ko[^\n]*&\nwait\n[^\n]*insmod \/lib\/modules\/r\/c\.ko[^\n]*&\nwait\n/, 'a and b at once, c after them');
   assert.match(init, /ip addr add 10\.0\.2\.15\/24 dev eth0/);
   assert.match(init, /ip route add default via 10\.0\.2\.2/);
   assert.match(init, /echo "kgate: guest ready \$\(uname -r\)"/);
