@@ -62,7 +62,8 @@ async function baselineRun(manifest: BuildManifest): Promise<Sample> {
     '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=2', '-o', 'BatchMode=yes', 'root@127.0.0.1'];
 
   const t0 = performance.now();
-  const argv = qemuArgv({ kernel: kernel.bzImage, initrd, memMB: 1024, smp: 2, accel: 'tcg', sshPort: port });
+  // QEMU's default machine (pc), what a person's command line gets: q35 is kgate's choice (runner/qemu.ts).
+  const argv = qemuArgv({ kernel: kernel.bzImage, initrd, memMB: 1024, smp: 2, accel: 'tcg', sshPort: port, machine: 'pc' });
   const qemu = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'ignore'] });
   try {
     let sshReady = 0;

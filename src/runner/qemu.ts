@@ -67,6 +67,8 @@ export interface QemuSpec {
   append?: string[];
   /** -cpu instead of the arch's default for the accelerator. */
   cpu?: string;
+  /** -machine instead of the arch's (bench:run's bare baseline keeps QEMU's default, pc). */
+  machine?: string;
 }
 
 /** Kernel command line: console on the serial port, panics end the guest. */
@@ -94,7 +96,7 @@ export function qemuArgv(spec: QemuSpec): string[] {
     // First, so nothing from the host's QEMU config files or default devices
     // (VGA, floppy, a second serial, the monitor) joins the guest.
     '-nodefaults', '-no-user-config',
-    '-machine', a.machine,
+    '-machine', spec.machine ?? a.machine,
     // Exactly one accelerator: with a list QEMU would fall back silently, and
     // kgate must know and say which one ran.
     '-accel', spec.accel,
