@@ -2,7 +2,7 @@
 // State lives in the events; this file only draws them.
 import type { ListrTaskWrapper } from 'listr2';
 import type { Emit, KgateEvent } from '../events.js';
-import type { Status } from '../model.js';
+import { isFailure, type Status } from '../model.js';
 
 export interface Progress { emit: Emit; done(): Promise<void> }
 
@@ -93,7 +93,7 @@ export function ttyProgress(stages: { key: string; title: string }[]): Progress 
         const w = wrappers.get('suite');
         if (w) {
           w.title = `${title('suite')}: ${cases} done (${tallyText()})`;
-          if (e.result.status !== 'PASS' && e.result.status !== 'SKIP' && e.result.status !== 'XFAIL') {
+          if (isFailure(e.result.status)) {
             w.output = `${e.result.status} ${e.result.id}: ${e.result.reason ?? ''}`;
           }
         }
