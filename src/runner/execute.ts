@@ -7,7 +7,7 @@ import type { BuiltBinary } from '../gen/manifest.js';
 import type { CaseResult, FailureFamily } from '../model.js';
 import { KgateError } from '../model.js';
 import type { Emit } from '../events.js';
-import type { ExecOutcome, SuiteTarget } from './target.js';
+import type { ConsoleEvent, ExecOutcome, SuiteTarget } from './target.js';
 import { openCaseStream } from './case-stream.js';
 import { CaseLedger, whyStopped, type EarlyStop } from './ledger.js';
 import { anySignal, releaseSignal } from '../util/deadline.js';
@@ -72,6 +72,15 @@ const CONSOLE_SETTLE_MS = 400;
 const MAX_RESTARTS_WITHOUT_PROGRESS = 2;
 /** How long a dead guest's console may take to deliver the report that explains its death. */
 const DEAD_CONSOLE_WAIT_MS = 3000;
+
+/**
+ * The kernel reports that belong to case `id`: those the console shows after
+ * the harness's mark for it (kmsg/crash.ts CASE_MARK), and, where no mark
+ * came, those since the case started.
+ */
+function reportsOf(target: SuiteTarget, id: string, since: number, pieceStart: number): ConsoleEvent[] {
+  return target.consoleEventsSince(pieceStart).filter((e) => (e.case !== undefined ? e.case === id : e.at >= since));
+}
 
 /** A crash or a hang leaves a guest that must be replaced before the next case; an ERROR does not. */
 function needsRestart(stop: EarlyStop, target: SuiteTarget): boolean {
@@ -141,14 +150,19 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
   const runItem = async (target: SuiteTarget, item: WorkItem, next?: WorkItem) => {
     const { binary } = item;
     const ledger = new CaseLedger(binary, item.caseIds, (r) => deliver(target, r), (m) => req.sink.problem(m));
+    const itemStart = Date.now();
+    const counted = new Set<ConsoleEvent>();
     const remaining = ledger.owed;
     let stalls = 0;
     let accelRetried = false;
     req.emit({ type: 'family', family: binary.family, shard: target.name, state: 'start', total: remaining.length });
     while (remaining.length > 0 && !abort && !signal.aborted) {
       let caseStart = Date.now();
+      let pieceStart = caseStart;
       const stream = openCaseStream({ family: binary.family, api: binary.api, onCase: (r) => {
-        if (!ledger.reported(r, target.kernel, target.consoleEventsSince(caseStart))) return;
+        const mine = reportsOf(target, r.id, caseStart, pieceStart);
+        if (!ledger.reported(r, target.kernel, mine)) return;
+        for (const e of mine) counted.add(e);
         caseStart = Date.now();
         stalls = 0;
       } });
@@ -164,7 +178,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
           timeoutMs,
           env: req.env,
           ...(next ? { next: { binary: next.binary, caseIds: next.caseIds } } : {}),
-          onStarted: (at) => { caseStart = at; },
+          onStarted: (at) => { caseStart = at; pieceStart = Math.min(pieceStart, at); },
         });
       } catch (e) {
         execError = e;
@@ -176,10 +190,10 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       // The binary stopped before reporting `current`: find out why.
       await new Promise((r) => setTimeout(r, CONSOLE_SETTLE_MS));
       // A guest that died says why on its console; under TCG the panic's last lines can lag its death.
-      for (let waited = 0; waited < DEAD_CONSOLE_WAIT_MS && !target.alive() && target.consoleEventsSince(caseStart).length === 0; waited += 100) {
+      const current = remaining[0];
+      for (let waited = 0; waited < DEAD_CONSOLE_WAIT_MS && !target.alive() && reportsOf(target, current, caseStart, pieceStart).length === 0; waited += 100) {
         await new Promise((r) => setTimeout(r, 100));
       }
-      const current = remaining[0];
       // KVM itself failed under the guest (nested KVM does, mid-run): the case is not to blame; again on TCG, once per binary.
       const kvm = target.acceleratorFailed?.();
       if (kvm && !accelRetried && target.restart) {
@@ -188,7 +202,9 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
         if (!(await restart(target, binary, `KVM failed (${kvm})`))) break;
         continue;
       }
-      const stop = whyStopped({ events: target.consoleEventsSince(caseStart), outcome, alive: target.alive(), execError });
+      const events = reportsOf(target, current, caseStart, pieceStart);
+      for (const e of events) counted.add(e);
+      const stop = whyStopped({ events, outcome, alive: target.alive(), execError });
       const r = ledger.stopped(stop, { kernel: target.kernel, durationMs: Date.now() - caseStart }, { timeoutMs, consoleTail: () => target.consoleLinesSince(caseStart).slice(-40) });
       if (!r) {
         // No kernel message and no answer: an infrastructure fault, not a test result.
@@ -198,6 +214,10 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       }
       if (stop.kind === 'exited' && ++stalls > MAX_RESTARTS_WITHOUT_PROGRESS) break;
       if (needsRestart(stop, target) && !(await restart(target, binary, current))) break;
+    }
+    // A report marked with one of these cases that reached kgate after that case's result: said, never dropped.
+    for (const e of target.consoleEventsSince(itemStart)) {
+      if (e.case !== undefined && item.caseIds.includes(e.case) && !counted.has(e)) req.sink.problem(`kernel ${e.kind} while ${e.case} ran, seen on the console after its result: ${e.line}`);
     }
     ledger.missRest(abort ? { kind: 'aborted', reason: abort.reason }
       : signal.aborted ? { kind: 'aborted', reason: signal.reason instanceof KgateError ? signal.reason.message : 'interrupted' }
