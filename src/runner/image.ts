@@ -11,7 +11,6 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type Handlebars from 'handlebars';
 import { createRequire } from 'node:module';
-import { hostFact } from '../util/host-fact.js';
 import { KgateError } from '../model.js';
 import type { KernelArtifact } from '../kernel/artifact.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -80,13 +79,10 @@ export interface ImageResult {
 }
 
 async function hostInputs(signal?: AbortSignal): Promise<string> {
-  // What dpkg says of them changes with its database only.
-  return hostFact(`dpkg-query of ${HOST.packages.join(' ')}`, ['/var/lib/dpkg/status'], async () => {
-    const r = await runTool('dpkg-query', ['-W', '-f', '${Package}=${Version}\n', ...HOST.packages], { signal }).catch((e) => {
-      throw new KgateError('infra', `guest image needs Debian packages ${HOST.packages.slice(0, 3).join(', ')} (run scripts/setup.sh): ${(e as Error).message}`);
-    });
-    return r.stdout;
+  const r = await runTool('dpkg-query', ['-W', '-f', '${Package}=${Version}\n', ...HOST.packages], { signal }).catch((e) => {
+    throw new KgateError('infra', `guest image needs Debian packages ${HOST.packages.slice(0, 3).join(', ')} (run scripts/setup.sh): ${(e as Error).message}`);
   });
+  return r.stdout;
 }
 
 /**

@@ -15,7 +15,7 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 /**
  * accel: what kgate learnt of this host's KVM (src/runner/kvm-memory.ts), a few hundred bytes;
- * host: what slow commands said of this host's tools (src/util/host-fact.ts), a few hundred bytes.
+ * host: what slow commands said of this host's tools (src/util/host-fact.ts: cc --version), a few hundred bytes.
  */
 export type CacheArea = 'kernels' | 'images' | 'builds' | 'trees' | 'apt' | 'accel' | 'host';
 

@@ -1,4 +1,4 @@
-// What a slow command says of this host's tools (`cc --version`, dpkg-query),
+// What a slow command says of this host's tools (`cc --version`),
 // kept in kgate's cache while the files that decide it keep their size and
 // mtime (as ccache checks a compiler). A spawn from kgate's process is 5-30 ms,
 // and these stood between a run's start and its guest's boot.
