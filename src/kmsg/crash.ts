@@ -18,17 +18,15 @@ export interface CrashEvent {
   /** The report's lines, printk prefix removed, first line included. */
   excerpt: string[];
   at: number;
-  /** The case the suite's harness named on the kernel's log last before this report (its CASE_MARK). */
-  case?: string;
+  /** The report's time on the kernel's own clock, in µs: its first line's printk stamp, when it has one. */
+  ts?: number;
 }
 
-/**
- * The suite's harness names each case on the kernel's log before it runs it
- * (KGATE_CASE_MARKS, docs/suite-protocol.md): a report after a mark is that
- * case's by the console's own order, whichever of the console and the case's
- * KTAP reaches kgate first (the next case's WARN can beat this case's "ok").
- */
-export const CASE_MARK = /^kgate: case (\S+)$/;
+/** A console line's printk stamp ("[    3.310000] ...") in µs. */
+export function printkTime(raw: string): number | undefined {
+  const m = /^\s*(?:<\d+>)?\[\s*(\d+)\.(\d{6})\]/.exec(raw);
+  return m ? Number(m[1]) * 1e6 + Number(m[2]) : undefined;
+}
 
 /**
  * The one table of kernel report shapes: [shape, kind, opens]. A shape is
@@ -106,18 +104,10 @@ const ABSORBS: Partial<Record<CrashKind, ReadonlySet<CrashKind>>> = {
 
 export class CrashDetector {
   private open?: CrashEvent;
-  private caseId?: string;
 
   /** Feed one console line; returns the reports this line completed. */
   push(raw: string, at = Date.now()): CrashEvent[] {
     const line = stripPrintk(raw);
-    const mark = CASE_MARK.exec(line);
-    if (mark) {
-      // The next case starts: a report still open is over.
-      const done = this.flush();
-      this.caseId = mark[1];
-      return done;
-    }
     const done: CrashEvent[] = [];
     const kind = classifyLine(line);
     if (this.open) {
@@ -130,7 +120,10 @@ export class CrashDetector {
         return done;
       }
     }
-    if (kind && OPENS.has(kind)) this.open = { kind, line, excerpt: [line], at, ...(this.caseId ? { case: this.caseId } : {}) };
+    if (kind && OPENS.has(kind)) {
+      const ts = printkTime(raw);
+      this.open = { kind, line, excerpt: [line], at, ...(ts !== undefined ? { ts } : {}) };
+    }
     return done;
   }
 

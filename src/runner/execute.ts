@@ -74,12 +74,22 @@ const MAX_RESTARTS_WITHOUT_PROGRESS = 2;
 const DEAD_CONSOLE_WAIT_MS = 3000;
 
 /**
- * The kernel reports that belong to case `id`: those the console shows after
- * the harness's mark for it (kmsg/crash.ts CASE_MARK), and, where no mark
- * came, those since the case started.
+ * The kernel reports of one case: by their own printk time where the harness
+ * gave the case's end on the kernel's clock (KGATE_CASE_MARKS: `kte`, after
+ * the previous case's, `from`), so that the next case's report, which the
+ * serial console can bring before this case's `ok` over SSH, is not this
+ * case's; else, and for a report without a printk stamp, by when kgate got it.
  */
-function reportsOf(target: SuiteTarget, id: string, since: number, pieceStart: number): ConsoleEvent[] {
-  return target.consoleEventsSince(pieceStart).filter((e) => (e.case !== undefined ? e.case === id : e.at >= since));
+function reportsOf(target: SuiteTarget, w: { from?: number; to?: number } | undefined, since: number, pieceStart: number): ConsoleEvent[] {
+  return target.consoleEventsSince(pieceStart).filter((e) => (w && e.ts !== undefined
+    ? (w.from === undefined || e.ts > w.from) && (w.to === undefined || e.ts <= w.to)
+    : e.at >= since));
+}
+
+/** A case's end on the kernel's clock, from its diagnostics (`kte=`, the harness's KGATE_CASE_MARKS). */
+function kernelEnd(r: CaseResult): number | undefined {
+  const v = Number(r.details?.kte);
+  return r.details?.kte !== undefined && Number.isFinite(v) ? v : undefined;
 }
 
 /** A crash or a hang leaves a guest that must be replaced before the next case; an ERROR does not. */
@@ -152,6 +162,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
     const ledger = new CaseLedger(binary, item.caseIds, (r) => deliver(target, r), (m) => req.sink.problem(m));
     const itemStart = Date.now();
     const counted = new Set<ConsoleEvent>();
+    let lastEnd: number | undefined;
     const remaining = ledger.owed;
     let stalls = 0;
     let accelRetried = false;
@@ -159,10 +170,13 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
     while (remaining.length > 0 && !abort && !signal.aborted) {
       let caseStart = Date.now();
       let pieceStart = caseStart;
+      let prevEnd: number | undefined; // the last case's end on the kernel's clock, in this run of the binary
       const stream = openCaseStream({ family: binary.family, api: binary.api, onCase: (r) => {
-        const mine = reportsOf(target, r.id, caseStart, pieceStart);
+        const end = kernelEnd(r);
+        const mine = reportsOf(target, end !== undefined ? { from: prevEnd, to: end } : undefined, caseStart, pieceStart);
         if (!ledger.reported(r, target.kernel, mine)) return;
         for (const e of mine) counted.add(e);
+        if (end !== undefined) { prevEnd = end; lastEnd = end; }
         caseStart = Date.now();
         stalls = 0;
       } });
@@ -191,7 +205,9 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       await new Promise((r) => setTimeout(r, CONSOLE_SETTLE_MS));
       // A guest that died says why on its console; under TCG the panic's last lines can lag its death.
       const current = remaining[0];
-      for (let waited = 0; waited < DEAD_CONSOLE_WAIT_MS && !target.alive() && reportsOf(target, current, caseStart, pieceStart).length === 0; waited += 100) {
+      // What stopped it came after the last case it reported.
+      const after = prevEnd !== undefined ? { from: prevEnd } : undefined;
+      for (let waited = 0; waited < DEAD_CONSOLE_WAIT_MS && !target.alive() && reportsOf(target, after, caseStart, pieceStart).length === 0; waited += 100) {
         await new Promise((r) => setTimeout(r, 100));
       }
       // KVM itself failed under the guest (nested KVM does, mid-run): the case is not to blame; again on TCG, once per binary.
@@ -202,7 +218,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
         if (!(await restart(target, binary, `KVM failed (${kvm})`))) break;
         continue;
       }
-      const events = reportsOf(target, current, caseStart, pieceStart);
+      const events = reportsOf(target, after, caseStart, pieceStart);
       for (const e of events) counted.add(e);
       const stop = whyStopped({ events, outcome, alive: target.alive(), execError });
       const r = ledger.stopped(stop, { kernel: target.kernel, durationMs: Date.now() - caseStart }, { timeoutMs, consoleTail: () => target.consoleLinesSince(caseStart).slice(-40) });
@@ -215,9 +231,9 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       if (stop.kind === 'exited' && ++stalls > MAX_RESTARTS_WITHOUT_PROGRESS) break;
       if (needsRestart(stop, target) && !(await restart(target, binary, current))) break;
     }
-    // A report marked with one of these cases that reached kgate after that case's result: said, never dropped.
+    // A report from within these cases' time that reached kgate after the result of the case it fell in: said, never dropped.
     for (const e of target.consoleEventsSince(itemStart)) {
-      if (e.case !== undefined && item.caseIds.includes(e.case) && !counted.has(e)) req.sink.problem(`kernel ${e.kind} while ${e.case} ran, seen on the console after its result: ${e.line}`);
+      if (e.ts !== undefined && lastEnd !== undefined && e.ts <= lastEnd && !counted.has(e)) req.sink.problem(`kernel ${e.kind} while ${binary.name} ran, seen on the console after the result of the case it fell in: ${e.line}`);
     }
     ledger.missRest(abort ? { kind: 'aborted', reason: abort.reason }
       : signal.aborted ? { kind: 'aborted', reason: signal.reason instanceof KgateError ? signal.reason.message : 'interrupted' }

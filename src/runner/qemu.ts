@@ -82,8 +82,10 @@ export function kernelCmdline(spec: Pick<QemuSpec, 'arch' | 'append'>): string {
     'loglevel=5',
     // With -no-reboot a panic (reboot after -1 s = at once) ends QEMU: no hung guest.
     'panic=-1',
-    // The suite names each case on the kernel's log (KGATE_CASE_MARKS): unthrottled, not 10 lines per 5 s.
-    'printk.devkmsg=on',
+    // The suite's harness writes each case's start and end to the kernel's log
+    // (KGATE_CASE_MARKS): unthrottled, not 10 lines per 5 s; and a report's
+    // console lines carry their printk time, which places it among the cases.
+    'printk.devkmsg=on', 'printk.time=1',
     // Skip probing legacy keyboard/mouse hardware that the guest does not have.
     'i8042.noaux', 'i8042.nomux', 'i8042.nopnp', 'i8042.dumbkbd',
     ...(spec.append ?? []),

@@ -9,7 +9,7 @@ test('qemuArgv: the whole command for TCG', () => {
     'qemu-system-x86_64', '-nodefaults', '-no-user-config', '-machine', 'q35', '-accel', 'tcg',
     '-m', '1024', '-smp', '2', '-display', 'none', '-serial', 'stdio',
     '-kernel', '/k/vmlinuz', '-initrd', '/i/initrd.cpio',
-    '-append', 'console=ttyS0 loglevel=5 panic=-1 printk.devkmsg=on i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd',
+    '-append', 'console=ttyS0 loglevel=5 panic=-1 printk.devkmsg=on printk.time=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd',
     '-no-reboot',
     '-netdev', 'user,id=n0,ipv6=off,hostfwd=tcp:127.0.0.1:40022-:22', '-device', 'virtio-net-pci,netdev=n0',
     '-device', 'virtio-rng-pci',
