@@ -9,7 +9,7 @@ import { KgateError } from '../model.js';
 import type { Emit } from '../events.js';
 import type { ConsoleEvent, ExecOutcome, SuiteTarget } from './target.js';
 import { openCaseStream } from './case-stream.js';
-import { CaseLedger, whyStopped, type EarlyStop } from './ledger.js';
+import { CaseLedger, casesReports, kernelEnd, whyStopped, type EarlyStop } from './ledger.js';
 import { anySignal, releaseSignal } from '../util/deadline.js';
 
 export interface WorkItem { binary: BuiltBinary; caseIds: string[] }
@@ -72,25 +72,6 @@ const CONSOLE_SETTLE_MS = 400;
 const MAX_RESTARTS_WITHOUT_PROGRESS = 2;
 /** How long a dead guest's console may take to deliver the report that explains its death. */
 const DEAD_CONSOLE_WAIT_MS = 3000;
-
-/**
- * The kernel reports of one case: by their own printk time where the harness
- * gave the case's end on the kernel's clock (KGATE_CASE_MARKS: `kte`, after
- * the previous case's, `from`), so that the next case's report, which the
- * serial console can bring before this case's `ok` over SSH, is not this
- * case's; else, and for a report without a printk stamp, by when kgate got it.
- */
-function reportsOf(target: SuiteTarget, w: { from?: number; to?: number } | undefined, since: number, pieceStart: number): ConsoleEvent[] {
-  return target.consoleEventsSince(pieceStart).filter((e) => (w && e.ts !== undefined
-    ? (w.from === undefined || e.ts > w.from) && (w.to === undefined || e.ts <= w.to)
-    : e.at >= since));
-}
-
-/** A case's end on the kernel's clock, from its diagnostics (`kte=`, the harness's KGATE_CASE_MARKS). */
-function kernelEnd(r: CaseResult): number | undefined {
-  const v = Number(r.details?.kte);
-  return r.details?.kte !== undefined && Number.isFinite(v) ? v : undefined;
-}
 
 /** A crash or a hang leaves a guest that must be replaced before the next case; an ERROR does not. */
 function needsRestart(stop: EarlyStop, target: SuiteTarget): boolean {
@@ -173,7 +154,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       let prevEnd: number | undefined; // the last case's end on the kernel's clock, in this run of the binary
       const stream = openCaseStream({ family: binary.family, api: binary.api, onCase: (r) => {
         const end = kernelEnd(r);
-        const mine = reportsOf(target, end !== undefined ? { from: prevEnd, to: end } : undefined, caseStart, pieceStart);
+        const mine = casesReports(target.consoleEventsSince(pieceStart), end !== undefined ? { from: prevEnd, to: end } : undefined, caseStart);
         if (!ledger.reported(r, target.kernel, mine)) return;
         for (const e of mine) counted.add(e);
         if (end !== undefined) { prevEnd = end; lastEnd = end; }
@@ -207,7 +188,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       const current = remaining[0];
       // What stopped it came after the last case it reported.
       const after = prevEnd !== undefined ? { from: prevEnd } : undefined;
-      for (let waited = 0; waited < DEAD_CONSOLE_WAIT_MS && !target.alive() && reportsOf(target, after, caseStart, pieceStart).length === 0; waited += 100) {
+      for (let waited = 0; waited < DEAD_CONSOLE_WAIT_MS && !target.alive() && casesReports(target.consoleEventsSince(pieceStart), after, caseStart).length === 0; waited += 100) {
         await new Promise((r) => setTimeout(r, 100));
       }
       // KVM itself failed under the guest (nested KVM does, mid-run): the case is not to blame; again on TCG, once per binary.
@@ -218,7 +199,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
         if (!(await restart(target, binary, `KVM failed (${kvm})`))) break;
         continue;
       }
-      const events = reportsOf(target, after, caseStart, pieceStart);
+      const events = casesReports(target.consoleEventsSince(pieceStart), after, caseStart);
       for (const e of events) counted.add(e);
       const stop = whyStopped({ events, outcome, alive: target.alive(), execError });
       const r = ledger.stopped(stop, { kernel: target.kernel, durationMs: Date.now() - caseStart }, { timeoutMs, consoleTail: () => target.consoleLinesSince(caseStart).slice(-40) });

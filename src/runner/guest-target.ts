@@ -269,7 +269,7 @@ class GuestTarget implements SuiteTarget {
       detail: `${this.name}: ${this.g.kernel.release} up, ${this.g.accel}${this.g.accelNote ? ' (after KVM failed)' : ''}; image ${t.imageCached ? 'cached' : `${t.image} ms`}${this.g.preloaded.length ? ` with the suite (${this.g.preloaded.length} binaries)` : ''}, boot ${t.boot} ms, ssh ${t.ssh} ms` });
   }
   prepare(binaries: BuiltBinary[]) { return this.runner.prepare(binaries); }
-  // Its console is read: the harness gives each case's start and end on the kernel's clock (runner/execute.ts reportsOf).
+  // Its console is read: the harness gives each case's start and end on the kernel's clock (runner/ledger.ts casesReports).
   exec(req: ExecRequest) { return this.runner.exec({ ...req, env: { ...req.env, KGATE_CASE_MARKS: '1' } }); }
   async shell(cmd: string, signal: AbortSignal, timeoutMs = 60_000) {
     const lines: string[] = [];

@@ -19,6 +19,28 @@ export function withConsoleCrash(r: CaseResult, events: ConsoleEvent[]): CaseRes
   return { ...r, status: 'CRASH', reason: `kernel ${events[0].kind} while the case ran: ${events[0].line}`, console: events.flatMap((e) => e.excerpt) };
 }
 
+/** A case's time on the kernel's clock, in µs: after the previous case's end (`from`), up to its own (`to`). */
+export interface ReportWindow { from?: number; to?: number }
+
+/**
+ * The kernel reports of one case: by their own printk time where the harness
+ * gave the case's end on the kernel's clock (KGATE_CASE_MARKS: `kte`), so that
+ * the next case's report, which the serial console can bring before this
+ * case's `ok` over SSH, is not this case's; else, and for a report without a
+ * printk stamp, by when kgate got it (`since`).
+ */
+export function casesReports(events: ConsoleEvent[], w: ReportWindow | undefined, since: number): ConsoleEvent[] {
+  return events.filter((e) => (w && e.ts !== undefined
+    ? (w.from === undefined || e.ts > w.from) && (w.to === undefined || e.ts <= w.to)
+    : e.at >= since));
+}
+
+/** A case's end on the kernel's clock, from its diagnostics (`kte=`, the harness's KGATE_CASE_MARKS). */
+export function kernelEnd(r: CaseResult): number | undefined {
+  const v = Number(r.details?.kte);
+  return r.details?.kte !== undefined && Number.isFinite(v) ? v : undefined;
+}
+
 export type EarlyStop =
   | { kind: 'crash'; events: ConsoleEvent[] }
   | { kind: 'timeout' }

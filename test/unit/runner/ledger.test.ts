@@ -49,3 +49,19 @@ test('MISS in one vocabulary: not run: <why> (first line), or never reported', (
   assert.equal(missReason({ kind: 'aborted', reason: 'guest did not boot\nconsole: ...' }), 'not run: guest did not boot');
   assert.equal(missReason({ kind: 'unreported' }), 'never reported');
 });
+
+test('casesReports: a report belongs to the case whose kernel-clock window holds its printk time, not to the case whose result came after it; without a stamp or a window, by when it came', async () => {
+  const { casesReports, kernelEnd } = await import('../../../src/runner/ledger.js');
+  const ev = (ts: number | undefined, at: number) => ({ kind: 'warning' as const, line: `W ${ts}`, excerpt: [], at, ...(ts !== undefined ? { ts } : {}) });
+  // U03's WARN (1.204 s on the kernel's clock) reached kgate before U01's result did.
+  const warn = ev(1_204_329, 100);
+  const u01 = { id: 'U01', family: 'f', status: 'PASS' as const, tap: [], details: { kt: '1184792', kte: '1197941' } };
+  assert.equal(kernelEnd(u01), 1_197_941);
+  assert.deepEqual(casesReports([warn], { to: kernelEnd(u01) }, 50), [], 'not U01\'s: it came after U01 ended');
+  assert.deepEqual(casesReports([warn], { from: 1_197_941, to: 1_230_024 }, 200), [warn], 'U03\'s, though it came before U03 started by kgate\'s clock');
+  assert.deepEqual(casesReports([warn], { from: 1_197_941 }, 200), [warn], 'a binary that stopped: what came after its last case');
+  const plain = ev(undefined, 150);
+  assert.deepEqual(casesReports([plain], { to: 1 }, 100), [plain], 'no printk stamp: by arrival');
+  assert.deepEqual(casesReports([warn, plain], undefined, 120), [plain], 'no window (LAVA, an old suite): by arrival');
+  assert.equal(kernelEnd({ ...u01, details: {} }), undefined);
+});
