@@ -61,7 +61,9 @@ export interface RunInputs {
 /** Everything `kgate run` was given, parsed and checked as far as it can be without the network. */
 export function runInputsOf(raw: Record<string, unknown>): RunInputs {
   const o = parseOpts(RunOpts, raw);
-  const target = parseTarget(o.target, { accel: o.accel, memMB: o.mem, jobs: o.jobs, bootTimeoutSec: o.bootTimeout, identity: o.identity });
+  // --coverage reads the kernel's counters around each piece of work: one piece at a time.
+  if (o.coverage && o.lanes !== undefined && o.lanes > 1) throw new KgateError('user', `--coverage reads the kernel's counters around each family, one at a time: it runs one lane, not --lanes ${o.lanes}`);
+  const target = parseTarget(o.target, { accel: o.accel, memMB: o.mem, jobs: o.jobs, lanes: o.coverage ? 1 : o.lanes, bootTimeoutSec: o.bootTimeout, identity: o.identity });
   const selection = selectionOf(raw);
   const kernel = kernelRequestOf(o);
   if (typeof o.coverage === 'string' && o.coverage !== 'family' && o.coverage !== 'case') {

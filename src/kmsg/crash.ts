@@ -20,6 +20,21 @@ export interface CrashEvent {
   at: number;
   /** The report's time on the kernel's own clock, in µs: its first line's printk stamp, when it has one. */
   ts?: number;
+  /** The task the kernel names in the report (`Comm:`, a hung task's name), as the kernel keeps it: at most 15 characters. */
+  task?: string;
+}
+
+/**
+ * The task a report names: the dump's `CPU: N ... PID: P Comm: NAME` line, a
+ * hung task's `INFO: task NAME:PID blocked`, KASAN's `by task NAME/PID`. In
+ * an interrupt or a kernel thread that is not the process that caused it.
+ */
+export function reportTask(excerpt: readonly string[]): string | undefined {
+  for (const l of excerpt) {
+    const m = /\bPID: \d+ Comm: (\S+)/.exec(l) ?? /^INFO: task (.+):\d+ blocked/.exec(l) ?? /\bby task (\S+)\/\d+\s*$/.exec(l);
+    if (m) return m[1];
+  }
+  return undefined;
 }
 
 /** A console line's printk stamp ("[    3.310000] ...") in µs. */
@@ -139,6 +154,8 @@ export class CrashDetector {
   private close(): CrashEvent {
     const e = this.open!;
     this.open = undefined;
+    const task = reportTask(e.excerpt);
+    if (task !== undefined) e.task = task;
     return e;
   }
 }

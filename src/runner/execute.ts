@@ -9,7 +9,7 @@ import { KgateError } from '../model.js';
 import type { Emit } from '../events.js';
 import type { ConsoleEvent, ExecOutcome, SuiteTarget } from './target.js';
 import { openCaseStream } from './case-stream.js';
-import { CaseLedger, casesReports, kernelEnd, whyStopped, type EarlyStop } from './ledger.js';
+import { CaseLedger, casesReports, kernelEnd, taskName, whyStopped, type EarlyStop } from './ledger.js';
 import { anySignal, releaseSignal } from '../util/deadline.js';
 
 export interface WorkItem { binary: BuiltBinary; caseIds: string[] }
@@ -26,6 +26,12 @@ export interface RunSuiteRequest {
    * up, so the first guest starts work while the others boot.
    */
   targets: (SuiteTarget | Promise<SuiteTarget>)[];
+  /**
+   * How many machines the targets are (default: one each): a family is cut
+   * into at most this many pieces. Lanes of one guest never run one family
+   * at once, so that the task a kernel report names tells their cases apart.
+   */
+  machines?: number;
   items: WorkItem[];
   sink: ResultSink;
   emit: Emit;
@@ -79,7 +85,10 @@ function needsRestart(stop: EarlyStop, target: SuiteTarget): boolean {
 }
 
 export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
-  const queue = workPieces(req.items, req.targets.length);
+  const queue = workPieces(req.items, req.machines ?? req.targets.length);
+  const suiteTasks = new Set(req.items.map((it) => taskName(it.binary.name)));
+  /** Kernel reports some case took (lanes of a guest see the same ones). */
+  const counted = new Set<ConsoleEvent>();
   let restarts = 0;
   let abort: RunSuiteResult['abort'];
   const controller = new AbortController();
@@ -108,7 +117,8 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
     let next: WorkItem | undefined;
     while ((next || queue.length > 0) && !abort && !signal.aborted) {
       const item = next ?? queue.shift()!;
-      next = req.around ? undefined : queue.shift();
+      // Not the last pieces, though: each other target (a lane beside it) gets one of those.
+      next = req.around || queue.length < req.targets.length ? undefined : queue.shift();
       // Its binary now, the next one's in the background while this one runs.
       const after = next ?? queue[0];
       await target.prepare(after ? [item.binary, after.binary] : [item.binary], signal);
@@ -126,9 +136,9 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
     }
     req.emit({ type: 'stage', stage: 'restart', state: 'start', detail: `${target.name} after ${after}` });
     try {
-      await target.restart(signal);
+      // false: another lane of its guest had restarted it already (one restart, counted once).
+      if (await target.restart(signal) !== false) restarts++;
       await target.prepare([binary], signal);
-      restarts++;
       req.emit({ type: 'stage', stage: 'restart', state: 'done', detail: target.name });
       return true;
     } catch (e) {
@@ -142,7 +152,8 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
     const { binary } = item;
     const ledger = new CaseLedger(binary, item.caseIds, (r) => deliver(target, r), (m) => req.sink.problem(m));
     const itemStart = Date.now();
-    const counted = new Set<ConsoleEvent>();
+    // Lanes of one guest: a report in another lane's binary is not this one's.
+    const beside = target.machine !== undefined ? { mine: taskName(binary.name), suite: suiteTasks } : undefined;
     let lastEnd: number | undefined;
     const remaining = ledger.owed;
     let stalls = 0;
@@ -152,9 +163,13 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       let caseStart = Date.now();
       let pieceStart = caseStart;
       let prevEnd: number | undefined; // the last case's end on the kernel's clock, in this run of the binary
+      const reports = (w: { from?: number; to?: number } | undefined) => casesReports(target.consoleEventsSince(pieceStart), w, caseStart, beside);
+      // A lane's raw KTAP shares its guest's log: a binary's whole output at once, so the log stays one document after another.
+      const held: string[] = [];
+      const ktap = (line: string) => (target.machine !== undefined ? held.push(line) : req.sink.ktap(target.name, line));
       const stream = openCaseStream({ family: binary.family, api: binary.api, onCase: (r) => {
         const end = kernelEnd(r);
-        const mine = casesReports(target.consoleEventsSince(pieceStart), end !== undefined ? { from: prevEnd, to: end } : undefined, caseStart);
+        const mine = reports(end !== undefined ? { from: prevEnd, to: end } : undefined);
         if (!ledger.reported(r, target.kernel, mine)) return;
         for (const e of mine) counted.add(e);
         if (end !== undefined) { prevEnd = end; lastEnd = end; }
@@ -168,7 +183,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
         outcome = await target.exec({
           binary,
           caseIds: [...remaining],
-          onLine: (line) => { req.sink.ktap(target.name, line); stream.push(line); },
+          onLine: (line) => { ktap(line); stream.push(line); },
           signal,
           timeoutMs,
           env: req.env,
@@ -179,6 +194,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
         execError = e;
       }
       stream.end();
+      for (const line of held) req.sink.ktap(target.machine!, line);
       if (remaining.length === 0) break;
       if (signal.aborted || outcome?.killed === 'abort') break;
 
@@ -188,7 +204,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       const current = remaining[0];
       // What stopped it came after the last case it reported.
       const after = prevEnd !== undefined ? { from: prevEnd } : undefined;
-      for (let waited = 0; waited < DEAD_CONSOLE_WAIT_MS && !target.alive() && casesReports(target.consoleEventsSince(pieceStart), after, caseStart).length === 0; waited += 100) {
+      for (let waited = 0; waited < DEAD_CONSOLE_WAIT_MS && !target.alive() && reports(after).length === 0; waited += 100) {
         await new Promise((r) => setTimeout(r, 100));
       }
       // KVM itself failed under the guest (nested KVM does, mid-run): the case is not to blame; again on TCG, once per binary.
@@ -199,7 +215,13 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
         if (!(await restart(target, binary, `KVM failed (${kvm})`))) break;
         continue;
       }
-      const events = casesReports(target.consoleEventsSince(pieceStart), after, caseStart);
+      const events = reports(after);
+      // Another lane's crash or hang restarted the guest under this binary: its cases run again on the new boot.
+      if (events.length === 0 && (execError !== undefined || !target.alive()) && await target.replacedUnder?.(DEAD_CONSOLE_WAIT_MS)) {
+        req.emit({ type: 'stage', stage: 'suite', state: 'note', detail: `${target.name}: ${binary.name} stopped at ${current} by a restart of its guest for another lane; running its ${remaining.length} case(s) again` });
+        await target.prepare([binary], signal);
+        continue;
+      }
       for (const e of events) counted.add(e);
       const stop = whyStopped({ events, outcome, alive: target.alive(), execError });
       const r = ledger.stopped(stop, { kernel: target.kernel, durationMs: Date.now() - caseStart }, { timeoutMs, consoleTail: () => target.consoleLinesSince(caseStart).slice(-40) });
@@ -214,7 +236,9 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
     }
     // A report from within these cases' time that reached kgate after the result of the case it fell in: said, never dropped.
     for (const e of target.consoleEventsSince(itemStart)) {
-      if (e.ts !== undefined && lastEnd !== undefined && e.ts <= lastEnd && !counted.has(e)) req.sink.problem(`kernel ${e.kind} while ${binary.name} ran, seen on the console after the result of the case it fell in: ${e.line}`);
+      if (e.ts !== undefined && lastEnd !== undefined && e.ts <= lastEnd && !counted.has(e) && casesReports([e], undefined, 0, beside).length > 0) {
+        req.sink.problem(`kernel ${e.kind} while ${binary.name} ran, seen on the console after the result of the case it fell in: ${e.line}`);
+      }
     }
     ledger.missRest(abort ? { kind: 'aborted', reason: abort.reason }
       : signal.aborted ? { kind: 'aborted', reason: signal.reason instanceof KgateError ? signal.reason.message : 'interrupted' }

@@ -224,25 +224,22 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
   };
 }
 
-class GuestTarget implements SuiteTarget {
+/**
+ * One booted guest, shared by its lanes: its boots and restarts, its console.
+ * A restart asked for by two lanes (each saw the crash, or the hang) happens
+ * once: a lane names the boot it ran on, and a guest already past that boot
+ * is not restarted again.
+ */
+class Guest {
   g!: StartedGuest;
-  private boots = 0;
-  private runner = transportRunner(() => this.g.transport, (name, bytes, ms) =>
-    this.emit({ type: 'stage', stage: 'suite', state: 'note', detail: `${this.name}: uploaded ${name} (${Math.round(bytes / 1024)} KiB, ${ms} ms)` }));
-  constructor(readonly name: string, private spec: QemuSpec, private artifact: KernelArtifact, private runDir: string, private emit: Emit, private index: number,
+  /** How many times it has booted: which boot a lane's command ran on. */
+  boots = 0;
+  /** A restart under way: lanes wait for it before they run anything. */
+  restarting?: Promise<void>;
+  lanes: GuestLane[] = [];
+  private stopped?: Promise<void>;
+  constructor(readonly name: string, private spec: QemuSpec, private artifact: KernelArtifact, private runDir: string, readonly emit: Emit, private index: number,
     private shared: { accel?: 'kvm' | 'tcg' }, private suite?: Promise<SuiteFile[]>) {}
-
-  get kernel() { return this.g.kernel; }
-  get accel() { return this.g.accel; }
-  get timings() {
-    const t = this.g.timings;
-    return { imageMs: t.image, prepMs: t.prep, bootMs: t.boot, sshMs: t.ssh, guestMs: t.total };
-  }
-  get notes() {
-    const n: Record<string, string> = { qemu: qemuVersion() };
-    if (this.g.accelNote) n.accelNote = this.g.accelNote;
-    return n;
-  }
 
   async start(signal: AbortSignal) {
     const consoleName = `console${this.index > 0 ? `-${this.index + 1}` : ''}${this.boots > 0 ? `.boot${this.boots + 1}` : ''}.log`;
@@ -259,63 +256,138 @@ class GuestTarget implements SuiteTarget {
       ...(this.suite ? { suite: this.suite } : {}),
     });
     this.boots++;
-    this.runner.forget();
-    this.runner.preload(this.g.preloaded);
-    this.runner.warm();
+    for (const lane of this.lanes) lane.booted(this.g);
     // KVM failed once on this host: later guests and restarts of this run go straight to TCG.
     if (this.spec.accel === 'auto' && this.g.accelNote) this.shared.accel = this.g.accel;
     const t = this.g.timings;
     this.emit({ type: 'stage', stage: 'target', state: 'note',
-      detail: `${this.name}: ${this.g.kernel.release} up, ${this.g.accel}${this.g.accelNote ? ' (after KVM failed)' : ''}; image ${t.imageCached ? 'cached' : `${t.image} ms`}${this.g.preloaded.length ? ` with the suite (${this.g.preloaded.length} binaries)` : ''}, boot ${t.boot} ms, ssh ${t.ssh} ms` });
+      detail: `${this.name}: ${this.g.kernel.release} up, ${this.g.accel}${this.g.accelNote ? ' (after KVM failed)' : ''}; image ${t.imageCached ? 'cached' : `${t.image} ms`}${this.g.preloaded.length ? ` with the suite (${this.g.preloaded.length} binaries)` : ''}, boot ${t.boot} ms, ssh ${t.ssh} ms${this.lanes.length > 1 ? `; ${this.lanes.length} lanes` : ''}` });
   }
-  prepare(binaries: BuiltBinary[]) { return this.runner.prepare(binaries); }
-  // Its console is read: the harness gives each case's start and end on the kernel's clock (runner/ledger.ts casesReports).
-  exec(req: ExecRequest) { return this.runner.exec({ ...req, env: { ...req.env, KGATE_CASE_MARKS: '1' } }); }
-  async shell(cmd: string, signal: AbortSignal, timeoutMs = 60_000) {
-    const lines: string[] = [];
-    const r = await this.g.transport.exec(cmd, { onStdout: (l) => lines.push(l), signal, timeoutMs });
-    if (r.lost || r.killed) throw new KgateError('infra', `${this.name}: '${cmd.split('\n')[0].slice(0, 60)}' ${r.killed ? `did not finish (${r.killed})` : 'lost its SSH connection'}`);
-    return { code: r.code, lines };
-  }
-  consoleEventsSince(t: number) { return this.g.guest.crashesSince(t); }
-  consoleLinesSince(t: number) { return this.g.guest.consoleSince(t).map((l) => l.line); }
   alive() { return this.g.guest.alive() && this.g.transport.alive(); }
-  acceleratorFailed() { return this.g?.guest.kvmFailure(); }
-  async restart(signal: AbortSignal) {
+  /** A fresh boot in place of boot `from`; false when another lane's restart replaced that boot (under way or done). */
+  async restartFrom(from: number, signal: AbortSignal): Promise<void | false> {
+    if (this.restarting) return this.restarting.then(() => false as const);
+    if (this.boots !== from) return false;
     const kvm = this.g.guest.kvmFailure();
-    await stopGuest(this.g);
-    // KVM failed under a running guest: this run's later guests go to TCG, as a failed boot's do.
-    if (kvm && this.spec.accel === 'auto') this.shared.accel = 'tcg';
-    await this.start(signal);
+    const restarting = this.restarting = (async () => {
+      try {
+        await stopGuest(this.g);
+        // KVM failed under a running guest: this run's later guests go to TCG, as a failed boot's do.
+        if (kvm && this.spec.accel === 'auto') this.shared.accel = 'tcg';
+        await this.start(signal);
+      } finally {
+        this.restarting = undefined;
+      }
+    })();
+    return restarting;
   }
-  async stop() {
-    this.runner.release();
-    const g = this.g;
-    this.g = undefined as unknown as StartedGuest;
-    if (g) await stopGuest(g);
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      for (const lane of this.lanes) lane.release();
+      const g = this.g;
+      this.g = undefined as unknown as StartedGuest;
+      if (g) await stopGuest(g);
+    })();
+    return this.stopped;
   }
 }
 
 /**
- * One guest per job, all on the one kernel the kernel stage resolved. The
- * first builds the image; the others start when it is up and reuse it. Each is returned as a promise, so
- * work starts on the first while the others boot.
+ * A lane of a guest: one command loop of its own, beside the guest's other
+ * lanes (one per vCPU), so that two families run at once. Each lane is a
+ * target of its own to the runner; they share the guest's console, its boots
+ * and its restarts (`machine` names what they share).
+ */
+class GuestLane implements SuiteTarget {
+  private runner = transportRunner(() => this.guest.g.transport, (name, bytes, ms) =>
+    this.guest.emit({ type: 'stage', stage: 'suite', state: 'note', detail: `${this.name}: uploaded ${name} (${Math.round(bytes / 1024)} KiB, ${ms} ms)` }));
+  /** The boot its last command ran on. */
+  private ranOn = 0;
+  constructor(readonly name: string, private guest: Guest) {}
+
+  get machine() { return this.guest.lanes.length > 1 ? this.guest.name : undefined; }
+  get kernel() { return this.guest.g.kernel; }
+  get accel() { return this.guest.g.accel; }
+  get timings() {
+    const t = this.guest.g.timings;
+    return { imageMs: t.image, prepMs: t.prep, bootMs: t.boot, sshMs: t.ssh, guestMs: t.total };
+  }
+  get notes() {
+    const n: Record<string, string> = { qemu: qemuVersion() };
+    if (this.guest.g.accelNote) n.accelNote = this.guest.g.accelNote;
+    return n;
+  }
+  /** A new boot of its guest: what the old one had is gone. */
+  booted(g: StartedGuest) {
+    this.runner.forget();
+    this.runner.preload(g.preloaded);
+    this.runner.warm();
+  }
+  async prepare(binaries: BuiltBinary[]) {
+    await this.guest.restarting;
+    return this.runner.prepare(binaries);
+  }
+  // Its console is read: the harness gives each case's start and end on the kernel's clock (runner/ledger.ts casesReports).
+  async exec(req: ExecRequest) {
+    await this.guest.restarting;
+    this.ranOn = this.guest.boots;
+    return this.runner.exec({ ...req, env: { ...req.env, KGATE_CASE_MARKS: '1' } });
+  }
+  async shell(cmd: string, signal: AbortSignal, timeoutMs = 60_000) {
+    const lines: string[] = [];
+    const r = await this.guest.g.transport.exec(cmd, { onStdout: (l) => lines.push(l), signal, timeoutMs });
+    if (r.lost || r.killed) throw new KgateError('infra', `${this.name}: '${cmd.split('\n')[0].slice(0, 60)}' ${r.killed ? `did not finish (${r.killed})` : 'lost its SSH connection'}`);
+    return { code: r.code, lines };
+  }
+  consoleEventsSince(t: number) { return this.guest.g.guest.crashesSince(t); }
+  consoleLinesSince(t: number) { return this.guest.g.guest.consoleSince(t).map((l) => l.line); }
+  alive() { return this.guest.alive(); }
+  acceleratorFailed() { return this.guest.g?.guest.kvmFailure(); }
+  restart(signal: AbortSignal) { return this.guest.restartFrom(this.ranOn, signal); }
+  async replacedUnder(waitMs: number) {
+    if (this.guest.lanes.length < 2) return false;
+    for (let waited = 0; ; waited += 100) {
+      if (this.guest.restarting || this.guest.boots !== this.ranOn) {
+        await this.guest.restarting;
+        return true;
+      }
+      if (waited >= waitMs) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  release() { this.runner.release(); }
+  stop() { return this.guest.stop(); }
+}
+
+/**
+ * One guest per job, all on the one kernel the kernel stage resolved, each
+ * with `spec.lanes` lanes. The first guest builds the image; the others start
+ * when it is up and reuse it. Each lane is returned as a promise, so work
+ * starts on the first guest while the others boot.
  */
 export function startGuestTargets(spec: QemuSpec, kernel: KernelArtifact, runDir: string, signal: AbortSignal, emit: Emit, suite?: Promise<SuiteFile[]>): Promise<SuiteTarget>[] {
   const shared = {};
-  const targets = Array.from({ length: spec.jobs }, (_, i) => new GuestTarget(spec.jobs > 1 ? `qemu${i + 1}` : 'qemu', spec, kernel, runDir, emit, i, shared, suite));
-  const first = targets[0].start(signal).then(() => targets[0]);
-  const startOne = async (t: GuestTarget) => {
+  const lanes = Math.max(1, spec.lanes ?? 1);
+  const guests = Array.from({ length: spec.jobs }, (_, i) => {
+    const guest = new Guest(spec.jobs > 1 ? `qemu${i + 1}` : 'qemu', spec, kernel, runDir, emit, i, shared, suite);
+    guest.lanes = Array.from({ length: lanes }, (_, l) => new GuestLane(lanes > 1 ? `${guest.name}/${l + 1}` : guest.name, guest));
+    return guest;
+  });
+  const first = guests[0].start(signal);
+  const startOne = async (g: Guest) => {
     await first;
+    if (g === guests[0]) return;
     try {
-      await t.start(signal);
+      await g.start(signal);
     } catch (e) {
-      await t.stop().catch(() => {});
+      await g.stop().catch(() => {});
       throw e;
     }
-    return t;
   };
-  return [first, ...targets.slice(1).map(startOne)];
+  return guests.flatMap((g) => {
+    const up = startOne(g);
+    return g.lanes.map((lane) => up.then(() => lane as SuiteTarget));
+  });
 }
 
 export async function showGuestCommand(spec: QemuSpec, k: KernelArtifact): Promise<string> {

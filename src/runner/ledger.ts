@@ -29,10 +29,34 @@ export interface ReportWindow { from?: number; to?: number }
  * case's `ok` over SSH, is not this case's; else, and for a report without a
  * printk stamp, by when kgate got it (`since`).
  */
-export function casesReports(events: ConsoleEvent[], w: ReportWindow | undefined, since: number): ConsoleEvent[] {
+export function casesReports(events: ConsoleEvent[], w: ReportWindow | undefined, since: number, beside?: Neighbours): ConsoleEvent[] {
   return events.filter((e) => (w && e.ts !== undefined
     ? (w.from === undefined || e.ts > w.from) && (w.to === undefined || e.ts <= w.to)
-    : e.at >= since));
+    : e.at >= since) && !(beside && othersReport(e, beside)));
+}
+
+/**
+ * Binaries running at once in one kernel (lanes of a guest): their windows
+ * overlap, so a report's time does not tell which case it is. The task the
+ * report names does, when it is one of the suite's binaries (a case's
+ * processes and its FUSE servers keep the binary's name): a report in another
+ * binary's task is that binary's. One in a kernel thread or an interrupt
+ * names none of them and stays with every case whose window holds it.
+ */
+export interface Neighbours {
+  /** This binary's task name, as the kernel keeps it (taskName). */
+  mine: string;
+  /** Every binary's of the suite. */
+  suite: ReadonlySet<string>;
+}
+
+/** A program's task name as the kernel keeps it (TASK_COMM_LEN 16: 15 characters). */
+export function taskName(program: string): string {
+  return program.slice(0, 15);
+}
+
+function othersReport(e: ConsoleEvent, n: Neighbours): boolean {
+  return e.task !== undefined && e.task !== n.mine && n.suite.has(e.task);
 }
 
 /** A case's end on the kernel's clock, from its diagnostics (`kte=`, the harness's KGATE_CASE_MARKS). */

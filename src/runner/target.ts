@@ -51,8 +51,20 @@ export interface SuiteTarget {
   consoleLinesSince(t: number): string[];
   /** Whether the target can still run something (a guest that panicked cannot). */
   alive(): boolean;
-  /** Bring up a fresh instance after a crash or a hang; prepare() is redone by the runner. */
-  restart?(signal: AbortSignal): Promise<void>;
+  /**
+   * Set on a lane of a machine that runs other lanes at once (runner/guest-target.ts
+   * GuestLane): their names share it. Their reports are told apart by task
+   * (ledger.ts Neighbours), their raw KTAP goes to the machine's one log.
+   */
+  readonly machine?: string;
+  /** Bring up a fresh instance after a crash or a hang; prepare() is redone by the runner. A lane's restart is its machine's, once for all its lanes. */
+  restart?(signal: AbortSignal): Promise<void | false>;
+  /**
+   * A lane whose command stopped with its machine: whether another lane
+   * restarted the machine under it (or begins to within waitMs), after that
+   * restart is over. Its cases are not to blame and run again.
+   */
+  replacedUnder?(waitMs: number): Promise<boolean>;
   /** Set when the target's accelerator (KVM) failed under it: not the case's fault; a restart goes to TCG. */
   acceleratorFailed?(): string | undefined;
   stop(): Promise<void>;

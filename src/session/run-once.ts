@@ -65,7 +65,7 @@ function startTargets(spec: TargetSpec, kernel: KernelArtifact | undefined, dir:
   if (spec.kind === 'ssh') return [import('../runner/remote-target.js').then((m) => m.sshTarget(spec, signal, emit, files))];
   if (!kernel) throw new KgateError('bug', 'a qemu target without a kernel');
   const guests = import('../runner/guest-target.js').then((m) => m.startGuestTargets(spec, kernel, dir, signal, emit, files));
-  return Array.from({ length: spec.jobs }, (_, i) => guests.then((g) => g[i]));
+  return Array.from({ length: spec.jobs * spec.lanes }, (_, i) => guests.then((g) => g[i]));
 }
 
 export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<RunOutcome> {
@@ -118,7 +118,9 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
       detail: run.target, done: (t) => `${t.kernel.release}${t.accel ? ` (${t.accel})` : ''}`,
       failDetail: (e) => (buildFailed.signal.aborted ? 'stopped: the suite did not build' : whyStageFailed(e)),
     }, async () => {
-      pending = startTargets(req.target, kernel, dir, emit, anySignal([signal, boots.signal, buildFailed.signal]), building).map((p) => p.then((t) => { targets.push(t); return t; }));
+      // --coverage reads the counters around each piece: one lane, one piece at a time.
+      const spec = req.coverage && req.target.kind === 'qemu' ? { ...req.target, lanes: 1 } : req.target;
+      pending = startTargets(spec, kernel, dir, emit, anySignal([signal, boots.signal, buildFailed.signal]), building).map((p) => p.then((t) => { targets.push(t); return t; }));
       // The first target and the build are awaited together: a build failure must not leave a booting guest behind.
       const [started, built] = await Promise.allSettled([pending[0], building]);
       if (built.status === 'rejected') throw built.reason;
@@ -147,7 +149,7 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
       coverage = new CoverageRun(kernel.coverage, dir, req.coverage, emit);
     }
     await timedStage(emit, 'suite', { done: () => undefined, failed: (abort) => abort?.reason.split('\n')[0] }, async () => {
-      const r = await runSuite({ targets: pending, items: coverage ? coverage.items(selection) : selection, sink, emit: onEvent, signal, env: ctx.env, ...(coverage ? { around: coverage.around } : {}) });
+      const r = await runSuite({ targets: pending, machines: req.target.kind === 'qemu' ? req.target.jobs : undefined, items: coverage ? coverage.items(selection) : selection, sink, emit: onEvent, signal, env: ctx.env, ...(coverage ? { around: coverage.around } : {}) });
       timings.runMs = Date.now() - tRun;
       if (r.abort) run.abort = r.abort;
       if (ctx.signal.aborted && !run.abort) run.abort = interrupted(ctx.signal);

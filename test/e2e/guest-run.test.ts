@@ -75,6 +75,22 @@ test('a kernel panic during a case: that case CRASH, the rest still reported; ex
   assertNoGuestLeft(before);
 });
 
+test('two lanes: a panic in one lane\'s case while the other lane runs a family: the panic is that case\'s alone, the other family runs again on the restarted guest and passes', { skip }, async () => {
+  const before = qemuPids();
+  const r = await kgate(['run', '--kernel', 'debian:6.12', '--case', 'K2.panic,H1,H2,H10'], { KGATE_ALLOW_PANIC: '1' });
+  assert.ok(r.run, r.stderr);
+  assertSaid(r.stderr, /target note: qemu: .* up, .*; 2 lanes/);
+  assertSaid(r.stderr, /data-path: \d+ case\(s\) on qemu\/\d/);
+  assertSaid(r.stderr, /selftest: 1 case\(s\) on qemu\/\d/);
+  assertStatus(r, 'K2.panic', 'CRASH');
+  const data = r.run!.cases.filter((c) => c.family === 'data-path');
+  assert.ok(data.length >= 5, r.stderr);
+  for (const c of data) assert.equal(c.status, 'PASS', `${c.id}: ${c.status} ${c.reason ?? ''}`);
+  assert.deepEqual(r.run!.problems, []);
+  assert.equal(r.code, 1);
+  assertNoGuestLeft(before);
+});
+
 test('a case that hangs: TIMEOUT, the rest still run; exit 1', { skip }, async () => {
   const r = await kgate(['run', '--kernel', 'debian:6.12', '--case', 'K1.hang,K3.pass']);
   assert.ok(r.run, r.stderr);

@@ -99,3 +99,13 @@ test('failedCasesIn: the failed, crashed, timed-out and errored cases of a run d
   assert.match(userError(() => failedCasesIn(empty)), /--failed-in .*: no results\.json in it \(not a run directory\)/);
   assert.match(userError(() => failedCasesIn(join(empty, 'nothing'))), /--failed-in .*: no readable results\.json \(ENOENT\)/);
 });
+
+test('--lanes: a lane per vCPU by default (2; 1 with --jobs, 1 with --coverage), as asked otherwise; --coverage with --lanes 2 is refused', () => {
+  const lanes = (argv: string[]) => { const t = run(argv).target; return t.kind === 'qemu' ? [t.smp, t.jobs, t.lanes] : undefined; };
+  assert.deepEqual(lanes([]), [2, 1, 2]);
+  assert.deepEqual(lanes(['--lanes', '1']), [2, 1, 1]);
+  assert.deepEqual(lanes(['--jobs', '2']), [1, 2, 1]);
+  assert.deepEqual(lanes(['--kernel', 'tree:/nonexistent', '--coverage']), [2, 1, 1]);
+  assert.match(userError(() => run(['--lanes', '0'])), /--lanes must be 1 or more/);
+  assert.match(userError(() => run(['--kernel', 'tree:/nonexistent', '--coverage', '--lanes', '2'])), /--coverage .* one lane, not --lanes 2/);
+});

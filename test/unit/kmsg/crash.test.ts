@@ -104,3 +104,15 @@ test("a report carries its printk time, the kernel's own clock, which places it 
   ].flatMap((l) => d.push(l, 1));
   assert.deepEqual(events.map((e) => e.ts), [3310000, undefined]);
 });
+
+test('a report names the task it was raised in: the dump\'s Comm (old and new header), a hung task, KASAN\'s "by task"; an RCU stall names none', async () => {
+  const { reportTask } = await import('../../../src/kmsg/crash.js');
+  assert.equal(reportTask(['WARNING: CPU: 0 PID: 54 at fs/fuse/passthrough.c:237 fuse_backing_open+0x7c/0x13b', 'Modules linked in:', 'CPU: 0 UID: 0 PID: 54 Comm: kgate-ioctl-ope Not tainted 6.12.118+ #1']), 'kgate-ioctl-ope');
+  assert.equal(reportTask(['BUG: kernel NULL pointer dereference, address: 0000000000000000', 'CPU: 1 PID: 77 Comm: kgate-data-path Tainted: G        W          5.10.43 #1']), 'kgate-data-path');
+  assert.equal(reportTask(['INFO: task kgate-stacking:301 blocked for more than 120 seconds.']), 'kgate-stacking');
+  assert.equal(reportTask(['BUG: KASAN: slab-use-after-free in fuse_file_put+0x1/0x2', 'Read of size 8 at addr ffff888003a1b000 by task kgate-lifecycle/88']), 'kgate-lifecycle');
+  assert.equal(reportTask(['rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:']), undefined);
+  // Parsed as the report closes, from the whole excerpt.
+  const [e] = detectCrashes('[    1.154242] WARNING: CPU: 0 PID: 54 at fs/fuse/passthrough.c:237 x+0x1/0x2\n[    1.154577] CPU: 0 UID: 0 PID: 54 Comm: kgate-ioctl-ope Not tainted 6.12.118+ #1\n[    1.160000] ---[ end trace 0000000000000000 ]---\n');
+  assert.equal(e.task, 'kgate-ioctl-ope');
+});

@@ -206,3 +206,63 @@ test('claimRunDir: two runs with the same id get two directories', () => {
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+/** Lanes of one fake machine: one console, one restart for both. */
+class FakeLane extends ScriptedTarget {
+  constructor(name: string, readonly machine: string, private shared: { events: ConsoleEvent[] }, script: Script) {
+    super(script);
+    this.name = name;
+  }
+  override consoleEventsSince(t: number) { return this.shared.events.filter((e) => e.at >= t); }
+  replaced = false;
+  async replacedUnder() { const r = this.replaced; this.replaced = false; return r; }
+}
+
+test('two lanes of one guest, two families: each lane takes one at once; a report names the task of the binary it is in, and is that case\'s alone, though the windows overlap', async () => {
+  const shared = { events: [] as ConsoleEvent[] };
+  const diag = (req: ExecRequest, n: number, id: string, kt: number, kte: number) => { req.onLine(`# ${id} observed=ok expected=ok ms=1 kt=${kt} kte=${kte}`); req.onLine(`ok ${n} ${id}`); };
+  let inFlight = 0;
+  let both = false;
+  const script: Script = async (req) => {
+    inFlight++;
+    await new Promise((r) => setTimeout(r, 30));
+    both ||= inFlight === 2;
+    header(req);
+    // A WARN at 150 µs in kgate-a's task: inside A1's window and inside B1's.
+    if (req.binary.name === 'kgate-a') shared.events.push({ kind: 'warning', line: 'WARNING: CPU: 0 PID: 7 at fs/fuse/passthrough.c:237', excerpt: [], at: Date.now(), ts: 150, task: 'kgate-a' });
+    await new Promise((r) => setTimeout(r, 10));
+    diag(req, 1, req.caseIds[0], req.binary.name === 'kgate-a' ? 100 : 90, req.binary.name === 'kgate-a' ? 200 : 210);
+    inFlight--;
+    return { code: 0 };
+  };
+  const a = new FakeLane('qemu/1', 'qemu', shared, script);
+  const b = new FakeLane('qemu/2', 'qemu', shared, script);
+  const items = [{ binary: { ...bin(['A1']), name: 'kgate-a', family: 'a' }, caseIds: ['A1'] }, { binary: { ...bin(['B1']), name: 'kgate-b', family: 'b' }, caseIds: ['B1'] }];
+  const c = collect();
+  const logs: string[] = [];
+  const r = await runSuite({ targets: [a, b], machines: 1, items, sink: { ...c.sink, ktap: (shard) => logs.push(shard) }, emit: () => {}, signal: new AbortController().signal });
+  assert.equal(r.abort, undefined);
+  assert.ok(both, 'the two families ran at once');
+  assert.deepEqual([a.calls, b.calls], [[['A1']], [['B1']]], 'one piece each');
+  assert.deepEqual(Object.fromEntries(c.results.map((x) => [x.id, x.status])), { A1: 'CRASH', B1: 'PASS' });
+  assert.deepEqual([...new Set(logs)], ['qemu'], 'the lanes\' raw KTAP goes to their guest\'s one log');
+  assert.deepEqual(c.problems, []);
+});
+
+test('a lane whose guest another lane restarted under it: its cases run again on the new boot, blamed on nobody', async () => {
+  const shared = { events: [] as ConsoleEvent[] };
+  let first = true;
+  const lane = new FakeLane('qemu/2', 'qemu', shared, async (req) => {
+    header(req);
+    if (first) { first = false; throw new Error('SSH connection lost'); }
+    req.caseIds.forEach((id, i) => ok(req, i + 1, id));
+    return { code: 0 };
+  });
+  lane.replaced = true;
+  const c = collect();
+  const r = await runSuite({ targets: [lane], items: [{ binary: bin(['C1', 'C2']), caseIds: ['C1', 'C2'] }], sink: c.sink, emit: () => {}, signal: new AbortController().signal });
+  assert.equal(r.abort, undefined);
+  assert.deepEqual(c.results.map((x) => [x.id, x.status]), [['C1', 'PASS'], ['C2', 'PASS']]);
+  assert.deepEqual(lane.calls, [['C1', 'C2'], ['C1', 'C2']]);
+  assert.equal(lane.restarts, 0, 'the other lane restarted it, not this one');
+});

@@ -65,3 +65,14 @@ test('casesReports: a report belongs to the case whose kernel-clock window holds
   assert.deepEqual(casesReports([warn, plain], undefined, 120), [plain], 'no window (LAVA, an old suite): by arrival');
   assert.equal(kernelEnd({ ...u01, details: {} }), undefined);
 });
+
+test('casesReports beside another lane: a report in another suite binary\'s task is not this case\'s; in this binary\'s, or in a kernel thread, it is', async () => {
+  const { casesReports, taskName } = await import('../../../src/runner/ledger.js');
+  const ev = (task?: string) => ({ kind: 'warning' as const, line: `W ${task}`, excerpt: [], at: 0, ts: 150, ...(task ? { task } : {}) });
+  const beside = { mine: taskName('kgate-backing-file'), suite: new Set(['kgate-backing-file', 'kgate-data-path'].map(taskName)) };
+  assert.equal(beside.mine, 'kgate-backing-f', 'the kernel keeps 15 characters');
+  const theirs = ev('kgate-data-path'), mine = ev('kgate-backing-f'), kworker = ev('kworker/1:2'), none = ev();
+  const w = { from: 100, to: 200 };
+  assert.deepEqual(casesReports([theirs, mine, kworker, none], w, 0, beside), [mine, kworker, none]);
+  assert.deepEqual(casesReports([theirs], w, 0), [theirs], 'one lane: by time alone, as before');
+});
