@@ -1,5 +1,5 @@
 // What `kgate parse` reads: a log file, stdin, or a results directory (its
-// ktap.log, and ktap-N.log of the other guests of --jobs N, in order). A run
+// ktap.log, and ktap-N.log of the other guests of --jobs N or lanes, in order). A run
 // killed before its suite printed anything has no KTAP: that is said in one
 // line, with what metadata.json knows of the run, exit 125 (it was not tested).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';

@@ -164,9 +164,6 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       let pieceStart = caseStart;
       let prevEnd: number | undefined; // the last case's end on the kernel's clock, in this run of the binary
       const reports = (w: { from?: number; to?: number } | undefined) => casesReports(target.consoleEventsSince(pieceStart), w, caseStart, beside);
-      // A lane's raw KTAP shares its guest's log: a binary's whole output at once, so the log stays one document after another.
-      const held: string[] = [];
-      const ktap = (line: string) => (target.machine !== undefined ? held.push(line) : req.sink.ktap(target.name, line));
       const stream = openCaseStream({ family: binary.family, api: binary.api, onCase: (r) => {
         const end = kernelEnd(r);
         const mine = reports(end !== undefined ? { from: prevEnd, to: end } : undefined);
@@ -183,7 +180,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
         outcome = await target.exec({
           binary,
           caseIds: [...remaining],
-          onLine: (line) => { ktap(line); stream.push(line); },
+          onLine: (line) => { req.sink.ktap(target.name, line); stream.push(line); },
           signal,
           timeoutMs,
           env: req.env,
@@ -194,7 +191,6 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
         execError = e;
       }
       stream.end();
-      for (const line of held) req.sink.ktap(target.machine!, line);
       if (remaining.length === 0) break;
       if (signal.aborted || outcome?.killed === 'abort') break;
 

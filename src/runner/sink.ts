@@ -40,7 +40,7 @@ export class RunSink implements ResultSink {
     if (result.kernel?.speaks && this.run.kernel && !this.run.kernel.speaks) this.run.kernel = { ...this.run.kernel, speaks: result.kernel.speaks };
     this.flush();
   }
-  /** One KTAP log per shard (ktap.log, ktap-2.log, ...), so each stays parseable by `kgate parse`. */
+  /** One KTAP log per shard, a guest of --jobs or a lane of one (ktap.log, ktap-2.log, ...), written as it comes, so each stays parseable by `kgate parse`. */
   ktap(shard: string, line: string): void {
     let path = this.shards.get(shard);
     if (!path) {

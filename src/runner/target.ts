@@ -54,7 +54,7 @@ export interface SuiteTarget {
   /**
    * Set on a lane of a machine that runs other lanes at once (runner/guest-target.ts
    * GuestLane): their names share it. Their reports are told apart by task
-   * (ledger.ts Neighbours), their raw KTAP goes to the machine's one log.
+   * (ledger.ts Neighbours).
    */
   readonly machine?: string;
   /** Bring up a fresh instance after a crash or a hang; prepare() is redone by the runner. A lane's restart is its machine's, once for all its lanes. */

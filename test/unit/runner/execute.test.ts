@@ -245,7 +245,7 @@ test('two lanes of one guest, two families: each lane takes one at once; a repor
   assert.ok(both, 'the two families ran at once');
   assert.deepEqual([a.calls, b.calls], [[['A1']], [['B1']]], 'one piece each');
   assert.deepEqual(Object.fromEntries(c.results.map((x) => [x.id, x.status])), { A1: 'CRASH', B1: 'PASS' });
-  assert.deepEqual([...new Set(logs)], ['qemu'], 'the lanes\' raw KTAP goes to their guest\'s one log');
+  assert.deepEqual([...new Set(logs)].sort(), ['qemu/1', 'qemu/2'], 'a KTAP log per lane, written as it comes (ktap.log, ktap-2.log)');
   assert.deepEqual(c.problems, []);
 });
 
