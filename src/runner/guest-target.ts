@@ -315,6 +315,7 @@ class GuestLane implements SuiteTarget {
   get notes() {
     const n: Record<string, string> = { qemu: qemuVersion() };
     if (this.guest.g.accelNote) n.accelNote = this.guest.g.accelNote;
+    if (this.guest.lanes.length > 1) n.lanes = String(this.guest.lanes.length);
     return n;
   }
   /** A new boot of its guest: what the old one had is gone. */
