@@ -94,7 +94,9 @@ export function commandLoop(marker: string): string {
  * binary. A guest booted with the suite in its image has it all preloaded.
  */
 export function transportRunner(getTransport: () => Transport, onUpload: (name: string, bytes: number, ms: number) => void = () => {}, o: { tied?: boolean; suite?: Promise<SuiteFile[]> } = {}) {
-  let uploads = new Map<string, { sha256: string; done: Promise<void> }>();
+  // ready: uploaded, so a line running it may be sent ahead.
+  let uploads = new Map<string, { sha256: string; done: Promise<void>; ready: boolean }>();
+  const inPlace = (f: SuiteFile) => uploads.set(f.name, { sha256: f.sha256, done: Promise.resolve(), ready: true });
   let chain: Promise<void> = Promise.resolve();
   let whole: Promise<void> | undefined;
   let standby: { transport: Transport; channel: Standby } | undefined;
@@ -108,7 +110,7 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
       await tar.remove();
     }
     onUpload(`the suite (${files.length} binaries, one archive)`, tar.bytes, Date.now() - t0);
-    for (const f of files) { uploads.set(f.name, { sha256: f.sha256, done: Promise.resolve() }); readyNames.add(f.name); }
+    files.forEach(inPlace);
   };
   // A guest's pieces go through one command loop: the next piece's line is sent
   // while this one runs, and the guest starts it the moment this one ends
@@ -123,7 +125,6 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
     }
     return queue.q;
   };
-  let readyNames = new Set<string>(); // uploaded: their lines may be sent ahead
   const endPending = () => {
     standby?.channel.cancel();
     standby = undefined;
@@ -141,7 +142,7 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
     ahead = undefined;
     for (let attempt = 0; ; attempt++) {
       run ??= liveQueue(t).push(line);
-      if (req.next && readyNames.has(req.next.binary.name) && queue?.q.open()) {
+      if (req.next && uploads.get(req.next.binary.name)?.ready && queue?.q.open()) {
         const next = remoteCommand(req.next.binary, req.next.caseIds, req.env);
         ahead = { transport: t, line: next, run: queue.q.push(next) };
       }
@@ -164,11 +165,11 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
     }
   };
   return {
-    forget() { uploads = new Map(); readyNames = new Set(); chain = Promise.resolve(); whole = undefined; endPending(); },
+    forget() { uploads = new Map(); chain = Promise.resolve(); whole = undefined; endPending(); },
     /** The command loop opened now, while nothing waits on it: the first piece pays no channel open. */
     warm() { if (!o.tied) liveQueue(getTransport()); },
     /** Binaries already in place (booted with the guest's image). */
-    preload(files: SuiteFile[]) { for (const f of files) { uploads.set(f.name, { sha256: f.sha256, done: Promise.resolve() }); readyNames.add(f.name); } },
+    preload(files: SuiteFile[]) { files.forEach(inPlace); },
     async prepare(binaries: BuiltBinary[]) {
       if (o.suite) {
         whole ??= o.suite.then(sendWhole);
@@ -195,8 +196,9 @@ export function transportRunner(getTransport: () => Transport, onUpload: (name: 
           await t.upload(b.path, `${REMOTE_DIR}/${b.name}`, 0o755);
           onUpload(b.name, statSync(b.path).size, Date.now() - t0);
         });
-        done.then(() => readyNames.add(b.name), () => {}); // a failure is surfaced by the exec that needs it
-        uploads.set(b.name, { sha256: b.sha256, done });
+        const entry = { sha256: b.sha256, done, ready: false };
+        done.then(() => { entry.ready = true; }, () => {}); // a failure is surfaced by the exec that needs it
+        uploads.set(b.name, entry);
         chain = done.catch(() => {});
       }
     },
