@@ -131,7 +131,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
   /** Restart a target after a crash or a hang; false (and the run's abort set) when that is impossible. */
   const restart = async (target: SuiteTarget, binary: BuiltBinary, after: string): Promise<boolean> => {
     if (!target.restart) {
-      abort = { family: 'infra', reason: `${target.name} cannot be restarted after ${after}` };
+      abort ??= { family: 'infra', reason: `${target.name} cannot be restarted after ${after}` };
       return false;
     }
     req.emit({ type: 'stage', stage: 'restart', state: 'start', detail: `${target.name} after ${after}` });
@@ -142,9 +142,21 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       req.emit({ type: 'stage', stage: 'restart', state: 'done', detail: target.name });
       return true;
     } catch (e) {
-      abort = { family: 'infra', reason: `restart of ${target.name} failed: ${e instanceof Error ? e.message : e}` };
+      // Its lanes share the restart, and its failure: said once, of the guest.
+      abort ??= { family: 'infra', reason: `restart of ${target.machine ?? target.name} failed: ${e instanceof Error ? e.message : e}` };
       return false;
     }
+  };
+
+  /** A lane's guest restarted under it by another lane (a restart begun within a while, and over): false once the run aborts. */
+  const replacedUnder = async (target: SuiteTarget): Promise<boolean> => {
+    if (!target.replacedUnder) return false;
+    for (let waited = 0; !abort && !signal.aborted; waited += 100) {
+      if (await target.replacedUnder()) return true;
+      if (waited >= DEAD_CONSOLE_WAIT_MS) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
   };
 
   /** Run the binary for the cases still owed, as often as it takes: each pass ends with a result or a reason for every case. */
@@ -213,7 +225,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       }
       const events = reports(after);
       // Another lane's crash or hang restarted the guest under this binary: its cases run again on the new boot.
-      if (events.length === 0 && (execError !== undefined || !target.alive()) && await target.replacedUnder?.(DEAD_CONSOLE_WAIT_MS)) {
+      if (events.length === 0 && (execError !== undefined || !target.alive()) && await replacedUnder(target)) {
         req.emit({ type: 'stage', stage: 'suite', state: 'note', detail: `${target.name}: ${binary.name} stopped at ${current} by a restart of its guest for another lane; running its ${remaining.length} case(s) again` });
         await target.prepare([binary], signal);
         continue;
@@ -223,8 +235,11 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
       const r = ledger.stopped(stop, { kernel: target.kernel, durationMs: Date.now() - caseStart }, { timeoutMs, consoleTail: () => target.consoleLinesSince(caseStart).slice(-40) });
       if (!r) {
         // No kernel message and no answer: an infrastructure fault, not a test result.
-        abort = { family: 'infra', reason: `connection to ${target.name} lost while running ${binary.name} (${(stop as { why: string }).why})` };
-        req.sink.problem(abort.reason);
+        // The guest's, whichever of its lanes saw it first: said once.
+        if (!abort) {
+          abort = { family: 'infra', reason: `connection to ${target.machine ?? target.name} lost while running ${binary.name} (${(stop as { why: string }).why})` };
+          req.sink.problem(abort.reason);
+        }
         break;
       }
       if (stop.kind === 'exited' && ++stalls > MAX_RESTARTS_WITHOUT_PROGRESS) break;

@@ -17,8 +17,11 @@ export class RunSink implements ResultSink {
   private shards = new Map<string, string>();
   /** The first write the machine refused. */
   fault?: MachineFault;
+  /** Where each case asked for stands in results.json: the selection's order, whichever lane or guest ran it first. */
+  private order: Map<string, number>;
   /** The first write is not guarded: a results directory that cannot hold results.json is the caller's to refuse. */
-  constructor(readonly dir: string, readonly run: RunResult, private onFault: (f: MachineFault) => void = () => {}) {
+  constructor(readonly dir: string, readonly run: RunResult, private onFault: (f: MachineFault) => void = () => {}, order: readonly string[] = []) {
+    this.order = new Map(order.map((id, i) => [id, i]));
     mkdirp(dir);
     writeResultsJson(this.dir, this.run);
   }
@@ -35,7 +38,10 @@ export class RunSink implements ResultSink {
     }
   }
   add(result: CaseResult): void {
-    this.run.cases.push(result);
+    const at = this.order.get(result.id);
+    const before = at === undefined ? -1 : this.run.cases.findIndex((c) => (this.order.get(c.id) ?? Infinity) > at);
+    if (before < 0) this.run.cases.push(result);
+    else this.run.cases.splice(before, 0, result);
     // what the kernel speaks is the suite's to say (its header): the run's kernel learns it from the first case
     if (result.kernel?.speaks && this.run.kernel && !this.run.kernel.speaks) this.run.kernel = { ...this.run.kernel, speaks: result.kernel.speaks };
     this.flush();

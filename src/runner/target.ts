@@ -61,10 +61,10 @@ export interface SuiteTarget {
   restart?(signal: AbortSignal): Promise<void | false>;
   /**
    * A lane whose command stopped with its machine: whether another lane
-   * restarted the machine under it (or begins to within waitMs), after that
-   * restart is over. Its cases are not to blame and run again.
+   * restarted the machine under it (resolved once that restart is over).
+   * Its cases are not to blame and run again.
    */
-  replacedUnder?(waitMs: number): Promise<boolean>;
+  replacedUnder?(): Promise<boolean>;
   /** Set when the target's accelerator (KVM) failed under it: not the case's fault; a restart goes to TCG. */
   acceleratorFailed?(): string | undefined;
   stop(): Promise<void>;
