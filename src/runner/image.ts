@@ -80,6 +80,8 @@ export interface ImageResult {
 
 async function hostInputs(signal?: AbortSignal): Promise<string> {
   const r = await runTool('dpkg-query', ['-W', '-f', '${Package}=${Version}\n', ...HOST.packages], { signal }).catch((e) => {
+    // Ctrl-C while it ran is an interrupt (exit 130), not missing packages.
+    if (e instanceof KgateError && e.family === 'interrupt') throw e;
     throw new KgateError('infra', `guest image needs Debian packages ${HOST.packages.slice(0, 3).join(', ')} (run scripts/setup.sh): ${(e as Error).message}`);
   });
   return r.stdout;
