@@ -17,13 +17,16 @@ export class RunSink implements ResultSink {
   private shards = new Map<string, string>();
   /** The first write the machine refused. */
   fault?: MachineFault;
-  /** Where each case asked for stands in results.json: the selection's order, whichever lane or guest ran it first. */
-  private order: Map<string, number>;
+  /** Where each case stands in results.json (orderAs), whichever lane or guest ran it first. */
+  private order = new Map<string, number>();
   /** The first write is not guarded: a results directory that cannot hold results.json is the caller's to refuse. */
-  constructor(readonly dir: string, readonly run: RunResult, private onFault: (f: MachineFault) => void = () => {}, order: readonly string[] = []) {
-    this.order = new Map(order.map((id, i) => [id, i]));
+  constructor(readonly dir: string, readonly run: RunResult, private onFault: (f: MachineFault) => void = () => {}) {
     mkdirp(dir);
     writeResultsJson(this.dir, this.run);
+  }
+  /** The cases in the order the suite runs them one after another (its binaries', as a LAVA job's log has them): results.json keeps it. */
+  orderAs(ids: readonly string[]): void {
+    this.order = new Map(ids.map((id, i) => [id, i]));
   }
   /** Runs a write; a fault of the machine is recorded (the first one reported), any other error thrown. */
   save(what: () => void): void {

@@ -96,7 +96,7 @@ export class RunDir {
     const { dir, runId } = claimRunDir(root, id);
     const run: RunResult = { runId, startedAt: new Date().toISOString(), target: o.target, cases: [], problems: [], summary: summarise([]), ...(o.shard ? { shard: o.shard } : {}) };
     try {
-      const sink = new RunSink(dir, run, o.onFault, o.start?.selection?.cases);
+      const sink = new RunSink(dir, run, o.onFault);
       const meta = new MetadataFile(dir, run, o, o.start, (write) => sink.save(write));
       return new RunDir(dir, run, sink, meta);
     } catch (e) {

@@ -125,6 +125,7 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
       const [started, built] = await Promise.allSettled([pending[0], building]);
       if (built.status === 'rejected') throw built.reason;
       ({ manifest, items: selection } = built.value);
+      sink.orderAs(selection.flatMap((w) => w.caseIds));
       timings.buildMs = built.value.buildMs;
       if (started.status === 'rejected') throw started.reason;
       return started.value;
