@@ -5,7 +5,11 @@
 // test per case per cell. Ids are "<origin>:<sha256 of what identifies the
 // object>", so the same kernel is the same build night after night, and a
 // cell skipped as unchanged resubmits last night's tests under the same ids
-// (KCIDB merges objects with one id: a resubmission is harmless).
+// (KCIDB merges objects with one id: a resubmission is harmless). A culprit
+// a nightly's bisect named (tonight's, or an earlier night's for a regression
+// still open) is an issue of the code (culprit.code), one per commit, and
+// each failing test of the cases it covers an incident of it: KernelCI's
+// dashboards then show the failure with its first bad commit.
 //
 // Statuses: KCIDB has FAIL ERROR MISS PASS DONE SKIP; kgate's own three map
 // onto the KCIDB status that says the same about the tested code, and keep
@@ -25,10 +29,10 @@ import { basename, join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import formats from 'ajv-formats';
 import type { CaseResult, KernelIdentity, RunResult, Status, StatusFacts } from '../model.js';
-import { KgateError, STATUS_FACTS } from '../model.js';
+import { KgateError, STATUS_FACTS, isFailure } from '../model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { projectRoot } from '../util/paths.js';
-import type { MatrixCell, MatrixReport } from './matrix.js';
+import type { CellBisect, MatrixCell, MatrixReport } from './matrix.js';
 
 export const KCIDB_JSON = 'kcidb.json';
 export const KCIDB_VERSION = { major: 4, minor: 5 } as const;
@@ -53,11 +57,23 @@ export interface KcidbTest {
   path?: string; status?: KcidbStatus; comment?: string; start_time?: string; duration?: number;
   log_excerpt?: string; environment?: { comment?: string; misc?: Misc }; misc?: Misc;
 }
+/** A culprit a bisect named: the code's fault (culprit.code), one issue per commit. */
+export interface KcidbIssue {
+  id: string; version: number; origin: string;
+  comment?: string; report_subject?: string; culprit?: { code?: boolean; tool?: boolean; harness?: boolean }; misc?: Misc;
+}
+/** A test that shows an issue. */
+export interface KcidbIncident {
+  id: string; origin: string; issue_id: string; issue_version: number;
+  test_id?: string; present?: boolean; comment?: string; misc?: Misc;
+}
 export interface KcidbData {
   version: { major: number; minor: number };
   checkouts: KcidbCheckout[];
   builds: KcidbBuild[];
   tests: KcidbTest[];
+  issues?: KcidbIssue[];
+  incidents?: KcidbIncident[];
 }
 
 /** kgate's status as KCIDB's: model.ts's status table (why, at the top of this file). */
@@ -132,12 +148,23 @@ function testOf(origin: string, buildId: string, cell: MatrixCell, run: RunResul
   });
 }
 
+/**
+ * The bisect that named a culprit for this cell's case: tonight's own, else
+ * the one an earlier night ran for the regression it is part of.
+ */
+function culpritOf(m: MatrixReport, cell: MatrixCell, id: string): CellBisect | undefined {
+  if (cell.bisect?.culprit && cell.bisect.cases.includes(id)) return cell.bisect;
+  return m.regressions?.find((r) => r.cell === cell.name && r.case === id && r.bisect?.culprit)?.bisect;
+}
+
 /** The matrix as KCIDB v4.5 I/O data. `origin` is the CI system's name in KCIDB ([a-z0-9_]+). */
 export function toKcidb(m: MatrixReport, origin = 'kgate'): KcidbData {
   if (!/^[a-z0-9_]+$/.test(origin)) throw new KgateError('user', `KCIDB origin '${origin}' must be lower-case letters, digits and _`);
   const checkouts = new Map<string, KcidbCheckout>();
   const builds = new Map<string, KcidbBuild>();
   const tests: KcidbTest[] = [];
+  const issues = new Map<string, KcidbIssue>();
+  const incidents: KcidbIncident[] = [];
   for (const cell of m.cells) {
     const { checkoutKey, buildKey, k } = identityOf(m, cell);
     const checkoutId = `${origin}:${hash(`checkout|${checkoutKey}`)}`;
@@ -174,9 +201,33 @@ export function toKcidb(m: MatrixReport, origin = 'kgate'): KcidbData {
         }),
       }));
     }
-    if (cell.run) for (const r of cell.run.cases) tests.push(testOf(origin, buildId, cell, cell.run, r));
+    for (const r of cell.run?.cases ?? []) {
+      const t = testOf(origin, buildId, cell, cell.run!, r);
+      tests.push(t);
+      // A failing test whose first bad commit a bisect found: an incident of that commit's issue.
+      const b = isFailure(r.status) ? culpritOf(m, cell, r.id) : undefined;
+      if (!b?.culprit) continue;
+      const c = b.culprit;
+      const issueId = `${origin}:${hash(`issue|${c.commit}`)}`;
+      if (!issues.has(issueId)) {
+        issues.set(issueId, compact<KcidbIssue>({
+          id: issueId, version: 1, origin,
+          comment: `${c.commit.slice(0, 12)} ("${c.subject}"): first bad commit by kgate bisect${c.verified ? ', verified' : ', not verified'}`,
+          report_subject: c.subject,
+          culprit: { code: true, tool: false, harness: false },
+          misc: compact({ commit: c.commit, subject: c.subject, verified: c.verified, revert: c.revert, verify: c.verify, good: b.good.commit, bad: b.bad.commit, bisect_dir: b.dir }),
+        }));
+      }
+      incidents.push(compact<KcidbIncident>({
+        id: `${origin}:${hash(`incident|${t.id}|${issueId}`)}`, origin, issue_id: issueId, issue_version: 1,
+        test_id: t.id, present: true, comment: `${r.id} on ${cell.name}`,
+      }));
+    }
   }
-  return { version: { ...KCIDB_VERSION }, checkouts: [...checkouts.values()], builds: [...builds.values()], tests };
+  return {
+    version: { ...KCIDB_VERSION }, checkouts: [...checkouts.values()], builds: [...builds.values()], tests,
+    ...(issues.size ? { issues: [...issues.values()], incidents } : {}),
+  };
 }
 
 let validator: ValidateFunction | undefined;

@@ -14,6 +14,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
 import type { MatrixReport } from '../../src/report/matrix.js';
+import { validateKcidb } from '../../src/report/kcidb.js';
 import { kgateBin, tempDir } from './helpers.js';
 import { interruptKgate, testTree, treeSkip, treeState } from './tree-helpers.js';
 import { orphanQemus, qemuPids } from './procs.js';
@@ -92,6 +93,12 @@ test('night 2 bisects its new failures by itself: the verified culprit in summar
   assert.match(text, new RegExp(`^Still fails at unrelated-3 \\(${rev('unrelated-3').slice(0, 12)}\\)`, 'm'));
   assert.match(text, new RegExp(`^  tiny U03\\.dir: still fails\n    appeared 2026-12-01, last passed 2026-11-30 \\(${rev('fix-build').slice(0, 12)}\\)\n    culprit ${culprit} \\(verified\\)$`, 'm'));
   for (const l of text.split('\n')) assert.ok(l.length <= 72 || /^(Fixes: |#regzbot |Reported-by: )/.test(l), `summary.txt under 72 columns: ${l}`);
+
+  // kcidb.json: the culprit an issue of the code, the new failures its incidents, and it validates.
+  const kcidb = readJson<{ tests: { id: string; misc?: { case_id?: string } }[]; issues?: { id: string; culprit?: object; misc?: { commit?: string; verified?: boolean } }[]; incidents?: { issue_id: string; test_id: string }[] }>(join(dir, 'kcidb.json'));
+  assert.deepEqual(validateKcidb(kcidb), []);
+  assert.deepEqual(kcidb.issues?.map((i) => [i.misc?.commit, i.misc?.verified, i.culprit]), [[rev('revert-regular'), true, { code: true, tool: false, harness: false }]]);
+  assert.deepEqual(kcidb.incidents!.map((i) => kcidb.tests.find((t) => t.id === i.test_id)?.misc?.case_id).sort(), newlyFailing);
 
   // The regressions' life in nightly.json, and the bisect kept in the history.
   const reg = m.regressions!.find((r) => r.case === 'U03.dir')!;

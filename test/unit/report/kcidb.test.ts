@@ -114,3 +114,26 @@ test('writeKcidb writes dir/kcidb.json that validates when read back', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('toKcidb: a culprit a bisect named is an issue of the code, one per commit, and each failing test it covers an incident of it; it validates', () => {
+  const m = smallMatrix();
+  const tree = m.cells.find((c) => c.name === 'tree')!;
+  const a = 'a'.repeat(40), b = 'b'.repeat(40);
+  const passing = tree.run!.cases.find((c) => c.status === 'PASS')!.id;
+  tree.bisect = { cases: ['K2.panic', 'K1.hang', passing], good: { date: '2026-12-01', commit: 'c'.repeat(40) }, bad: { date: '2026-12-02', commit: 'd'.repeat(40) },
+    outcome: 'found', culprit: { commit: a, subject: 'fuse: break it', verified: true, revert: 'PASS', verify: 'PASS', why: [] }, dir: 'bisect-tree' };
+  // An earlier night's bisect of a regression still open on another cell.
+  m.regressions = [{ cell: 'debian', case: 'U03.dir', appeared: '2026-11-30', lastPassed: { date: '2026-11-29' }, lastSeen: m.date, open: true,
+    bisect: { date: '2026-11-30', cases: ['U03.dir'], good: { date: '2026-11-29', commit: 'e'.repeat(40) }, bad: { date: '2026-11-30', commit: 'f'.repeat(40) },
+      outcome: 'found', culprit: { commit: b, subject: 'fuse: and this', verified: false, why: ['revert did not apply'] } } }];
+  const data = toKcidb(m);
+  assert.deepEqual(validateKcidb(data), []);
+  assert.deepEqual(data.issues!.map((i) => [i.report_subject, i.culprit, i.version, i.misc?.commit, i.misc?.verified]).sort(),
+    [['fuse: and this', { code: true, tool: false, harness: false }, 1, b, false], ['fuse: break it', { code: true, tool: false, harness: false }, 1, a, true]]);
+  const testOf = (id: string) => data.tests.find((t) => t.id === id)!;
+  const shown = data.incidents!.map((i) => [testOf(i.test_id!).misc?.cell, testOf(i.test_id!).misc?.case_id, data.issues!.find((x) => x.id === i.issue_id)!.misc?.commit]);
+  // K2.panic (CRASH) and K1.hang (TIMEOUT) fail; the passing case, bisected too, gets none.
+  assert.deepEqual(shown.sort(), [['debian', 'U03.dir', b], ['tree', 'K1.hang', a], ['tree', 'K2.panic', a]]);
+  assert.ok(data.incidents!.every((i) => i.present === true));
+  assert.equal(toKcidb(smallMatrix()).issues, undefined, 'no bisect, no issues');
+});
