@@ -49,15 +49,22 @@ export function readHistory(root: string, cell: string): NightEntry[] {
   return out.sort((a, b) => a.date.localeCompare(b.date));
 }
 
-/** Tonight's line for the cell, and the cell's history with it; a rerun of the same night (--resume, a second run that day) replaces it. */
+/**
+ * Tonight's line for the cell, and the cell's history with it; a rerun of the
+ * same night (a second run that day) replaces it. The same run again (a cell
+ * --resume kept) keeps the bisect the interrupted night recorded on it.
+ */
 export function recordNight(root: string, cell: string, date: string, dir: string, run: RunResult): { entry: NightEntry; history: NightEntry[] } {
+  const before = readHistory(root, cell);
+  const same = before.find((e) => e.date === date && e.runId === run.runId);
   const entry: NightEntry = {
     date, dir: path.relative(root, dir), runId: run.runId, kernel: kernelKey(run.kernel),
     ...(run.kernel?.release ? { release: run.kernel.release } : {}),
     ...(run.kernel?.commit ? { commit: run.kernel.commit } : {}),
     cases: run.cases.map((c) => (c.observed !== undefined ? [c.id, c.status, c.observed] : [c.id, c.status])),
+    ...(same?.bisect ? { bisect: same.bisect } : {}),
   };
-  const history = [...readHistory(root, cell).filter((e) => e.date !== date), entry].sort((a, b) => a.date.localeCompare(b.date));
+  const history = [...before.filter((e) => e.date !== date), entry].sort((a, b) => a.date.localeCompare(b.date));
   writeFileAtomic(file(root, cell), history.map((e) => JSON.stringify(e)).join('\n') + '\n');
   return { entry, history };
 }
@@ -69,6 +76,16 @@ export function recordBisect(root: string, cell: string, date: string, bisect: C
   if (!night) return;
   night.bisect = bisect;
   writeFileAtomic(file(root, cell), history.map((e) => JSON.stringify(e)).join('\n') + '\n');
+}
+
+/**
+ * The bisect of these cases the night `date` already finished (an interrupted
+ * night's, kept by --resume): undefined when none, or when it was interrupted.
+ */
+export function finishedBisect(history: NightEntry[], date: string, cases: readonly string[]): CellBisect | undefined {
+  const b = history.find((e) => e.date === date)?.bisect;
+  const same = b && [...b.cases].sort().join(',') === [...cases].sort().join(',');
+  return same && !(b.outcome === 'stopped' && b.error === 'interrupted') ? b : undefined;
 }
 
 /** The last night before `date` that ran the cell. */

@@ -17,7 +17,7 @@ import { runBisect, type BisectReport } from '../bisect/driver.js';
 import type { CellBisect, MatrixCell, MatrixReport } from '../report/matrix.js';
 import { readRunResult } from '../session/run-dir.js';
 import type { NightlyConfig, PlannedCell } from './config.js';
-import { readHistory, recordBisect, type NightEntry } from './history.js';
+import { finishedBisect, readHistory, recordBisect, type NightEntry } from './history.js';
 import { reportedRegressions } from './regressions.js';
 
 /** What of the night's request a bisect needs (driver.ts's NightlyRequest is one). */
@@ -58,6 +58,13 @@ export async function bisectNewFailures(req: SelfBisectRequest, report: MatrixRe
     if (!planned.bisect || !cell || req.signal.aborted) continue;
     const cases = newFailures(cell);
     if (cases.length === 0) continue;
+    const kept = finishedBisect(readHistory(req.root, cell.name), req.date, cases);
+    if (kept) {
+      // --resume: the interrupted night had bisected them already.
+      cell.bisect = kept;
+      req.log(`${cell.name}: bisected by the interrupted night, kept: ${bisectLine(kept)}`);
+      continue;
+    }
     req.log(`${cell.name}: ${cases.length} new failure(s) since ${cell.vsLast!.date} (${cases.join(', ')}): bisecting`);
     try {
       cell.bisect = await bisectCell(req, planned, cell, cases, nightDir, reporter);

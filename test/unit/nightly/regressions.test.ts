@@ -136,3 +136,21 @@ test('the summary\'s bisect lines: Fixes and regzbot for a verified culprit; the
   const notRun = formatCellBisect({ ...bisect, outcome: 'not-run', culprit: undefined, error: 'no earlier night passed these cases' }, '2026-12-01', undefined);
   assert.deepEqual(notRun.slice(-1), ['  not bisected: no earlier night passed these cases']);
 });
+
+test('--resume: the cell the interrupted night kept keeps its bisect, which is not run again; a new run of the night drops it; an interrupted bisect is run again', async () => {
+  const { recordNight, finishedBisect } = await import('../../../src/nightly/history.js');
+  historyFile([night('2026-11-30', A, [['U03.dir', 'PASS']])]);
+  const run = { runId: 'run-1', startedAt: '', target: 'qemu', cases: [{ id: 'U03.dir', family: 'ioctl-open', status: 'FAIL' as const, tap: [] }], problems: [], summary: {} as never, kernel: { release: '6.12.118+', commit: B } };
+  const dir = join(root, 'nightly', '2026-12-01', 'tiny');
+  recordNight(root, 'tiny', '2026-12-01', dir, run);
+  recordBisect(root, 'tiny', '2026-12-01', bisect);
+  // The resumed night records the same run again: the bisect stays, and is the night's finished one for these cases.
+  recordNight(root, 'tiny', '2026-12-01', dir, run);
+  assert.equal(finishedBisect(readHistory(root, 'tiny'), '2026-12-01', ['U03.dir'])?.culprit?.commit, CULPRIT);
+  assert.equal(finishedBisect(readHistory(root, 'tiny'), '2026-12-01', ['U03.dir', 'U05.opath_dir']), undefined, 'other cases: bisected anew');
+  // A new run of the same night: its results may differ, the bisect goes.
+  recordNight(root, 'tiny', '2026-12-01', dir, { ...run, runId: 'run-2' });
+  assert.equal(finishedBisect(readHistory(root, 'tiny'), '2026-12-01', ['U03.dir']), undefined);
+  recordBisect(root, 'tiny', '2026-12-01', { ...bisect, outcome: 'stopped', culprit: undefined, error: 'interrupted' });
+  assert.equal(finishedBisect(readHistory(root, 'tiny'), '2026-12-01', ['U03.dir']), undefined, 'an interrupted bisect runs again');
+});
