@@ -8,7 +8,7 @@ import path from 'node:path';
 import { CASES } from '../catalog/index.js';
 import { KgateError, exitCodeOf, summarise, type CaseResult, type RunResult } from '../model.js';
 import type { CaseChange, Comparison } from '../report/compare.js';
-import type { MatrixCell, MatrixReport } from '../report/matrix.js';
+import type { MatrixCell, MatrixReport, Regression } from '../report/matrix.js';
 import { writeJUnit, writeResultsJson } from '../report/index.js';
 import { mkdirp } from '../util/fs.js';
 import { readNightlyJson, writeNightlyReport, type NightlyJson } from './report.js';
@@ -70,6 +70,15 @@ function mergeNights(dirs: string[], out: string): MergeOutcome {
     exitCode: Math.max(...nights.map((n) => n.report.exitCode)),
   };
   delete report.shard;
+  // Each shard read its own cells' regressions from the history: all of them, once each (a bisected one first).
+  const regressions = new Map<string, Regression>();
+  for (const r of nights.flatMap((n) => n.report.regressions ?? [])) {
+    const key = `${r.cell}\0${r.case}`;
+    const prev = regressions.get(key);
+    if (!prev || (!prev.bisect && r.bisect)) regressions.set(key, r);
+  }
+  if (regressions.size) report.regressions = [...regressions.values()];
+  else delete report.regressions;
   const finished = nights.map((n) => n.report.finishedAt);
   if (finished.every(Boolean)) report.finishedAt = (finished as string[]).sort().at(-1)!;
   else delete report.finishedAt;
