@@ -16,7 +16,8 @@ import type { KernelIdentity } from '../model.js';
 import { KgateError } from '../model.js';
 import type { Selection } from '../catalog/selection.js';
 import { forRun } from '../events.js';
-import { kernelStage, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
+import type { KernelArtifact, KernelRequest } from '../kernel/index.js';
+import { kernelOfRun } from '../session/run-once.js';
 import { suiteStage } from '../session/suite.js';
 import type { RunContext } from '../session/context.js';
 import { RunDir, newRunId } from '../session/run-dir.js';
@@ -74,8 +75,7 @@ export async function prepareLavaJob(req: PrepareRequest, ctx: RunContext): Prom
   const timings: Record<string, number> = {};
   try {
     const [kernel, built] = await Promise.all([
-      'artifact' in req.kernel ? Promise.resolve(req.kernel.artifact)
-        : kernelStage(req.kernel, { emit, signal: ctx.signal, logDir: dir }).then((k) => { timings.kernelMs = Date.now() - t0; return k; }),
+      kernelOfRun(req.kernel, runDir, emit, ctx.signal).then((k) => { if (!('artifact' in req.kernel)) timings.kernelMs = Date.now() - t0; return k; }),
       suiteStage(req.selection, { buildDir: ctx.buildDir, emit }, ctx.signal).then((b) => { timings.buildMs = Date.now() - t0; return b; }),
     ]);
     meta.update({ kernel: kernel.identity, kernelHow: kernel.how, cc: built.manifest.cc });

@@ -43,10 +43,10 @@ export interface RunOutcome { run: RunResult; dir: string; exitCode: number; tim
 
 
 /** The kernel a run's guests boot: none for local and ssh:// targets, the one given, or the kernel stage's. */
-async function kernelOfRun(req: RunOnceRequest, runDir: RunDir, emit: Emit, signal: AbortSignal): Promise<KernelArtifact | undefined> {
-  if (req.target.kind !== 'qemu' || !req.kernel) return undefined;
-  if ('artifact' in req.kernel) return req.kernel.artifact;
-  const k = await kernelStage(req.kernel, { emit, signal, logDir: runDir.dir });
+/** The kernel a run (or a LAVA job) tests: the artifact given, or the kernel stage's, with a built kernel's exact .config kept beside the results. */
+export async function kernelOfRun(kernel: KernelRequest | { artifact: KernelArtifact }, runDir: RunDir, emit: Emit, signal: AbortSignal): Promise<KernelArtifact> {
+  if ('artifact' in kernel) return kernel.artifact;
+  const k = await kernelStage(kernel, { emit, signal, logDir: runDir.dir });
   // The exact .config of a built kernel beside its results: what a report to the list attaches.
   if (k.config && existsSync(k.config)) copyFileSync(k.config, runDir.file('kernelConfig'));
   return k;
@@ -104,7 +104,7 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
     const building = suite = suiteStage(req.selection, { buildDir: ctx.buildDir, emit }, anySignal([signal, stopBuild.signal]));
     building.catch((e) => { buildError = e; buildFailed.abort(); }); // awaited below; never an unhandled rejection if the run stops first
     const tKernel = Date.now();
-    kernel = await kernelOfRun(req, runDir, emit, anySignal([signal, buildFailed.signal]));
+    kernel = req.target.kind === 'qemu' && req.kernel ? await kernelOfRun(req.kernel, runDir, emit, anySignal([signal, buildFailed.signal])) : undefined;
     if (kernel) {
       timings.kernelMs = Date.now() - tKernel;
       run.kernel = kernel.identity;
