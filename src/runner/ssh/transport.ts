@@ -159,9 +159,11 @@ export async function connect(req: ConnectRequest): Promise<Transport> {
 
   /** An exec channel, its exit and close recorded from the start (a standby channel's may come before anyone follows it). */
   interface Channel { stream: ClientChannel; state: { exited: boolean; closed: boolean; code: number | null; signal: string | null } }
-  const openChannel = (cmd: string) => new Promise<Channel | Error>((resolve, reject) => {
+  const openChannel = (cmd: string, again = true): Promise<Channel | Error> => new Promise<Channel | Error>((resolve, reject) => {
     if (!open) return resolve(new Error('connection closed'));
     conn.exec(cmd, (err, stream: ClientChannel) => {
+      // Dropbear now and then refuses an exec channel ("Unable to exec", ~1 in 10 of quick opens in a guest): once more, a moment later.
+      if (err && open && again) return void setTimeout(() => resolve(openChannel(cmd, false)), 50);
       if (err) return open ? reject(new KgateError('infra', `exec on ${target} failed: ${err.message}`)) : resolve(err);
       const state: Channel['state'] = { exited: false, closed: false, code: null, signal: null };
       stream.on('exit', (c: number | null, s?: string) => { state.exited = true; state.code = c ?? null; state.signal = s ?? null; });

@@ -145,3 +145,27 @@ test('a guest\'s runner sends the next piece ahead: it starts when this one ends
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an exec channel the server refuses once (as dropbear now and then does) is opened again; refused twice, the exec fails in one line', async () => {
+  const { connect } = await import('../../../src/runner/ssh/transport.js');
+  const { parseableKeyPair } = await import('../../../src/runner/ssh/keys.js');
+  for (const [refuse, ok] of [[1, true], [2, false]] as const) {
+    const srv = await execServer(['/bin/sh'], { refuse });
+    const client = parseableKeyPair();
+    const t = await connect({ host: '127.0.0.1', port: srv.port, user: 'root', privateKey: client.private, hostKey: srv.hostPublic });
+    try {
+      const out: string[] = [];
+      const r = t.exec('echo hello', { onStdout: (l) => out.push(l) });
+      if (ok) {
+        assert.equal((await r).code, 0);
+        assert.deepEqual(out, ['hello']);
+      } else {
+        await assert.rejects(r, /^Error: exec on ssh:\/\/root@127\.0\.0\.1:\d+ failed: /);
+      }
+      assert.equal(srv.execs(), refuse + (ok ? 1 : 0));
+    } finally {
+      await t.close();
+      await srv.close();
+    }
+  }
+});
