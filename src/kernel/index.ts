@@ -1,6 +1,7 @@
 // The kernel stage: a parsed --kernel -> one KernelArtifact, once per run,
 // before any guest boots. Debian packages are fetched (or found in the cache),
 // paths are read, trees are built (src/kernel/tree).
+import { copyFileSync, existsSync } from 'node:fs';
 import { KgateError } from '../model.js';
 import { timedStage, type Emit } from '../events.js';
 import type { KernelArtifact, KernelRequest, KernelStageOptions } from './artifact.js';
@@ -17,6 +18,18 @@ export { parseKernelSpec, KERNEL_FORMS, type KernelSpec } from './spec.js';
 export function kernelStage(req: KernelRequest, o: { emit: Emit; signal?: AbortSignal; logDir?: string; failDetail?: (e: unknown) => string | undefined }): Promise<KernelArtifact> {
   return timedStage(o.emit, 'kernel', { detail: req.spec.text, done: (k) => `${k.release} (${k.how})`, failDetail: o.failDetail },
     (note) => resolveKernel(req, { signal: o.signal, logDir: o.logDir, log: note }));
+}
+
+/**
+ * The kernel a run (or a LAVA job) tests: the artifact given, or the kernel
+ * stage's. A built kernel's exact .config is copied to `configTo` (the run's
+ * kernel.config, what a report to the list attaches).
+ */
+export async function kernelOfRun(kernel: KernelRequest | { artifact: KernelArtifact }, o: { emit: Emit; signal?: AbortSignal; logDir: string; configTo: string }): Promise<KernelArtifact> {
+  if ('artifact' in kernel) return kernel.artifact;
+  const k = await kernelStage(kernel, { emit: o.emit, signal: o.signal, logDir: o.logDir });
+  if (k.config && existsSync(k.config)) copyFileSync(k.config, o.configTo);
+  return k;
 }
 
 export async function resolveKernel(req: KernelRequest, opts: KernelStageOptions = {}): Promise<KernelArtifact> {

@@ -16,8 +16,7 @@ import type { KernelIdentity } from '../model.js';
 import { KgateError } from '../model.js';
 import type { Selection } from '../catalog/selection.js';
 import { forRun } from '../events.js';
-import type { KernelArtifact, KernelRequest } from '../kernel/index.js';
-import { kernelOfRun } from '../session/run-once.js';
+import { kernelOfRun, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
 import { suiteStage } from '../session/suite.js';
 import type { RunContext } from '../session/context.js';
 import { RunDir, newRunId } from '../session/run-dir.js';
@@ -75,7 +74,7 @@ export async function prepareLavaJob(req: PrepareRequest, ctx: RunContext): Prom
   const timings: Record<string, number> = {};
   try {
     const [kernel, built] = await Promise.all([
-      kernelOfRun(req.kernel, runDir, emit, ctx.signal).then((k) => { if (!('artifact' in req.kernel)) timings.kernelMs = Date.now() - t0; return k; }),
+      kernelOfRun(req.kernel, { emit, signal: ctx.signal, logDir: dir, configTo: runDir.file('kernelConfig') }).then((k) => { if (!('artifact' in req.kernel)) timings.kernelMs = Date.now() - t0; return k; }),
       suiteStage(req.selection, { buildDir: ctx.buildDir, emit }, ctx.signal).then((b) => { timings.buildMs = Date.now() - t0; return b; }),
     ]);
     meta.update({ kernel: kernel.identity, kernelHow: kernel.how, cc: built.manifest.cc });

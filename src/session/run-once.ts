@@ -4,7 +4,6 @@
 // metadata.json) and finishes it; it composes the stages (kernel, suite
 // build, target, suite, each timed by events.ts timedStage) and never prints:
 // the caller renders its events.
-import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { RunResult } from '../model.js';
@@ -12,7 +11,7 @@ import { KgateError, exitCodeOf } from '../model.js';
 import { forRun, timedStage, whyStageFailed, type Emit } from '../events.js';
 import type { BuildManifest } from '../gen/manifest.js';
 import type { Selection } from '../catalog/selection.js';
-import { kernelStage, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
+import { kernelOfRun, type KernelArtifact, type KernelRequest } from '../kernel/index.js';
 import type { SuiteTarget } from '../runner/target.js';
 import type { SuiteFile } from '../runner/image.js';
 import { targetName, type TargetSpec } from '../runner/target-spec.js';
@@ -43,15 +42,6 @@ export interface RunOutcome { run: RunResult; dir: string; exitCode: number; tim
 
 
 /** The kernel a run's guests boot: none for local and ssh:// targets, the one given, or the kernel stage's. */
-/** The kernel a run (or a LAVA job) tests: the artifact given, or the kernel stage's, with a built kernel's exact .config kept beside the results. */
-export async function kernelOfRun(kernel: KernelRequest | { artifact: KernelArtifact }, runDir: RunDir, emit: Emit, signal: AbortSignal): Promise<KernelArtifact> {
-  if ('artifact' in kernel) return kernel.artifact;
-  const k = await kernelStage(kernel, { emit, signal, logDir: runDir.dir });
-  // The exact .config of a built kernel beside its results: what a report to the list attaches.
-  if (k.config && existsSync(k.config)) copyFileSync(k.config, runDir.file('kernelConfig'));
-  return k;
-}
-
 /** The binaries the selection runs, once each: what a guest boots with, or an ssh:// machine gets as one archive. */
 function suiteFilesOf(suite: Promise<BuiltSuite>): Promise<SuiteFile[]> {
   const files = suite.then((b) => [...new Map(b.items.map((w) => [w.binary.name, { name: w.binary.name, path: w.binary.path, sha256: w.binary.sha256 }])).values()]);
@@ -104,7 +94,7 @@ export async function runOnce(req: RunOnceRequest, ctx: RunContext): Promise<Run
     const building = suite = suiteStage(req.selection, { buildDir: ctx.buildDir, emit }, anySignal([signal, stopBuild.signal]));
     building.catch((e) => { buildError = e; buildFailed.abort(); }); // awaited below; never an unhandled rejection if the run stops first
     const tKernel = Date.now();
-    kernel = req.target.kind === 'qemu' && req.kernel ? await kernelOfRun(req.kernel, runDir, emit, anySignal([signal, buildFailed.signal])) : undefined;
+    kernel = req.target.kind === 'qemu' && req.kernel ? await kernelOfRun(req.kernel, { emit, signal: anySignal([signal, buildFailed.signal]), logDir: dir, configTo: runDir.file('kernelConfig') }) : undefined;
     if (kernel) {
       timings.kernelMs = Date.now() - tKernel;
       run.kernel = kernel.identity;
