@@ -49,12 +49,14 @@ test('two lanes: U03.dir\'s WARN, raised while data-path\'s cases ran beside it,
   assert.match(r.stderr, /data-path: \d+ case\(s\) on qemu\/\d/);
   assertStatus(r, 'U03.dir', 'CRASH');
   for (const c of r.run!.cases.filter((x) => x.id !== 'U03.dir')) assert.equal(c.status, 'PASS', `${c.id}: ${c.status} ${c.reason ?? ''}`);
-  // The WARN's printk time (the console kgate kept) lies in a data-path case's window too (the harness's kt..kte):
-  // time alone could not tell the two cases apart.
+  // The WARN's printk time (the console kgate kept) lies in a data-path case's window too: time alone could not
+  // tell the two cases apart. A case's window runs from the end of the case before it in its binary (the harness's
+  // kte) to its own end, the gap between two cases included (docs/suite-protocol.md KGATE_CASE_MARKS).
   const stamp = /^\[\s*(\d+)\.(\d{6})\] WARNING: /m.exec(readFileSync(join(r.resultsDir, 'console.log'), 'utf8'));
   assert.ok(stamp, 'the WARN is on the console');
   const at = Number(stamp[1]) * 1e6 + Number(stamp[2]);
-  const beside = r.run!.cases.filter((c) => c.family === 'data-path' && Number(c.details?.kt) < at && at <= Number(c.details?.kte));
+  const data = r.run!.cases.filter((c) => c.family === 'data-path').sort((a, b) => Number(a.details?.kt) - Number(b.details?.kt));
+  const beside = data.filter((c, i) => (i === 0 ? Number(c.details?.kt) : Number(data[i - 1].details?.kte)) < at && at <= Number(c.details?.kte));
   assert.equal(beside.length, 1, `a data-path case ran when the WARN came (${at} µs): ${JSON.stringify(r.run!.cases.map((c) => [c.id, c.details?.kt, c.details?.kte]))}`);
 });
 
