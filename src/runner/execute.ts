@@ -9,7 +9,7 @@ import { KgateError } from '../model.js';
 import type { Emit } from '../events.js';
 import type { ConsoleEvent, ExecOutcome, SuiteTarget } from './target.js';
 import { openCaseStream } from './case-stream.js';
-import { CaseLedger, casesReports, kernelEnd, taskName, whyStopped, type EarlyStop } from './ledger.js';
+import { CaseLedger, casesReports, kernelEnd, othersReport, taskName, whyStopped, type EarlyStop } from './ledger.js';
 import { anySignal, releaseSignal } from '../util/deadline.js';
 
 export interface WorkItem { binary: BuiltBinary; caseIds: string[] }
@@ -247,7 +247,7 @@ export async function runSuite(req: RunSuiteRequest): Promise<RunSuiteResult> {
     }
     // A report from within these cases' time that reached kgate after the result of the case it fell in: said, never dropped.
     for (const e of target.consoleEventsSince(itemStart)) {
-      if (e.ts !== undefined && lastEnd !== undefined && e.ts <= lastEnd && !counted.has(e) && casesReports([e], undefined, 0, beside).length > 0) {
+      if (e.ts !== undefined && lastEnd !== undefined && e.ts <= lastEnd && !counted.has(e) && !(beside && othersReport(e, beside))) {
         req.sink.problem(`kernel ${e.kind} while ${binary.name} ran, seen on the console after the result of the case it fell in: ${e.line}`);
       }
     }

@@ -365,7 +365,7 @@ class GuestLane implements SuiteTarget {
  */
 export function startGuestTargets(spec: QemuSpec, kernel: KernelArtifact, runDir: string, signal: AbortSignal, emit: Emit, suite?: Promise<SuiteFile[]>): Promise<SuiteTarget>[] {
   const shared = {};
-  const lanes = Math.max(1, spec.lanes ?? 1);
+  const lanes = Math.max(1, spec.lanes);
   const guests = Array.from({ length: spec.jobs }, (_, i) => {
     const guest = new Guest(spec.jobs > 1 ? `qemu${i + 1}` : 'qemu', spec, kernel, runDir, emit, i, shared, suite);
     guest.lanes = Array.from({ length: lanes }, (_, l) => new GuestLane(lanes > 1 ? `${guest.name}/${l + 1}` : guest.name, guest));

@@ -55,7 +55,8 @@ export function taskName(program: string): string {
   return program.slice(0, 15);
 }
 
-function othersReport(e: ConsoleEvent, n: Neighbours): boolean {
+/** A report that names another suite binary's task: not this binary's case's. */
+export function othersReport(e: ConsoleEvent, n: Neighbours): boolean {
   return e.task !== undefined && e.task !== n.mine && n.suite.has(e.task);
 }
 
